@@ -1,0 +1,68 @@
+# fbfailover — two commands do everything: `make lab` opens the tutorial, `make test` runs every test.
+# Both create .venv when it is missing and install what they need; a second run with nothing changed is quick.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FIRST_NOTEBOOK := notebooks/00-start-here.ipynb
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+
+.PHONY: lab test lint unit notebooks browser bench chromium clean help
+
+help:
+	@echo "make lab    open the tutorial in JupyterLab"
+	@echo "make test   lint and run every test (unit, sandbox, receiver, notebooks, browser)"
+	@echo "make bench  run the benchmarks"
+
+# --- environment ------------------------------------------------------------------------------
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+	  { echo "fbfailover needs Python 3.10 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python venv support is missing; installing it with apt-get"; \
+	  command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	    apt-get install -y -qq python3-venv >/dev/null && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.stamp-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@ $(VENV)/.stamp-lab
+
+# Debian's Chromium for the browser tests (never `playwright install`: it downloads its own browser).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi
+
+# --- the two commands ---------------------------------------------------------------------------
+lab: $(VENV)/.stamp-lab
+	@if [ -f $(FIRST_NOTEBOOK) ]; then target=$(FIRST_NOTEBOOK); else target=notebooks; fi; \
+	  $(BIN)/jupyter lab $$target
+
+test: $(VENV)/.stamp-test chromium lint unit notebooks browser
+
+lint: $(VENV)/.stamp-test
+	$(BIN)/ruff check fbfailover tests benchmarks
+
+unit: $(VENV)/.stamp-test
+	$(BIN)/python -m pytest tests -n 2 --ignore=tests/browser -q
+
+notebooks: $(VENV)/.stamp-test
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  $(BIN)/python -m pytest notebooks $(NBVAL_FLAGS) -n 2 --dist loadscope -q -p no:cacheprovider; \
+	else echo "no notebooks yet"; fi
+
+browser: $(VENV)/.stamp-test chromium
+	@if [ -d tests/browser ]; then $(BIN)/python -m pytest tests/browser -q; fi
+
+bench: $(VENV)/.stamp-test
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .fbfailover .pytest_cache .ruff_cache

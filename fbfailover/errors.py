@@ -1,0 +1,232 @@
+"""The one exception tree of fbfailover.
+
+Every error the package raises on purpose is a ``FbfailoverError``; each also inherits the builtin that
+matches, so ``except ValueError`` keeps working for callers who do not know this package::
+
+    FbfailoverError
+    ├── ConfigError(ValueError)          a setting is missing or malformed
+    ├── KeyFileError(ValueError)         a private key cannot be used
+    │   ├── KeyNotFoundError(FileNotFoundError)
+    │   ├── EncryptedKeyError
+    │   ├── NotAKeyError
+    │   └── KeyExistsError(FileExistsError)
+    ├── TokenError(ValueError)           a JWT cannot be minted or read
+    ├── ValidationError(ValueError)      a request body breaks a rule; carries invalid_parameters
+    ├── TransportError(ConnectionError)  the API could not be reached at all
+    └── ApiError                         the API answered with an error status
+        ├── BadRequestError              400
+        ├── AuthenticationError          401
+        ├── PaymentRequiredError         402
+        ├── ForbiddenError               403
+        ├── NotFoundError                404
+        ├── MethodNotAllowedError        405
+        ├── ConflictError                409
+        ├── UnsupportedMediaTypeError    415
+        ├── UnprocessableEntityError     422
+        ├── RateLimitError               429
+        └── ServerError                  5xx
+
+``str(error)`` is always one line a learner can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ConflictError",
+    "EncryptedKeyError",
+    "FbfailoverError",
+    "ForbiddenError",
+    "KeyExistsError",
+    "KeyFileError",
+    "KeyNotFoundError",
+    "MethodNotAllowedError",
+    "NotAKeyError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "RateLimitError",
+    "ServerError",
+    "TokenError",
+    "TransportError",
+    "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
+    "ValidationError",
+    "error_for_status",
+]
+
+
+class FbfailoverError(Exception):
+    """Raised for every failure fbfailover reports on purpose."""
+
+
+class ConfigError(FbfailoverError, ValueError):
+    """Raised when a setting is missing or malformed; the message names the variable."""
+
+
+class KeyFileError(FbfailoverError, ValueError):
+    """Raised when a private key cannot be loaded or saved."""
+
+
+class KeyNotFoundError(KeyFileError, FileNotFoundError):
+    """Raised when the private key file does not exist."""
+
+
+class EncryptedKeyError(KeyFileError):
+    """Raised when the private key is protected by a passphrase (Vonage keys never are)."""
+
+
+class NotAKeyError(KeyFileError):
+    """Raised when the file or text is not a PEM private key."""
+
+
+class KeyExistsError(KeyFileError, FileExistsError):
+    """Raised when saving would overwrite an existing key without ``overwrite=True``."""
+
+
+class TokenError(FbfailoverError, ValueError):
+    """Raised when a JWT cannot be minted (bad lifetime, bad claims) or decoded for display."""
+
+
+class ValidationError(FbfailoverError, ValueError):
+    """Raised when a request body breaks a rule of the API, before anything is sent.
+
+    ``invalid_parameters`` is a list of ``{"name": <field path>, "reason": <text>}`` like the API's own.
+    """
+
+    def __init__(self, invalid_parameters: Sequence[Mapping[str, str]]):
+        self.invalid_parameters = [dict(p) for p in invalid_parameters]
+        first = self.invalid_parameters[0] if self.invalid_parameters else {"name": "?", "reason": "invalid"}
+        more = len(self.invalid_parameters) - 1
+        text = f"{first['name']}: {first['reason']}"
+        if more > 0:
+            text += f" (and {more} more problem{'s' if more > 1 else ''})"
+        super().__init__(text)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Map each offending field path to its reason (first reason wins)."""
+        out: dict[str, str] = {}
+        for p in self.invalid_parameters:
+            out.setdefault(p["name"], p["reason"])
+        return out
+
+
+class TransportError(FbfailoverError, ConnectionError):
+    """Raised when the API could not be reached (refused, DNS, timeout)."""
+
+    def __init__(self, message: str, *, url: str = ""):
+        self.url = url
+        super().__init__(message)
+
+
+class ApiError(FbfailoverError):
+    """Raised when the API answers with an error status; carries the problem-details fields."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        method: str = "",
+        url: str = "",
+        type: str | None = None,
+        title: str | None = None,
+        detail: str | None = None,
+        instance: str | None = None,
+        invalid_parameters: Sequence[Mapping[str, Any]] | None = None,
+        body: Any = None,
+    ):
+        self.status = status
+        self.method = method
+        self.url = url
+        self.type = type
+        self.title = title
+        self.detail = detail
+        self.instance = instance
+        self.invalid_parameters = [dict(p) for p in (invalid_parameters or [])]
+        self.body = body
+        super().__init__(self._one_line())
+
+    def _one_line(self) -> str:
+        parts = [f"{self.status} {self.title or 'error'}"]
+        if self.detail and self.detail != self.title:
+            parts.append(self.detail)
+        text = ": ".join(parts)
+        if self.invalid_parameters:
+            p = self.invalid_parameters[0]
+            text += f" — {p.get('name', '?')}: {p.get('reason', '')}"
+            if len(self.invalid_parameters) > 1:
+                text += f" (and {len(self.invalid_parameters) - 1} more)"
+        if self.method and self.url:
+            text += f" [{self.method} {self.url}]"
+        return text
+
+
+class BadRequestError(ApiError):
+    """Raised on 400: the API refused the request body."""
+
+
+class AuthenticationError(ApiError):
+    """Raised on 401: wrong API key/secret or an invalid JWT."""
+
+
+class PaymentRequiredError(ApiError):
+    """Raised on 402: the account balance is too low."""
+
+
+class ForbiddenError(ApiError):
+    """Raised on 403."""
+
+
+class NotFoundError(ApiError):
+    """Raised on 404: no such resource, or not yours."""
+
+
+class MethodNotAllowedError(ApiError):
+    """Raised on 405."""
+
+
+class ConflictError(ApiError):
+    """Raised on 409."""
+
+
+class UnsupportedMediaTypeError(ApiError):
+    """Raised on 415: the request was not JSON."""
+
+
+class UnprocessableEntityError(ApiError):
+    """Raised on 422 (Messages API v1 validation errors)."""
+
+
+class RateLimitError(ApiError):
+    """Raised on 429 once retries are exhausted."""
+
+
+class ServerError(ApiError):
+    """Raised on 5xx once retries are exhausted."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    405: MethodNotAllowedError,
+    409: ConflictError,
+    415: UnsupportedMediaTypeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_for_status(status: int) -> type[ApiError]:
+    """Return the ApiError subclass for an HTTP status (ServerError for any 5xx)."""
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, ApiError)
