@@ -1,0 +1,192 @@
+"""Application JWTs (RS256) for Vonage, a decoder for showing them, and the Basic auth header.
+
+Vonage expects ``{"alg": "RS256", "typ": "JWT"}`` and the claims ``application_id``, ``iat`` and ``jti``;
+``exp`` is optional (the API assumes 15 minutes) and may be at most 24 hours after ``iat``.
+
+Minting is as fast as RSA signing allows: a key given as a path or PEM is parsed once and cached
+(a path is re-read when its modification time changes), and the header is encoded once.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from .errors import KeyNotFoundError, TokenError
+from .keys import load_private_key
+
+__all__ = ["MAX_TTL", "basic_auth_header", "decode_for_display", "mint_application_jwt",
+           "verify_application_jwt"]
+
+MAX_TTL = 86_400
+_RS256 = RSAAlgorithm(RSAAlgorithm.SHA256)
+_HEADER = base64.urlsafe_b64encode(b'{"alg":"RS256","typ":"JWT"}').rstrip(b"=")
+KeyLike = rsa.RSAPrivateKey | str | bytes | os.PathLike
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+@functools.lru_cache(maxsize=8)
+def _key_from_pem(pem: str | bytes) -> rsa.RSAPrivateKey:
+    return load_private_key(pem)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_from_file(path: str, mtime_ns: int, size: int) -> rsa.RSAPrivateKey:
+    # mtime and size are part of the cache key so a rewritten key file is picked up.
+    return load_private_key(path)
+
+
+def _resolve_key(private_key: KeyLike) -> rsa.RSAPrivateKey:
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return private_key
+    marker = b"-----BEGIN" if isinstance(private_key, bytes) else "-----BEGIN"
+    if isinstance(private_key, (str, bytes)) and marker in private_key:
+        return _key_from_pem(private_key)
+    path = Path(os.fsdecode(private_key)).expanduser()
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise KeyNotFoundError(f"private key file not found: {path} (create an application to get one, "
+                               f"or set VONAGE_PRIVATE_KEY_PATH)") from exc
+    return _key_from_file(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _epoch(value: float | datetime, name: str) -> int:
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TokenError(f"{name} must be seconds since the epoch or a datetime, got {value!r}")
+    return int(value)
+
+
+def mint_application_jwt(application_id: str, private_key: KeyLike, *, ttl: int | None = 900,
+                         now: float | datetime | None = None, jti: str | None = None,
+                         nbf: float | datetime | None = None, sub: str | None = None,
+                         acl: Mapping[str, Any] | None = None,
+                         claims: Mapping[str, Any] | None = None) -> str:
+    """Mint an RS256 JWT that authenticates API calls as a Vonage application.
+
+    Args:
+        application_id: the application's id (claim ``application_id``).
+        private_key: an RSA key object, a key file path, or PEM text.
+        ttl: lifetime in seconds, 1..86400 (``exp = iat + ttl``); None leaves out ``exp`` as nexmo-cli did.
+        now: the issue time (epoch seconds or datetime); the current time by default.
+        jti: the token id; a random UUID4 by default.
+        nbf: optional "not before" time.
+        sub: optional subject (a Client SDK user name).
+        acl: optional access list, ``{"paths": {...}}`` or just the paths mapping.
+        claims: extra claims, merged last (so a test can override the standard ones on purpose).
+
+    Returns:
+        The compact token ``header.claims.signature``.
+
+    Raises:
+        TokenError: bad application id, lifetime, times or ACL.
+        KeyFileError: the key cannot be loaded (KeyNotFoundError, EncryptedKeyError, NotAKeyError).
+    """
+    if not isinstance(application_id, str) or not application_id.strip():
+        raise TokenError("application_id is required to mint a JWT (set VONAGE_APPLICATION_ID)")
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 < ttl <= MAX_TTL):
+        raise TokenError(f"ttl must be a whole number of seconds above 0 and at most 24 h ({MAX_TTL} s); "
+                         f"got {ttl!r}")
+    key = _resolve_key(private_key)
+    iat = _epoch(datetime.now(timezone.utc) if now is None else now, "now")
+    body: dict[str, Any] = {"application_id": application_id, "iat": iat, "jti": jti or str(uuid.uuid4())}
+    if ttl is not None:
+        body["exp"] = iat + ttl
+    if nbf is not None:
+        body["nbf"] = _epoch(nbf, "nbf")
+    if sub is not None:
+        body["sub"] = sub
+    if acl is not None:
+        if not isinstance(acl, Mapping):
+            raise TokenError('acl must be a mapping such as {"paths": {"/*/users/**": {}}}')
+        body["acl"] = dict(acl) if "paths" in acl else {"paths": dict(acl)}
+    if claims:
+        body.update(claims)
+    try:
+        payload = _b64(json.dumps(body, separators=(",", ":")).encode("utf-8"))
+    except TypeError as exc:
+        raise TokenError(f"claims must be JSON values: {exc}") from exc
+    signing_input = _HEADER + b"." + payload
+    return (signing_input + b"." + _b64(_RS256.sign(signing_input, key))).decode("ascii")
+
+
+def _when(epoch: Any) -> str | None:
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)):
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def decode_for_display(token: str) -> dict[str, Any]:
+    """Decode a JWT to look at it, WITHOUT checking its signature.
+
+    Args:
+        token: a compact JWT.
+
+    Returns:
+        ``{"header", "claims", "verified": False, "note", "times"}``; ``times`` maps iat/nbf/exp to readable
+        UTC times and ``lifetime_seconds`` to exp - iat when both are present.
+
+    Raises:
+        TokenError: when the text is not a JWT.
+    """
+    token = token.strip() if isinstance(token, str) else token
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise TokenError("not a JWT: expected three base64url parts separated by dots")
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError as exc:
+        raise TokenError(f"not a readable JWT: {exc}") from exc
+    times: dict[str, Any] = {k: _when(claims[k]) for k in ("iat", "nbf", "exp") if k in claims}
+    if isinstance(claims.get("exp"), int) and isinstance(claims.get("iat"), int):
+        times["lifetime_seconds"] = claims["exp"] - claims["iat"]
+    return {"header": header, "claims": claims, "verified": False, "times": times,
+            "note": "decoded only: the signature was NOT verified "
+                    "(anyone can read a JWT; only the public key can prove who signed it)"}
+
+
+def verify_application_jwt(token: str, public_key_pem: str | bytes | rsa.RSAPublicKey, *,
+                           leeway: float = 30) -> dict[str, Any]:
+    """Check a JWT's RS256 signature and times the way the API does, and return its claims.
+
+    Args:
+        token: a compact JWT.
+        public_key_pem: the application's public key (PEM or key object).
+        leeway: seconds of clock skew tolerated on ``exp``/``nbf``/``iat``.
+
+    Returns:
+        The verified claims.
+
+    Raises:
+        TokenError: bad signature, other algorithm, expired, not yet valid or missing claims.
+    """
+    try:
+        return jwt.decode(token, public_key_pem, algorithms=["RS256"], leeway=leeway,
+                          options={"require": ["application_id", "iat", "jti"]})
+    except jwt.InvalidTokenError as exc:
+        raise TokenError(f"JWT rejected: {exc}") from exc
+
+
+def basic_auth_header(api_key: str, api_secret: str) -> str:
+    """Return the ``Authorization`` header value for Basic auth with an API key and secret.
+
+    Returns:
+        ``"Basic " + base64("key:secret")``.
+    """
+    return "Basic " + base64.b64encode(f"{api_key}:{api_secret}".encode()).decode("ascii")
