@@ -1,11 +1,91 @@
-"""The `fbfailover webhooks` subcommand (being written)."""
+"""The ``fbfailover receiver`` subcommand: run the webhook receiver in a terminal.
+
+stdout gets ``fbfailover receiver listening on http://HOST:PORT`` first, then one JSON line
+``{"kind": ..., "body": ...}`` per accepted webhook (each flushed, so ``| jq`` or a parent process can follow
+along). stderr gets the URLs to configure, the signature notice and one line per rejected webhook.
+Runs until Ctrl-C or SIGTERM. Importing this module is cheap: the server is imported by ``run``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import sys
+import threading
+from typing import Any, TextIO
+
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `webhooks` subcommand to the top-level parser."""
-    parser = subparsers.add_parser("webhooks", help="not available yet")
-    parser.set_defaults(func=lambda args: 2)
+    """Add the ``receiver`` subcommand to the top-level parser."""
+    parser = subparsers.add_parser(
+        "receiver", help="run the local webhook receiver and print every webhook as a JSON line",
+        description="Receive inbound and status webhooks and print each as one JSON line on stdout.")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    parser.add_argument("--signature-secret", default=None,
+                        help="verify signed webhooks (HS256) with this secret; "
+                             "without it unsigned ones are accepted")
+    parser.add_argument("--public-url", default=None,
+                        help="public base URL of a tunnel to this port; the printed URLs are built on it")
+    parser.add_argument("--events-file", default=None, help="also append every event to this JSON-lines file")
+    parser.set_defaults(func=run)
+
+
+def _printer(out: TextIO, err: TextIO, lock: threading.Lock) -> Any:
+    from fbfailover.webhooks.events import Event
+
+    def show(item: Any) -> None:
+        with lock:
+            if isinstance(item, Event):
+                out.write(json.dumps({"kind": item.kind, "body": item.body}, default=str) + "\n")
+                out.flush()
+            else:
+                err.write(f"rejected {item.route} ({item.status}): {item.reason}\n")
+                err.flush()
+
+    return show
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None,
+        stop: threading.Event | None = None) -> int:
+    """Run the receiver until Ctrl-C/SIGTERM (or until ``stop`` is set); return the exit status."""
+    from fbfailover.webhooks.receiver import Receiver
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    stop = stop or threading.Event()
+    try:
+        receiver = Receiver(args.port, args.signature_secret, args.public_url, host=args.host,
+                            events_file=args.events_file)
+    except OSError as exc:
+        err.write(f"fbfailover receiver: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
+        return 1
+    lock = threading.Lock()
+    with lock:
+        out.write(f"fbfailover receiver listening on {receiver.local_url}\n")
+        out.flush()
+        for name, url in receiver.urls.items():
+            err.write(f"  {name:<21} {url}\n")
+        if receiver.signature_secret is None:
+            err.write("  accepting unsigned webhooks (no --signature-secret): signatures are not checked\n")
+        else:
+            err.write("  signatures: verified (HS256, payload_hash, fresh iat)\n")
+        err.flush()
+    receiver.subscribe(_printer(out, err, lock), rejections=True)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.store.flush()
+        receiver.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0

@@ -1,0 +1,295 @@
+"""A thread-safe, bounded store of webhook events that other threads can wait on and subscribe to.
+
+The HTTP handler only appends (under a lock) and returns: subscribers and the optional JSON-lines file are
+served by one worker thread fed through a queue, so a slow subscriber never delays the webhook's answer.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fbfailover import errors
+from fbfailover.webhooks.events import Event
+
+__all__ = ["DEFAULT_MAX_EVENTS", "EventStore", "Rejection", "Stats", "WaitTimeout", "matcher"]
+
+DEFAULT_MAX_EVENTS = 10_000
+
+
+class WaitTimeout(errors.FbfailoverError, TimeoutError):
+    """Raised when ``wait_for`` sees no matching event in time; lists what arrived instead."""
+
+    def __init__(self, message: str, *, wanted: str = "", arrived: Iterable[Event] = ()):
+        self.wanted = wanted
+        self.arrived = list(arrived)
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A webhook the receiver refused: where, why, with which HTTP status."""
+
+    route: str
+    reason: str
+    status: int = 401
+    received_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counters: accepted (distinct events), duplicates (recognised redeliveries), rejected, dropped."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    dropped: int = 0
+
+
+def matcher(kind: str | None = None, *, dispatch_uuid: str | None = None, status: str | None = None,
+            channel: str | None = None, message_uuid: str | None = None,
+            predicate: Callable[[Event], bool] | None = None) -> tuple[Callable[[Event], bool], str]:
+    """Build a predicate over events from the usual filters, plus a description for error messages."""
+    wanted = {"kind": kind, "dispatch_uuid": dispatch_uuid, "status": status, "channel": channel,
+              "message_uuid": message_uuid}
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+
+    def match(event: Event) -> bool:
+        if any(getattr(event, k) != v for k, v in wanted.items()):
+            return False
+        return predicate is None or bool(predicate(event))
+
+    text = " ".join(f"{k}={v}" for k, v in wanted.items()) or "any event"
+    if predicate is not None:
+        text += f" matching {getattr(predicate, '__name__', 'predicate')}"
+    return match, text
+
+
+def timeout_error(wanted: str, timeout: float, arrived: list[Event], after: int = 0) -> WaitTimeout:
+    """The WaitTimeout for ``wanted`` after ``timeout`` seconds, naming the events that did arrive."""
+    seen = [e for e in arrived if e.seq > after]
+    if not seen:
+        detail = "nothing arrived — do the webhook URLs point at this receiver?"
+    else:
+        shown = ", ".join(f"#{e.seq} {e.summary()}" for e in seen[-8:])
+        more = f" (last 8 of {len(seen)})" if len(seen) > 8 else ""
+        detail = f"arrived instead{more}: {shown}"
+    return WaitTimeout(f"no event with {wanted} within {timeout:g} s; {detail}", wanted=wanted, arrived=seen)
+
+
+class EventStore:
+    """Events in arrival order, bounded (oldest dropped first), deduplicated on ``Event.key``.
+
+    Args:
+        max_events: how many events to keep; older ones are dropped and counted in ``stats.dropped``.
+        path: optional JSON-lines file; every accepted event is appended as one line (by the worker thread).
+    """
+
+    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS, path: str | Path | None = None):
+        if max_events < 1:
+            raise ValueError("max_events must be at least 1")
+        self.max_events = max_events
+        self.path = Path(path) if path is not None else None
+        self._cond = threading.Condition()
+        self._events: collections.deque[Event] = collections.deque()
+        self._by_key: dict[Any, Event] = {}
+        self._rejections: collections.deque[Rejection] = collections.deque(maxlen=1000)
+        self._seq = 0
+        self._duplicates = 0
+        self._rejected = 0
+        self._dropped = 0
+        self._subscribers: list[tuple[Callable[[Any], None], bool]] = []
+        self.callback_errors: list[BaseException] = []
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+        if self.path is not None:
+            self._ensure_worker()
+
+    # -- writing (request path) -------------------------------------------------------------------
+    def add(self, event: Event) -> tuple[Event, bool]:
+        """Store ``event`` unless it is a redelivery; return ``(stored event, is_new)``."""
+        with self._cond:
+            if event.key is not None:
+                first = self._by_key.get(event.key)
+                if first is not None:
+                    first.deliveries += 1
+                    self._duplicates += 1
+                    return first, False
+            self._seq += 1
+            event.seq = self._seq
+            event.received_at = time.time()
+            self._events.append(event)
+            if event.key is not None:
+                self._by_key[event.key] = event
+            while len(self._events) > self.max_events:
+                old = self._events.popleft()
+                self._dropped += 1
+                if old.key is not None and self._by_key.get(old.key) is old:
+                    del self._by_key[old.key]
+            self._cond.notify_all()
+            notify = self._worker is not None
+        if notify:
+            self._queue.put(event)
+        return event, True
+
+    def reject(self, route: str, reason: str, status: int = 401) -> Rejection:
+        """Record a refused webhook."""
+        rejection = Rejection(route=route, reason=reason, status=status, received_at=time.time())
+        with self._cond:
+            self._rejected += 1
+            self._rejections.append(rejection)
+            notify = self._worker is not None
+        if notify:
+            self._queue.put(rejection)
+        return rejection
+
+    # -- reading ----------------------------------------------------------------------------------
+    def events(self, kind: str | None = None, dispatch_uuid: str | None = None,
+               **filters: Any) -> list[Event]:
+        """Events in arrival order, optionally filtered (same filters as ``wait_for``)."""
+        match, _ = matcher(kind, dispatch_uuid=dispatch_uuid, **filters)
+        with self._cond:
+            return [e for e in self._events if match(e)]
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._events)
+
+    @property
+    def last_seq(self) -> int:
+        """``seq`` of the newest event (0 before any); pass it as ``after=`` to wait for new ones only."""
+        with self._cond:
+            return self._seq
+
+    @property
+    def rejections(self) -> list[Rejection]:
+        """The most recent refused webhooks (up to 1,000), oldest first."""
+        with self._cond:
+            return list(self._rejections)
+
+    @property
+    def stats(self) -> Stats:
+        """Current counters."""
+        with self._cond:
+            return Stats(accepted=self._seq, duplicates=self._duplicates, rejected=self._rejected,
+                         dropped=self._dropped)
+
+    def find(self, match: Callable[[Event], bool], after: int = 0) -> Event | None:
+        """The oldest stored event with ``seq > after`` that matches, or None."""
+        with self._cond:
+            return self._find(match, after)
+
+    def _find(self, match: Callable[[Event], bool], after: int) -> Event | None:
+        for event in self._events:
+            if event.seq > after and match(event):
+                return event
+        return None
+
+    def wait_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
+                 status: str | None = None, channel: str | None = None, message_uuid: str | None = None,
+                 predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
+                 after: int = 0) -> Event:
+        """Block until a matching event is stored (or already is) and return the oldest such event.
+
+        Raises:
+            WaitTimeout: when none matched within ``timeout`` seconds; it lists what arrived instead.
+        """
+        match, wanted = matcher(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
+                                message_uuid=message_uuid, predicate=predicate)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = self._find(match, after)
+                if found is not None:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise timeout_error(wanted, timeout, list(self._events), after)
+                self._cond.wait(remaining)
+
+    # -- subscribers (worker thread) --------------------------------------------------------------
+    def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False) -> Callable[[], None]:
+        """Call ``callback(event)`` for each new event, from the store's worker thread; return an unsubscribe.
+
+        With ``rejections=True`` the callback also receives each ``Rejection``. Exceptions raised by a
+        callback are kept in ``callback_errors`` (never printed: the worker must not write into a cell).
+        """
+        entry = (callback, rejections)
+        with self._cond:
+            self._subscribers.append(entry)
+            self._ensure_worker()
+
+        def unsubscribe() -> None:
+            with self._cond:
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
+
+        return unsubscribe
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None and not self._closed:
+            self._worker = threading.Thread(target=self._work, name="fbfailover-webhook-events", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        file = self.path.open("a", encoding="utf-8") if self.path is not None else None
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                if isinstance(item, _Marker):
+                    item()
+                    continue
+                if file is not None and isinstance(item, Event):
+                    file.write(json.dumps(item.to_json(), default=str) + "\n")
+                    file.flush()
+                with self._cond:
+                    subscribers = list(self._subscribers)
+                for callback, wants_rejections in subscribers:
+                    if isinstance(item, Rejection) and not wants_rejections:
+                        continue
+                    try:
+                        callback(item)
+                    except Exception as exc:  # a broken subscriber must not stop the others
+                        self.callback_errors.append(exc)
+        finally:
+            if file is not None:
+                file.close()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until the worker has handed every queued item to the subscribers and the file."""
+        if self._worker is None:
+            return
+        done = threading.Event()
+        self._queue.put(_Marker(done))
+        done.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Deliver what is queued, then stop the worker thread and close the file; safe to call twice."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            worker = self._worker
+        if worker is not None:
+            self._queue.put(None)
+            worker.join(timeout)
+
+
+class _Marker:
+    """Queue item that lets ``flush`` know the worker has caught up."""
+
+    def __init__(self, done: threading.Event):
+        self.done = done
+
+    def __call__(self) -> None:
+        self.done.set()

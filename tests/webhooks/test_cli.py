@@ -1,0 +1,115 @@
+"""The `fbfailover receiver` subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from webhook_helpers import SECRET, final_report_body, post, status_body
+
+from fbfailover.webhooks import cli
+
+LAUNCH = """
+import argparse, sys
+from fbfailover.webhooks import cli
+parser = argparse.ArgumentParser(prog="fbfailover")
+cli.register(parser.add_subparsers())
+args = parser.parse_args(sys.argv[1:])
+sys.exit(args.func(args))
+"""
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="fbfailover")
+    cli.register(parser.add_subparsers())
+    return parser.parse_args(["receiver", *argv])
+
+
+def test_register_defaults():
+    args = parse()
+    assert (args.port, args.host, args.signature_secret, args.public_url) == (0, "127.0.0.1", None, None)
+    assert args.func is cli.run
+    assert parse("--port", "3000", "--signature-secret", "x").port == 3000
+
+
+def test_importing_the_cli_is_cheap():
+    code = "import sys, fbfailover.webhooks.cli; print('tornado' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+    assert out.stdout.strip() == "False"
+
+
+class _Lines(io.StringIO):
+    """A StringIO whose writes can be waited for."""
+
+    def wait_for(self, pattern: str, timeout: float = 5) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.getvalue())
+            if found:
+                return found
+            time.sleep(0.01)
+        raise AssertionError(f"{pattern!r} not in {self.getvalue()!r}")
+
+
+def test_run_prints_events_and_rejections():
+    out, err, stop = _Lines(), _Lines(), threading.Event()
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(
+        cli.run(parse("--signature-secret", SECRET), out=out, err=err, stop=stop)))
+    thread.start()
+    try:
+        url = out.wait_for(r"^fbfailover receiver listening on (http://127\.0\.0\.1:\d+)\n").group(1)
+        err.wait_for("status_url")
+        assert post(url + "/webhooks/status", status_body(), secret=SECRET).status_code == 200
+        assert post(url + "/webhooks/status", final_report_body()).status_code == 401
+        out.wait_for(r'\{"kind": "status"')
+        err.wait_for(r"rejected /webhooks/status \(401\): unsigned webhook")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert result == [0]
+    lines = out.getvalue().splitlines()
+    assert json.loads(lines[1]) == {"kind": "status", "body": status_body()}
+    assert "signatures: verified" in err.getvalue()
+
+
+def test_port_in_use_is_a_clear_error():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        err = io.StringIO()
+        assert cli.run(parse("--port", str(port)), out=io.StringIO(), err=err) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err.getvalue()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_standalone_process_streams_json_lines_and_stops_on_sigterm():
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "receiver"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        url = re.match(r"fbfailover receiver listening on (http://\S+)", first).group(1)
+        assert post(url + "/webhooks/inbound", {"message": {"content": {"type": "text"}}}).status_code == 200
+        assert json.loads(proc.stdout.readline()) == {"kind": "inbound",
+                                                      "body": {"message": {"content": {"type": "text"}}}}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert "accepting unsigned webhooks" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
