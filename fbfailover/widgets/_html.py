@@ -1,0 +1,50 @@
+"""Small shared pieces of the views: escaping, a static snapshot object, the event source protocol."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = ["Snapshot", "esc", "events_of", "subscribe_to"]
+
+
+def esc(value: Any) -> str:
+    """HTML-escape ``value`` (None → empty)."""
+    return "" if value is None else html.escape(str(value), quote=True)
+
+
+class Snapshot:
+    """A frozen rendering of a view: HTML for GitHub and browsers, deterministic ``text/plain`` for nbval."""
+
+    def __init__(self, html_text: str, plain: str):
+        self.html = html_text
+        self.plain = plain
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/html": self.html, "text/plain": self.plain}
+
+    def __repr__(self) -> str:
+        return self.plain
+
+
+def events_of(source: Any) -> list[Any]:
+    """The events of a receiver or store (``.events()``), or of an iterable of events."""
+    events = getattr(source, "events", None)
+    if callable(events):
+        return list(events())
+    return list(source)
+
+
+def subscribe_to(source: Any, callback: Callable[[Any], None]) -> Callable[[], None] | None:
+    """Subscribe ``callback`` to new events when ``source`` can notify; return the unsubscribe (or None)."""
+    subscribe = getattr(source, "subscribe", None)
+    if callable(subscribe):
+        return subscribe(callback)
+    return None
+
+
+def count_by(items: Iterable[Any], order: Iterable[str], attr: str = "kind") -> list[tuple[str, int]]:
+    """``[(value, count)]`` for each value in ``order`` that occurs, in that order."""
+    values = [getattr(item, attr) for item in items]
+    return [(name, values.count(name)) for name in order if name in values]

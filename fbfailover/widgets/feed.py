@@ -1,0 +1,157 @@
+"""The live event feed: every webhook as a table row as it arrives, newest first, with its JSON on demand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from typing import Any
+
+import ipywidgets as widgets
+
+from fbfailover.webhooks.events import KINDS, Event
+from fbfailover.widgets._html import Snapshot, count_by, esc, events_of, subscribe_to
+
+__all__ = ["EventFeed", "feed_html", "feed_text"]
+
+_STYLE = ("border-collapse:collapse;font-family:monospace;font-size:12px",
+          "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left")
+_COLUMNS = ("received", "kind", "channel", "status", "message id")
+
+
+def _received(event: Event) -> str:
+    if not event.received_at:
+        return ""
+    moment = dt.datetime.fromtimestamp(event.received_at, dt.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def feed_text(events: list[Event], rejected: int = 0) -> str:
+    """Deterministic one-line summary: ``EventFeed: 3 events (status 2, final_report 1)``."""
+    if not events:
+        text = "EventFeed: no events yet"
+    else:
+        counts = ", ".join(f"{kind} {n}" for kind, n in count_by(events, KINDS))
+        text = f"EventFeed: {len(events)} event{'s' if len(events) != 1 else ''} ({counts})"
+    if rejected:
+        text += f", {rejected} rejected"
+    return text
+
+
+def feed_html(events: list[Event], *, limit: int = 50, notices: list[str] | None = None) -> str:
+    """The feed table, newest first (at most ``limit`` rows)."""
+    table_style, cell = _STYLE
+    head = "".join(f'<th style="{cell}">{esc(c)}</th>' for c in _COLUMNS)
+    rows = []
+    for event in reversed(events[-limit:] if limit else events):
+        values = (_received(event), event.kind, event.channel or "", event.status or "",
+                  event.message_uuid or event.dispatch_uuid or "")
+        rows.append("<tr>" + "".join(f'<td style="{cell}">{esc(v)}</td>' for v in values) + "</tr>")
+    if not rows:
+        rows.append(f'<tr><td style="{cell}" colspan="{len(_COLUMNS)}"><i>no events yet</i></td></tr>')
+    notes = "".join(f'<div style="color:#8a6d3b;font-size:12px">{esc(n)}</div>' for n in notices or ())
+    return (f'<div class="fbfailover-feed">{notes}<table style="{table_style}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+class EventFeed(widgets.VBox):
+    """A table of a receiver's events that updates live (newest first) with a JSON toggle.
+
+    Args:
+        source: a ``Receiver`` (live), an ``EventStore`` (live) or a list of events (static).
+        limit: the most rows shown.
+
+    The ``text/plain`` repr is deterministic (counts only); ``snapshot()`` freezes the table as HTML for the
+    saved notebook.
+    """
+
+    def __init__(self, source: Any, *, limit: int = 50, **kwargs: Any):
+        self.source = source
+        self.limit = limit
+        self.table = widgets.HTML()
+        self.select = widgets.Dropdown(description="event", options=[], layout=widgets.Layout(width="420px"))
+        self.details = widgets.ToggleButton(description="JSON", value=False, tooltip="show the event's JSON")
+        self.output = widgets.Output()
+        super().__init__(children=[self.table, widgets.HBox([self.select, self.details]), self.output],
+                         **kwargs)
+        self.add_class("fbfailover-event-feed")
+        self._lock = threading.RLock()
+        self._events: list[Event] = []
+        self._follow = True
+        self._updating = False
+        self.details.observe(self._on_details, names="value")
+        self.select.observe(self._on_select, names="value")
+        self.refresh()
+        self._unsubscribe = subscribe_to(source, lambda event: self.refresh())
+
+    def refresh(self) -> None:
+        """Re-read the events and update the table, the event list and the JSON (called on every event)."""
+        with self._lock:
+            self._events = events_of(self.source)
+            self.table.value = feed_html(self._events, limit=self.limit,
+                                         notices=getattr(self.source, "notices", None))
+            shown = list(reversed(self._events[-self.limit:] if self.limit else self._events))
+            options = [(f"#{e.seq or len(shown) - i} {e.summary()}", e) for i, e in enumerate(shown)]
+            selected = self.select.value
+            self._updating = True
+            try:
+                self.select.options = options
+                keep = not self._follow and any(e is selected for e in shown)
+                self.select.value = selected if keep else (shown[0] if shown else None)
+            finally:
+                self._updating = False
+            self._show_details()
+
+    def _on_select(self, change: Any) -> None:
+        if self._updating:
+            return
+        with self._lock:
+            # Picking the newest event (the top one) means "follow the newest"; any other pins that one.
+            options = self.select.options
+            self._follow = not options or change["new"] is options[0][1]
+            self._show_details()
+
+    def _on_details(self, change: Any = None) -> None:
+        with self._lock:
+            self._show_details()
+
+    def _show_details(self) -> None:
+        event = self.select.value
+        if not self.details.value or event is None:
+            self.output.outputs = ()
+            return
+        text = json.dumps(event.body, indent=2, sort_keys=True, default=str)
+        self.output.outputs = ({"output_type": "display_data", "metadata": {},
+                                "data": {"text/plain": text}},)
+
+    @property
+    def events(self) -> list[Event]:
+        """The events shown, oldest first."""
+        with self._lock:
+            return list(self._events)
+
+    def text(self) -> str:
+        """The deterministic ``text/plain`` summary."""
+        stats = getattr(self.source, "stats", None)
+        return feed_text(self.events, getattr(stats, "rejected", 0) if stats is not None else 0)
+
+    def snapshot(self) -> Snapshot:
+        """The table as it is now, as static HTML plus the ``text/plain`` summary."""
+        return Snapshot(self.table.value, self.text())
+
+    def close(self) -> None:
+        """Stop listening for events and close the widget."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        super().close()
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/plain"] = self.text()
+            data["text/html"] = self.table.value
+        return data

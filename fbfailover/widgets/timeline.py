@@ -1,0 +1,225 @@
+"""The failover timeline of one dispatch: one row per message, its statuses on a time axis, the deadline.
+
+Times are the webhooks' own ``timestamp`` fields, in seconds since the dispatch's first status (with the
+sandbox these are *simulated* seconds, so a 600 s expiry shows as 600 s however fast it ran). The
+``text/plain`` form is deterministic, for strict nbval::
+
+    FailoverTimeline(dispatch, completed): messenger submitted@0s delivered@1s | sms submitted@600s \
+delivered@602s | deadline 600s
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+
+from fbfailover.webhooks.events import Event
+from fbfailover.widgets._html import Snapshot, esc, events_of, subscribe_to
+
+__all__ = [
+    "FailoverTimeline",
+    "MessageRow",
+    "TimelineData",
+    "build_timeline",
+    "timeline_html",
+    "timeline_text",
+]
+
+_COLOURS = {"submitted": "#8c8c8c", "delivered": "#1f77b4", "read": "#2ca02c", "rejected": "#d62728",
+            "undeliverable": "#d62728", "failed": "#d62728"}
+_FAILED = ("rejected", "undeliverable", "failed")
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """One message of the dispatch: its channel and its statuses as ``(status, seconds)``, in order."""
+
+    number: int
+    channel: str
+    message_uuid: str
+    marks: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class TimelineData:
+    """Everything the timeline shows, computed from events (no widgets)."""
+
+    dispatch_uuid: str
+    state: str  # "waiting", "in progress", "completed" or "error"
+    rows: tuple[MessageRow, ...]
+    final_at: int | None
+    deadline: int | None
+    failover_at: int | None
+    reason: str | None
+
+
+def _belongs(event: Event, dispatch_uuid: str) -> bool:
+    return dispatch_uuid in (event.dispatch_uuid, event.workflow_id)
+
+
+def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: float | None = None,
+                   condition_status: str | None = None) -> TimelineData:
+    """Group a dispatch's status webhooks by message and place them in seconds since its first status.
+
+    Args:
+        events: any events (others are ignored); a Messages API v1 ``workflow_id`` works as the id too.
+        dispatch_uuid: the dispatch (or v1 workflow) to draw.
+        expiry_time: the first message's ``failover.expiry_time``, drawn as the deadline.
+        condition_status: its ``failover.condition_status``, used to word the failover reason.
+    """
+    mine = [e for e in events if _belongs(e, dispatch_uuid) and e.time is not None]
+    if not mine:
+        return TimelineData(dispatch_uuid, "waiting", (), None, None, None, None)
+    t0 = min(e.time for e in mine if e.time is not None)
+
+    def seconds(event: Event) -> int:
+        return round((event.time - t0).total_seconds()) if event.time is not None else 0
+
+    statuses = sorted((e for e in mine if e.kind == "status"), key=lambda e: (e.time, e.seq))
+    order: list[str] = []
+    by_message: dict[str, list[Event]] = {}
+    for event in statuses:
+        key = event.message_uuid or f"?{event.seq}"
+        if key not in by_message:
+            order.append(key)
+            by_message[key] = []
+        by_message[key].append(event)
+    rows = tuple(
+        MessageRow(n, by_message[key][0].channel or "?", key, tuple((e.status or "?", seconds(e))
+                                                                    for e in by_message[key]))
+        for n, key in enumerate(order, start=1))
+    finals = [e for e in mine if e.kind == "final_report"]
+    final = finals[-1] if finals else None
+    state = (final.status or "completed") if final is not None else "in progress"
+    deadline = round(expiry_time) if expiry_time is not None else None
+    failover_at = rows[1].marks[0][1] if len(rows) > 1 else None
+    reason = None
+    if failover_at is not None:
+        first_states = {s for s, _ in rows[0].marks}
+        failed = next((s for s in _FAILED if s in first_states), None)
+        reason = failed or (f"not {condition_status}" if condition_status else "deadline passed")
+    return TimelineData(dispatch_uuid, state, rows, seconds(final) if final is not None else None, deadline,
+                        failover_at, reason)
+
+
+def timeline_text(data: TimelineData) -> str:
+    """The deterministic one-line form (no ids, no wall-clock times)."""
+    head = f"FailoverTimeline(dispatch, {data.state})"
+    if not data.rows:
+        return f"{head}: no events yet"
+    parts = [f"{row.channel} " + " ".join(f"{s}@{t}s" for s, t in row.marks) for row in data.rows]
+    if data.deadline is not None:
+        parts.append(f"deadline {data.deadline}s")
+    return f"{head}: " + " | ".join(parts)
+
+
+def _pct(t: float, span: float) -> str:
+    return f"{100 * t / span:.2f}%"
+
+
+def timeline_html(data: TimelineData) -> str:
+    """The timeline as self-contained HTML (inline styles only, so it renders on GitHub too)."""
+    title = f"Dispatch {esc(data.dispatch_uuid)} — {esc(data.state)}"
+    if not data.rows:
+        return (f'<div class="fbfailover-timeline" style="font-family:sans-serif;font-size:12px">'
+                f"<b>{title}</b><div><i>no status webhooks yet</i></div></div>")
+    ends = [t for row in data.rows for _, t in row.marks] + [data.deadline or 0, data.final_at or 0]
+    span = max(max(ends) * 1.1, 1.0)
+    deadline_line = ""
+    if data.deadline is not None:
+        deadline_line = (f'<div style="position:absolute;left:{_pct(data.deadline, span)};top:0;bottom:0;'
+                         f'border-left:2px dashed #d62728" title="deadline {data.deadline}s"></div>')
+    lines = []
+    for row in data.rows:
+        marks = []
+        for i, (status, t) in enumerate(row.marks):
+            colour = _COLOURS.get(status, "#555")
+            top = "0px" if i % 2 == 0 else "22px"
+            if t / span > 0.6:  # label to the left of the dot, so it stays inside the track
+                label, shift = f"{esc(status)} {t}s &#9679;", "transform:translateX(-100%);"
+            else:
+                label, shift = f"&#9679; {esc(status)} {t}s", ""
+            marks.append(
+                f'<div style="position:absolute;left:{_pct(t, span)};top:{top};white-space:nowrap;{shift}'
+                f'color:{colour}">{label}</div>')
+        lines.append(
+            f'<div style="display:flex;align-items:center;margin:2px 0">'
+            f'<div style="width:110px;flex:none"><b>{row.number}</b> {esc(row.channel)}</div>'
+            f'<div style="position:relative;flex:1;height:40px;border-left:1px solid #999;'
+            f'border-bottom:1px solid #ddd">{deadline_line}{"".join(marks)}</div></div>')
+    notes = [f"0s … {round(span)}s (seconds since the first status)"]
+    if data.deadline is not None:
+        notes.append(f'<span style="color:#d62728">deadline {data.deadline}s</span>')
+    if data.failover_at is not None:
+        notes.append(f"<b>failover to {esc(data.rows[1].channel)} after {data.failover_at} s "
+                     f"({esc(data.reason)})</b>")
+    if data.final_at is not None:
+        notes.append(f"final report {esc(data.state)} at {data.final_at}s")
+    return (f'<div class="fbfailover-timeline" style="font-family:sans-serif;font-size:12px">'
+            f"<b>{title}</b>{''.join(lines)}<div style=\"margin-left:110px\">{' · '.join(notes)}</div></div>")
+
+
+class FailoverTimeline(widgets.HTML):
+    """The failover timeline of one dispatch, live while events arrive.
+
+    Args:
+        source: a ``Receiver`` or ``EventStore`` (updates live), or a list of events (static).
+        dispatch_uuid: the dispatch to draw (a Messages API v1 ``workflow_id`` works too).
+        expiry_time: the first message's ``failover.expiry_time``, drawn as the deadline.
+        condition_status: its ``failover.condition_status`` (for the wording of the failover reason).
+
+    ``snapshot()`` (and the ``text/html`` in its display data) is static HTML that survives in the saved
+    notebook; the ``text/plain`` repr is deterministic (see the module docstring).
+    """
+
+    def __init__(self, source: Any, dispatch_uuid: str, *, expiry_time: float | None = None,
+                 condition_status: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.add_class("fbfailover-failover-timeline")
+        self.source = source
+        self.dispatch_uuid = dispatch_uuid
+        self.expiry_time = expiry_time
+        self.condition_status = condition_status
+        self._lock = threading.RLock()
+        self.data = build_timeline([], dispatch_uuid)
+        self.refresh()
+        self._unsubscribe = subscribe_to(source, self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if _belongs(event, self.dispatch_uuid):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute from the source's events and redraw."""
+        with self._lock:
+            self.data = build_timeline(events_of(self.source), self.dispatch_uuid,
+                                       expiry_time=self.expiry_time, condition_status=self.condition_status)
+            self.value = timeline_html(self.data)
+
+    def text(self) -> str:
+        """The deterministic ``text/plain`` form."""
+        return timeline_text(self.data)
+
+    def snapshot(self) -> Snapshot:
+        """The timeline as it is now, as static HTML plus the ``text/plain`` form."""
+        return Snapshot(self.value, self.text())
+
+    def close(self) -> None:
+        """Stop listening for events and close the widget."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        super().close()
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/plain"] = self.text()
+            data["text/html"] = self.value
+        return data

@@ -1,0 +1,120 @@
+"""The live views, headless: models updated from the server thread, deterministic text/plain."""
+
+from __future__ import annotations
+
+from webhook_helpers import DISPATCH, MSG_SMS, final_report_body, post, status_body
+
+from fbfailover.webhooks import EventStore, make_event
+from fbfailover.widgets import EventFeed, FailoverTimeline
+
+T = "2020-01-01T00:{}Z"
+
+
+def failover_events() -> list:
+    bodies = [
+        status_body("submitted", timestamp=T.format("00:00.000")),
+        status_body("delivered", timestamp=T.format("00:01.200")),
+        status_body("submitted", message_uuid=MSG_SMS, channel="sms", timestamp=T.format("10:00.300")),
+        status_body("delivered", message_uuid=MSG_SMS, channel="sms", timestamp=T.format("10:02.000")),
+        final_report_body(timestamp=T.format("10:02.100")),
+    ]
+    return [make_event("/webhooks/status", body) for body in bodies]
+
+
+def test_timeline_text_is_deterministic_and_has_no_ids():
+    timeline = FailoverTimeline(failover_events(), DISPATCH, expiry_time=600, condition_status="read")
+    expected = ("FailoverTimeline(dispatch, completed): messenger submitted@0s delivered@1s | "
+                "sms submitted@600s delivered@602s | deadline 600s")
+    assert repr(timeline) == expected
+    bundle = timeline._repr_mimebundle_()
+    assert bundle["text/plain"] == expected
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "failover to sms after 600 s (not read)" in bundle["text/html"]
+    assert "deadline 600s" in bundle["text/html"]
+    snapshot = timeline.snapshot()
+    assert snapshot._repr_mimebundle_() == {"text/html": timeline.value, "text/plain": expected}
+    # same events in another order, received at other times: same text
+    shuffled = list(reversed(failover_events()))
+    assert repr(FailoverTimeline(shuffled, DISPATCH, expiry_time=600)) == expected
+    timeline.close()
+
+
+def test_timeline_states():
+    assert repr(FailoverTimeline([], DISPATCH)) == "FailoverTimeline(dispatch, waiting): no events yet"
+    partial = FailoverTimeline(failover_events()[:2], DISPATCH)
+    assert repr(partial) == "FailoverTimeline(dispatch, in progress): messenger submitted@0s delivered@1s"
+    rejected = [make_event("/webhooks/status", status_body("rejected", timestamp=T.format("00:00.000"))),
+                make_event("/webhooks/status", status_body("submitted", message_uuid=MSG_SMS, channel="sms",
+                                                           timestamp=T.format("00:00.500")))]
+    assert "failover to sms after 0 s (rejected)" in FailoverTimeline(rejected, DISPATCH).value
+    others = [make_event("/webhooks/status", status_body(dispatch_uuid="another"))]
+    assert "waiting" in repr(FailoverTimeline(others, DISPATCH))
+
+
+def test_timeline_follows_a_v1_workflow_id():
+    body = {"message_uuid": "m-1", "to": "447700900000", "from": "447700900001", "channel": "messenger",
+            "timestamp": T.format("00:00.000"), "status": "rejected", "workflow": {"id": "wf-1"}}
+    timeline = FailoverTimeline([make_event("/webhooks/status", body)], "wf-1")
+    assert repr(timeline) == "FailoverTimeline(dispatch, in progress): messenger rejected@0s"
+
+
+def test_feed_text_table_and_details():
+    store = EventStore()
+    feed = EventFeed(store)
+    assert repr(feed) == "EventFeed: no events yet"
+    assert "no events yet" in feed.table.value
+    for event in failover_events():
+        store.add(event)
+    feed.refresh()
+    assert repr(feed) == "EventFeed: 5 events (status 4, final_report 1)"
+    rows = feed.table.value.split("<tr>")[2:]
+    assert "final_report" in rows[0] and "submitted" in rows[-1]  # newest first
+    assert feed.select.value.seq == 5
+    assert feed.output.outputs == ()
+    feed.details.value = True
+    assert '"template": "failover"' in feed.output.outputs[0]["data"]["text/plain"]
+    oldest = feed.select.options[-1][1]
+    feed.select.value = oldest
+    assert '"status": "submitted"' in feed.output.outputs[0]["data"]["text/plain"]
+    store.add(make_event("/webhooks/status", status_body("read", timestamp=T.format("20:00.000"))))
+    feed.refresh()
+    assert feed.select.value is oldest  # a picked event stays picked
+    feed.select.value = feed.select.options[0][1]
+    store.add(make_event("/webhooks/status", status_body("read", timestamp=T.format("21:00.000"))))
+    feed.refresh()
+    assert feed.select.value.seq == 7  # picking the newest follows new ones again
+    feed.details.value = False
+    assert feed.output.outputs == ()
+    bundle = feed._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(feed) == "EventFeed: 7 events (status 6, final_report 1)"
+    assert bundle["text/html"] == feed.table.value == feed.snapshot().html
+    feed.close()
+    store.close()
+
+
+def test_feed_limit():
+    feed = EventFeed(failover_events(), limit=2)
+    assert feed.table.value.count("<tr>") == 3  # header + 2
+    labels = [label for label, _ in feed.select.options]
+    assert labels == ["#2 final_report completed", "#1 status sms delivered"]
+
+
+def test_updates_from_the_server_thread_reach_the_widget_models(receiver):
+    feed = EventFeed(receiver)
+    timeline = FailoverTimeline(receiver, DISPATCH, expiry_time=600)
+    feed.details.value = True
+    for event in failover_events():
+        assert post(receiver.status_url, event.body).status_code == 200
+    receiver.store.flush()
+    assert repr(feed) == "EventFeed: 5 events (status 4, final_report 1)"
+    assert feed.get_state()["children"]  # a live model
+    assert "final_report" in feed.table.get_state()["value"]
+    assert "accepting unsigned webhooks" in feed.table.value
+    assert '"template": "failover"' in feed.output.outputs[0]["data"]["text/plain"]
+    assert "completed" in repr(timeline)
+    assert "failover to sms after 600 s" in timeline.get_state()["value"]
+    timeline.close()
+    feed.close()
+    post(receiver.status_url, status_body("read", timestamp=T.format("20:00.000")))
+    receiver.store.flush()
+    assert "read" not in repr(timeline)  # closed views stop listening
