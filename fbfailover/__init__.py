@@ -1,0 +1,148 @@
+"""fbfailover: send a Facebook Messenger message that fails over to SMS, with Vonage's Dispatch API.
+
+The public names below are imported on first use, so ``import fbfailover`` stays quick, does no I/O and
+loads neither the HTTP stack nor the crypto library until they are needed. The sandbox, the webhook
+receiver and the widgets are subpackages: ``fbfailover.sandbox``, ``fbfailover.webhooks``,
+``fbfailover.widgets``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    EncryptedKeyError,
+    FbfailoverError,
+    ForbiddenError,
+    KeyExistsError,
+    KeyFileError,
+    KeyNotFoundError,
+    MethodNotAllowedError,
+    NotAKeyError,
+    NotFoundError,
+    PaymentRequiredError,
+    RateLimitError,
+    ServerError,
+    TokenError,
+    TransportError,
+    UnprocessableEntityError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+    error_for_status,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported lazily by __getattr__)
+_LAZY = {
+    "Settings": "config", "data_dir": "config", "find_env_file": "config", "load_settings": "config",
+    "project_dir": "config", "update_env_file": "config",
+    "generate_private_key": "keys", "load_private_key": "keys", "private_pem": "keys", "public_pem": "keys",
+    "save_private_key": "keys",
+    "basic_auth_header": "tokens", "decode_for_display": "tokens", "mint_application_jwt": "tokens",
+    "verify_application_jwt": "tokens",
+    "validate_message_v1": "validation", "validate_phone_number": "validation",
+    "validate_workflow": "validation",
+    "Request": "payloads", "account_settings_body": "payloads", "application_body": "payloads",
+    "failover_condition": "payloads", "failover_workflow": "payloads", "message_v01": "payloads",
+    "message_v1": "payloads", "messenger_item": "payloads", "sms_item": "payloads", "to_curl": "payloads",
+    "tutorial_workflow": "payloads",
+    "VonageClient": "client",
+}
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ConflictError",
+    "EncryptedKeyError",
+    "FbfailoverError",
+    "ForbiddenError",
+    "KeyExistsError",
+    "KeyFileError",
+    "KeyNotFoundError",
+    "MethodNotAllowedError",
+    "NotAKeyError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "RateLimitError",
+    "Request",
+    "ServerError",
+    "Settings",
+    "TokenError",
+    "TransportError",
+    "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
+    "ValidationError",
+    "VonageClient",
+    "__version__",
+    "account_settings_body",
+    "application_body",
+    "basic_auth_header",
+    "data_dir",
+    "decode_for_display",
+    "error_for_status",
+    "failover_condition",
+    "failover_workflow",
+    "find_env_file",
+    "generate_private_key",
+    "load_private_key",
+    "load_settings",
+    "message_v01",
+    "message_v1",
+    "messenger_item",
+    "mint_application_jwt",
+    "private_pem",
+    "project_dir",
+    "public_pem",
+    "save_private_key",
+    "sms_item",
+    "to_curl",
+    "tutorial_workflow",
+    "update_env_file",
+    "validate_message_v1",
+    "validate_phone_number",
+    "validate_workflow",
+    "verify_application_jwt",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fbfailover' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
+    from .client import VonageClient
+    from .config import Settings, data_dir, find_env_file, load_settings, project_dir, update_env_file
+    from .keys import generate_private_key, load_private_key, private_pem, public_pem, save_private_key
+    from .payloads import (
+        Request,
+        account_settings_body,
+        application_body,
+        failover_condition,
+        failover_workflow,
+        message_v01,
+        message_v1,
+        messenger_item,
+        sms_item,
+        to_curl,
+        tutorial_workflow,
+    )
+    from .tokens import basic_auth_header, decode_for_display, mint_application_jwt, verify_application_jwt
+    from .validation import validate_message_v1, validate_phone_number, validate_workflow

@@ -1,0 +1,278 @@
+"""VonageClient against a real local HTTP server: headers, bodies, retries, errors, transport failures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections import deque
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+import tornado.web
+
+from fbfailover.background import serve
+from fbfailover.client import VonageClient
+from fbfailover.config import Settings
+from fbfailover.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from fbfailover.payloads import application_body, to_curl, tutorial_workflow
+from fbfailover.tokens import basic_auth_header, verify_application_jwt
+
+APP_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+BODY = tutorial_workflow(from_number="447700900000", to_number="447700900001", fb_sender_id="page",
+                         fb_recipient_id="psid")
+
+
+class Recorder(tornado.web.RequestHandler):
+    """Records every request and answers with the next scripted reply (default 202 with a dispatch_uuid)."""
+
+    def initialize(self, seen: list, script: deque) -> None:
+        self.seen = seen
+        self.script = script
+
+    async def _any(self, *_: str) -> None:
+        self.seen.append({"method": self.request.method, "path": self.request.path,
+                          "query": {k: v[0] for k, v in parse_qs(self.request.query).items()},
+                          "headers": dict(self.request.headers), "body": self.request.body})
+        status, headers, body, delay = self.script.popleft() if self.script else (202, {}, {"ok": True}, 0)
+        if delay:
+            await asyncio.sleep(delay)
+        self.set_status(status)
+        for k, v in headers.items():
+            self.set_header(k, v)
+        if isinstance(body, (dict, list)):
+            self.set_header("Content-Type", "application/json")
+            body = json.dumps(body)
+        if body is not None:
+            self.write(body)
+
+    get = post = put = delete = _any
+
+
+@pytest.fixture(scope="module")
+def server():
+    seen: list = []
+    script: deque = deque()
+    app = tornado.web.Application([(r"/.*", Recorder, {"seen": seen, "script": script})],
+                                  log_function=lambda handler: None)
+    srv = serve(app)
+    srv.seen, srv.script = seen, script
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def settings(server, key_file):
+    server.seen.clear()
+    server.script.clear()
+    return Settings(api_key="key123", api_secret="secret456", application_id=APP_ID,
+                    private_key_path=str(key_file), api_url=server.url, rest_url=server.url + "/rest")
+
+
+def reply(server, status, body=None, headers=None, delay=0.0):
+    server.script.append((status, headers or {}, body, delay))
+
+
+def test_send_workflow_posts_json_with_a_fresh_verified_jwt(server, settings, public_key):
+    reply(server, 202, {"dispatch_uuid": "d-1"})
+    with VonageClient(settings) as client:
+        assert client.send_workflow(BODY) == {"dispatch_uuid": "d-1"}
+    (seen,) = server.seen
+    assert (seen["method"], seen["path"]) == ("POST", "/v0.1/dispatch")
+    assert seen["headers"]["Content-Type"] == "application/json"
+    assert seen["headers"]["Accept"] == "application/json"
+    assert seen["headers"]["User-Agent"].startswith("fbfailover/")
+    assert json.loads(seen["body"]) == BODY
+    scheme, token = seen["headers"]["Authorization"].split(" ")
+    assert scheme == "Bearer"
+    assert verify_application_jwt(token, public_key)["application_id"] == APP_ID
+
+
+def test_each_request_gets_its_own_jwt(server, settings):
+    with VonageClient(settings) as client:
+        client.send_message_v01({"x": 1})
+        client.send_message_v1({"x": 2})
+    tokens = [s["headers"]["Authorization"] for s in server.seen]
+    assert [s["path"] for s in server.seen] == ["/v0.1/messages", "/v1/messages"]
+    assert tokens[0] != tokens[1]  # distinct jti
+
+
+def test_basic_auth_variant_of_dispatch(server, settings):
+    with VonageClient(settings) as client:
+        client.send_workflow(BODY, auth="basic")
+    assert server.seen[0]["headers"]["Authorization"] == basic_auth_header("key123", "secret456")
+
+
+def test_applications_crud_uses_basic_auth(server, settings):
+    body = application_body("app", "https://x.test/in", "https://x.test/status")
+    reply(server, 201, {"id": "app-1", "keys": {"private_key": "PEM"}})
+    reply(server, 200, {"page": 1, "_embedded": {"applications": []}})
+    reply(server, 200, {"id": "app 1"})
+    reply(server, 200, {"id": "app-1", "name": "renamed"})
+    reply(server, 204)
+    with VonageClient(settings) as client:
+        assert client.create_application(body)["id"] == "app-1"
+        assert client.list_applications(page=2, page_size=10)["page"] == 1
+        assert client.get_application("app 1") == {"id": "app 1"}
+        assert client.update_application("app-1", {**body, "name": "renamed"})["name"] == "renamed"
+        assert client.delete_application("app-1") == {}
+    calls = [(s["method"], s["path"], s["query"]) for s in server.seen]
+    assert calls == [("POST", "/v2/applications", {}),
+                     ("GET", "/v2/applications", {"page": "2", "page_size": "10"}),
+                     ("GET", "/v2/applications/app%201", {}),
+                     ("PUT", "/v2/applications/app-1", {}),
+                     ("DELETE", "/v2/applications/app-1", {})]
+    assert {s["headers"]["Authorization"] for s in server.seen} == {basic_auth_header("key123", "secret456")}
+    assert json.loads(server.seen[0]["body"]) == body
+
+
+def test_account_settings_use_query_credentials_and_a_form(server, settings):
+    reply(server, 200, {"mo-callback-url": "https://x.test/in"})
+    with VonageClient(settings) as client:
+        assert client.update_account_settings(mo_callback_url="https://x.test/in", dr_callback_url="")
+    (seen,) = server.seen
+    assert seen["path"] == "/rest/account/settings"
+    assert seen["query"] == {"api_key": "key123", "api_secret": "secret456"}
+    assert seen["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(seen["body"].decode(), keep_blank_values=True) == {"moCallBackUrl": ["https://x.test/in"],
+                                                                         "drCallBackUrl": [""]}
+    assert "Authorization" not in seen["headers"]
+
+
+def test_request_for_gives_the_curl_twin_without_secrets(settings):
+    client = VonageClient(settings)
+    for operation, args in [("send_workflow", (BODY,)), ("list_applications", ()),
+                            ("update_account_settings", ("https://x.test/in",))]:
+        text = to_curl(client.request_for(operation, *args))
+        assert "secret456" not in text and "key123" not in text and "eyJ" not in text
+    assert '"Authorization: Bearer $JWT"' in to_curl(client.request_for("send_workflow", BODY))
+    with pytest.raises(ValueError, match="unknown operation"):
+        client.request_for("send_fax")
+    with pytest.raises(ValueError, match="auth must be"):
+        client.request_for("send_workflow", BODY, "query")
+    client.close()
+
+
+def test_retry_after_on_429_is_honoured(server, settings):
+    reply(server, 429, {"title": "Rate Limit Hit"}, {"Retry-After": "1"})
+    reply(server, 202, {"dispatch_uuid": "d-2"})
+    started = time.monotonic()
+    with VonageClient(settings) as client:
+        assert client.send_workflow(BODY) == {"dispatch_uuid": "d-2"}
+    assert time.monotonic() - started >= 0.9
+    assert len(server.seen) == 2
+
+
+def test_500_then_202_is_retried(server, settings):
+    reply(server, 500, "oops")
+    reply(server, 202, {"dispatch_uuid": "d-3"})
+    with VonageClient(settings) as client:
+        assert client.send_workflow(BODY)["dispatch_uuid"] == "d-3"
+    assert len(server.seen) == 2
+
+
+def test_retries_are_bounded_then_mapped(server, settings):
+    for _ in range(3):
+        reply(server, 503, {"title": "Service Unavailable", "detail": "try later"})
+    with VonageClient(settings, retries=2) as client, pytest.raises(ServerError) as info:
+        client.send_workflow(BODY)
+    assert len(server.seen) == 3
+    assert info.value.status == 503 and info.value.detail == "try later"
+    for _ in range(2):
+        reply(server, 429, {"title": "Rate Limit Hit"}, {"Retry-After": "0"})
+    with VonageClient(settings, retries=1) as client, pytest.raises(RateLimitError):
+        client.send_workflow(BODY)
+
+
+def test_problem_json_is_mapped_onto_the_error_tree(server, settings):
+    problem = {"type": "https://developer.vonage.com/api-errors",
+               "title": "Your request parameters didn't validate.",
+               "detail": "Found errors validating 1 of your submitted parameters.", "instance": "trace-1",
+               "invalid_parameters": [{"name": "workflow[0].failover.expiry_time", "reason": "out of range"}]}
+    reply(server, 400, problem)
+    with VonageClient(settings) as client, pytest.raises(BadRequestError) as info:
+        client.send_workflow(BODY)
+    err = info.value
+    assert (err.status, err.method, err.type, err.instance) == (400, "POST", problem["type"], "trace-1")
+    assert err.url == settings.api_url + "/v0.1/dispatch"
+    assert err.invalid_parameters == problem["invalid_parameters"]
+    assert err.body == problem
+    assert "\n" not in str(err) and "workflow[0].failover.expiry_time" in str(err)
+
+
+@pytest.mark.parametrize(("status", "body", "cls", "title"), [
+    (401, {"title": "Unauthorised", "detail": "Invalid Token"}, AuthenticationError, "Unauthorised"),
+    (401, {"error-code": "401", "error-code-label": "authentication failed"}, AuthenticationError,
+     "authentication failed"),
+    (404, {"title": "Not Found", "invalid_parameters": {"name": "id", "reason": "no"}}, NotFoundError,
+     "Not Found"),
+    (418, "<html>\n<b>teapot</b>\n</html>", ApiError, "I'm a Teapot"),
+    (502, "<html>\n  Bad gateway\n</html>", ServerError, "Bad Gateway"),
+])
+def test_other_error_bodies(server, settings, status, body, cls, title):
+    reply(server, status, body)
+    with VonageClient(settings, retries=0) as client, pytest.raises(cls) as info:
+        client.get_application("x")
+    assert info.value.title == title and "\n" not in str(info.value)
+    if isinstance(body, str):
+        assert info.value.detail.startswith("<html> ")
+
+
+def test_non_json_success_is_an_error(server, settings):
+    reply(server, 200, "plain text")
+    with VonageClient(settings) as client, pytest.raises(ApiError, match="expected JSON"):
+        client.get_application("x")
+
+
+def test_connection_refused_names_the_url_and_the_sandbox(settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dead = settings.replace(api_url=f"http://127.0.0.1:{port}", rest_url=f"http://127.0.0.1:{port}")
+    with VonageClient(dead, retries=0) as client, pytest.raises(TransportError) as info:
+        client.send_workflow(BODY)
+    assert str(info.value) == (f"could not reach http://127.0.0.1:{port}/v0.1/dispatch — "
+                               "is the sandbox running? start it with `fbfailover sandbox`")
+    assert isinstance(info.value, ConnectionError)
+    assert isinstance(info.value.__cause__, requests.ConnectionError)
+    with VonageClient(dead, retries=0) as client, pytest.raises(TransportError) as info:
+        client.update_account_settings("https://x.test/in")
+    assert info.value.__cause__ is None  # requests' message would carry the secret in the query string
+
+
+def test_timeout_is_a_transport_error(server, settings):
+    reply(server, 202, {"late": True}, delay=1.0)
+    with VonageClient(settings, timeout=0.2) as client, pytest.raises(TransportError, match="no answer from"):
+        client.send_workflow(BODY)
+    assert len(server.seen) == 1  # a read timeout is never retried: the server may have acted
+
+
+def test_missing_credentials_fail_before_sending(server, settings):
+    with VonageClient(settings.replace(application_id=None)) as client, \
+            pytest.raises(ConfigError, match="VONAGE_APPLICATION_ID"):
+        client.send_workflow(BODY)
+    with VonageClient(settings.replace(api_secret=None)) as client, \
+            pytest.raises(ConfigError, match="VONAGE_API_SECRET"):
+        client.list_applications()
+    assert server.seen == []
+
+
+def test_a_given_session_is_used_and_left_open(server, settings):
+    session = requests.Session()
+    with VonageClient(settings, session=session) as client:
+        client.send_workflow(BODY)
+    assert client.session is session and len(server.seen) == 1
+    session.get(server.url + "/still-open", timeout=5)
+    session.close()
+    assert "secret456" not in repr(client)
