@@ -1,11 +1,109 @@
-"""The `fbfailover sandbox` subcommand (being written)."""
+"""The ``fbfailover sandbox`` subcommand: run the offline Vonage sandbox in the foreground.
+
+Cheap to import: the server modules load inside ``run``.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+__all__ = ["register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `sandbox` subcommand to the top-level parser."""
-    parser = subparsers.add_parser("sandbox", help="not available yet")
-    parser.set_defaults(func=lambda args: 2)
+    """Add the ``sandbox`` subcommand to the top-level parser."""
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run the offline Vonage sandbox (Dispatch, Messages, Applications)",
+        description="Run the offline Vonage sandbox. It prints its URL and the account's credentials.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="SQLite file (default <data dir>/sandbox.sqlite3; ':memory:' keeps nothing)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=600.0,
+        metavar="N",
+        help="simulated seconds per real second (default 600: a 600 s expiry takes 1 s)",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("real", "manual"),
+        default="real",
+        help="'manual' stops time until POST /_sandbox/clock/advance",
+    )
+    parser.add_argument(
+        "--api-key", default=None, help="fixed API key (default: generated once, kept in the db)"
+    )
+    parser.add_argument("--api-secret", default=None, help="fixed API secret")
+    parser.add_argument("--signature-secret", default=None, help="fixed signature secret for signed webhooks")
+    parser.add_argument("--workshop", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--instructor-token", default=None, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; returns the exit status."""
+    import asyncio
+    import signal
+    import sys
+
+    import tornado.httpserver
+    import tornado.netutil
+
+    from .app import make_app
+    from .core import Core, SandboxSettings
+    from .embedded import default_db
+    from .state import State
+
+    if args.time_scale <= 0:
+        print("fbfailover sandbox: --time-scale must be positive", file=sys.stderr)
+        return 2
+    settings = SandboxSettings(
+        time_scale=args.time_scale,
+        clock=args.clock,
+        api_key=args.api_key,
+        api_secret=args.api_secret,
+        signature_secret=args.signature_secret,
+        workshop=args.workshop,
+        instructor_token=args.instructor_token,
+    )
+    try:
+        sockets = tornado.netutil.bind_sockets(args.port, address=args.host)
+    except OSError as exc:
+        print(f"fbfailover sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    port = sockets[0].getsockname()[1]
+    core = Core(State(args.db or default_db()), settings)
+
+    async def main() -> None:
+        await core.start()
+        server = tornado.httpserver.HTTPServer(make_app(core), max_body_size=64 * 1024 * 1024)
+        server.add_sockets(sockets)
+        account = core.account
+        print(f"fbfailover sandbox listening on http://{args.host}:{port}", flush=True)
+        print(
+            f"api_key={account.api_key} api_secret={account.api_secret} "
+            f"signature_secret={account.signature_secret}",
+            flush=True,
+        )
+        print(f"db={core.state.path} clock={settings.clock} time_scale={settings.time_scale:g}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        server.stop()
+        await core.stop()
+
+    asyncio.run(main())
+    return 0

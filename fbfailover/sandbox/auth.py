@@ -1,0 +1,176 @@
+"""Who is calling: application JWTs (RS256, verified with the application's public key) and Basic credentials.
+
+JWT rules, as Vonage applies them: ``application_id``, ``iat`` and ``jti`` (a UUID of any version) are
+required; without ``exp`` a token lives 15 minutes from ``iat``; an ``exp`` more than 24 hours after ``iat``
+is refused; ``nbf``/``exp``/``iat`` get a small clock-skew allowance. Only RS256 is accepted:
+``alg: none`` and every HMAC algorithm are refused, so a public key can never be used as an HMAC secret.
+Token checks use real time (the learner's tokens are minted with the real clock), never simulated time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .state import Account, State
+
+__all__ = ["DEFAULT_LIFETIME", "LEEWAY", "MAX_LIFETIME", "AuthError", "Authenticator", "load_public_key"]
+
+DEFAULT_LIFETIME = 15 * 60
+MAX_LIFETIME = 24 * 3600
+LEEWAY = 30
+
+
+class AuthError(Exception):
+    """Raised when credentials are missing or wrong; ``scheme`` is ``bearer``, ``basic`` or ``none``."""
+
+    def __init__(self, scheme: str, why: str):
+        super().__init__(why)
+        self.scheme = scheme
+        self.why = why
+
+
+def load_public_key(pem: str) -> rsa.RSAPublicKey:
+    """Parse a PEM RSA public key; raises ``ValueError`` for anything else."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode("utf-8"))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValueError("is not a PEM-encoded public key") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("must be an RSA public key")
+    return key
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Authenticator:
+    """Verifies credentials against the state; caches parsed keys and recently verified tokens."""
+
+    def __init__(self, state: State, *, now: Callable[[], float] = time.time, cache_size: int = 4096):
+        self.state = state
+        self.now = now
+        self._keys: dict[str, tuple[str, rsa.RSAPublicKey]] = {}
+        self._verified: OrderedDict[str, tuple[str, int, float, float | None]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def forget(self, application_id: str) -> None:
+        """Drop cached keys and tokens of an application that changed or was deleted."""
+        self._keys.pop(application_id, None)
+        self._verified.clear()
+
+    def _key(self, app: dict) -> rsa.RSAPublicKey:
+        cached = self._keys.get(app["id"])
+        if cached is None or cached[0] != app["public_key"]:
+            cached = self._keys[app["id"]] = (app["public_key"], load_public_key(app["public_key"]))
+        return cached[1]
+
+    def authenticate(self, header: str | None) -> tuple[str, Account, str | None]:
+        """``(scheme, account, application_id)`` from an ``Authorization`` header; raises ``AuthError``."""
+        if not header:
+            raise AuthError("none", "Request header 'Authorization' missing")
+        scheme, _, credentials = header.strip().partition(" ")
+        scheme = scheme.lower()
+        credentials = credentials.strip()
+        if scheme == "bearer":
+            account, app_id = self.bearer(credentials)
+            return "jwt", account, app_id
+        if scheme == "basic":
+            return "basic", self.basic(credentials), None
+        raise AuthError("none", "unsupported authorization scheme")
+
+    def basic(self, credentials: str) -> Account:
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise AuthError("basic", "malformed Basic credentials") from exc
+        api_key, sep, api_secret = decoded.partition(":")
+        account = self.check_secret(api_key, api_secret) if sep else None
+        if account is None:
+            raise AuthError("basic", "wrong api_key or api_secret")
+        return account
+
+    def check_secret(self, api_key: str | None, api_secret: str | None) -> Account | None:
+        if not api_key or api_secret is None:
+            return None
+        account = self.state.account_by_key(api_key)
+        if account is None or not hmac.compare_digest(account.api_secret.encode(), api_secret.encode()):
+            return None
+        return account
+
+    def bearer(self, token: str) -> tuple[Account, str]:
+        now = self.now()
+        cached = self._verified.get(token)
+        if cached is None:
+            cached = self._verify(token)
+            self._verified[token] = cached
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        app_id, account_id, exp, nbf = cached
+        if now > exp + LEEWAY:
+            raise AuthError("bearer", "token expired")
+        if nbf is not None and now + LEEWAY < nbf:
+            raise AuthError("bearer", "token not valid yet")
+        if app_id not in self._keys:  # deleted since it was verified
+            self._verified.pop(token, None)
+            raise AuthError("bearer", "unknown application")
+        return self.state.account_by_id(account_id), app_id
+
+    def _verify(self, token: str) -> tuple[str, int, float, float | None]:
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise AuthError("bearer", "not a JWT") from exc
+        if header.get("alg") != "RS256":
+            raise AuthError("bearer", f"algorithm {header.get('alg')!r} refused: only RS256 is accepted")
+        app_id = claims.get("application_id")
+        if not isinstance(app_id, str):
+            raise AuthError("bearer", "application_id claim missing")
+        app = self.state.application(app_id)
+        if app is None:
+            raise AuthError("bearer", "unknown application")
+        try:
+            jwt.decode(
+                token,
+                self._key(app),
+                algorithms=["RS256"],
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
+            )
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise AuthError("bearer", "bad signature") from exc
+        iat, exp, nbf, jti = claims.get("iat"), claims.get("exp"), claims.get("nbf"), claims.get("jti")
+        if not _number(iat):
+            raise AuthError("bearer", "iat claim missing")
+        if not isinstance(jti, str):
+            raise AuthError("bearer", "jti claim missing")
+        try:
+            uuid.UUID(jti)
+        except ValueError as exc:
+            raise AuthError("bearer", "jti is not a UUID") from exc
+        if exp is None:
+            exp = iat + DEFAULT_LIFETIME
+        elif not _number(exp) or exp - iat > MAX_LIFETIME:
+            raise AuthError("bearer", "exp more than 24 hours after iat")
+        if nbf is not None and not _number(nbf):
+            raise AuthError("bearer", "nbf is not a number")
+        if iat > self.now() + LEEWAY:
+            raise AuthError("bearer", "iat in the future")
+        return app_id, app["account_id"], float(exp), nbf

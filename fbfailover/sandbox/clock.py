@@ -1,0 +1,201 @@
+"""Simulated time and the persisted timers that run on it.
+
+``Clock`` runs ``time_scale`` simulated seconds per real second (600 by default: the tutorial's 600 s expiry
+takes one second), or stands still in manual mode until ``advance()``. Simulated time is a Unix timestamp: it
+starts at the wall clock when the database is new and continues from where it stopped after a restart.
+
+``Scheduler`` keeps timers as database rows (due time, kind, reference) and in a heap; exactly one loop
+callback is armed for the earliest. After a restart every row is loaded again, so pending work resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from .state import State
+
+__all__ = ["Clock", "Scheduler", "iso"]
+
+Fire = Callable[[str, str, dict, float], "Awaitable[Any] | None"]
+
+
+def iso(sim: float) -> str:
+    """ISO-8601 UTC with milliseconds and ``Z``, as in Vonage webhooks."""
+    moment = datetime.fromtimestamp(sim, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Clock:
+    """Simulated time: scaled real time, or manual."""
+
+    def __init__(self, start: float, time_scale: float = 600.0, manual: bool = False):
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.scale = float(time_scale)
+        self.manual = manual
+        self._base_sim = float(start)
+        self._base_real = time.monotonic()
+
+    def now(self) -> float:
+        """Current simulated time (Unix seconds)."""
+        if self.manual:
+            return self._base_sim
+        return self._base_sim + (time.monotonic() - self._base_real) * self.scale
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward, in either mode."""
+        self._base_sim += seconds
+
+    def set(self, sim: float) -> None:
+        """Jump to ``sim`` if it is later than now (used while firing timers in manual mode)."""
+        now = self.now()
+        if sim > now:
+            self._base_sim += sim - now
+
+    def real_delay(self, sim_due: float) -> float:
+        """Real seconds until ``sim_due``; infinite in manual mode."""
+        if self.manual:
+            return float("inf")
+        return max(0.0, (sim_due - self.now()) / self.scale)
+
+    def describe(self) -> dict:
+        return {
+            "mode": "manual" if self.manual else "real",
+            "time_scale": self.scale,
+            "now": iso(self.now()),
+            "now_unix": round(self.now(), 3),
+        }
+
+
+class Scheduler:
+    """Persisted timers; ``fire(kind, ref, data, at)`` runs when one is due and may return an awaitable."""
+
+    def __init__(self, state: State, clock: Clock, fire: Fire):
+        self.state = state
+        self.clock = clock
+        self.fire = fire
+        self._heap: list[tuple[float, int]] = []
+        self._timers: dict[int, tuple[float, str, str, dict]] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_for: float | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.fired = 0
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Load every persisted timer and arm the earliest."""
+        self.loop = loop
+        for timer_id, due, kind, ref, data in self.state.timers():
+            self._timers[timer_id] = (due, kind, ref, data)
+            heapq.heappush(self._heap, (due, timer_id))
+        self._arm()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def __len__(self) -> int:
+        return len(self._timers)
+
+    def add(self, due: float, kind: str, ref: str, data: dict | None = None) -> int:
+        """Persist a timer (committed with the current transaction) and arm it."""
+        data = data or {}
+        timer_id = self.state.add_timer(due, kind, ref, data)
+        self._timers[timer_id] = (due, kind, ref, data)
+        heapq.heappush(self._heap, (due, timer_id))
+        if self.loop is not None and (self._armed_for is None or due < self._armed_for):
+            self._arm()
+        return timer_id
+
+    def cancel(self, timer_id: int | None) -> None:
+        if timer_id is not None and self._timers.pop(timer_id, None) is not None:
+            self.state.delete_timer(timer_id)
+
+    def _arm(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._armed_for = None
+        while self._heap and self._heap[0][1] not in self._timers:
+            heapq.heappop(self._heap)
+        if not self._heap or self.loop is None:
+            return
+        due = self._heap[0][0]
+        if self.clock.manual and due > self.clock.now():
+            return  # a manual clock only fires what is already due (webhooks sent "now")
+        self._armed_for = due
+        self._handle = self.loop.call_later(self.clock.real_delay(due), self._wake)
+
+    def _wake(self) -> None:
+        self._handle = None
+        self._armed_for = None
+        try:
+            self.run_due(self.clock.now())
+        finally:
+            self._arm()
+
+    def _pop_due(self, upto: float) -> list[tuple[int, float, str, str, dict]]:
+        """Every timer due at the earliest due time not after ``upto``."""
+        batch: list[tuple[int, float, str, str, dict]] = []
+        while self._heap:
+            due, timer_id = self._heap[0]
+            if timer_id not in self._timers:
+                heapq.heappop(self._heap)
+                continue
+            if due > upto or (batch and due > batch[0][1]):
+                break
+            heapq.heappop(self._heap)
+            _, kind, ref, data = self._timers.pop(timer_id)
+            batch.append((timer_id, due, kind, ref, data))
+        return batch
+
+    def run_due(self, upto: float) -> list[Awaitable[Any]]:
+        """Fire every timer due by ``upto`` in due order; returns the awaitables the firings started."""
+        started: list[Awaitable[Any]] = []
+        while batch := self._pop_due(upto):
+            for timer_id, due, kind, ref, data in batch:
+                self.state.delete_timer(timer_id)
+                self.fired += 1
+                result = self.fire(kind, ref, data, due)
+                if result is not None:
+                    started.append(result)
+        self.state.commit()
+        return started
+
+    async def advance(self, seconds: float, settle: float = 10.0) -> int:
+        """Move the clock forward, firing timers in order; webhook attempts started are awaited so that
+        retries they schedule inside the window fire too. Returns how many timers fired."""
+        target = self.clock.now() + seconds
+        fired_before = self.fired
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+            self._armed_for = None
+        while True:
+            batch_due = self._next_due()
+            if batch_due is None or batch_due > target:
+                break
+            if self.clock.manual:
+                self.clock.set(batch_due)
+            elif batch_due > self.clock.now():
+                self.clock.advance(batch_due - self.clock.now())
+            started = self.run_due(batch_due)
+            if started:
+                await asyncio.wait([asyncio.ensure_future(a) for a in started], timeout=settle)
+                self.state.commit()
+        if self.clock.manual:
+            self.clock.set(target)
+        elif target > self.clock.now():
+            self.clock.advance(target - self.clock.now())
+        self._arm()
+        return self.fired - fired_before
+
+    def _next_due(self) -> float | None:
+        while self._heap and self._heap[0][1] not in self._timers:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None

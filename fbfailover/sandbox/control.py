@@ -1,0 +1,287 @@
+"""Control and inspection endpoints under ``/_sandbox/``: recipients, inbound messages, the clock, timelines.
+
+They act on the primary account, or on the account named by a Basic ``Authorization`` header. In workshop
+mode that header is required, and ``POST /_sandbox/accounts`` (instructor token) creates further accounts.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from typing import Any
+
+from .auth import AuthError
+from .base import BaseHandler, Problem
+from .clock import iso
+from .simulation import DEFAULT_DELAYS, normalise_channel
+from .state import Account
+from .validation import ERROR_CODES, check
+
+__all__ = ["control_routes"]
+
+CHANNELS = {"sms", "mms", "messenger", "whatsapp", "viber_service_msg", "viber_service", "rcs"}
+
+
+class ControlHandler(BaseHandler):
+    def account(self) -> Account:
+        header = self.request.headers.get("Authorization")
+        if not header:
+            if self.core.settings.workshop:
+                raise Problem(
+                    401, "Unauthorised", "Workshop mode: send your api_key:api_secret as Basic credentials"
+                )
+            return self.core.account
+        try:
+            return (
+                self.core.auth.basic(header.partition(" ")[2].strip())
+                if header.lower().startswith("basic ")
+                else self._refuse()
+            )
+        except AuthError as exc:
+            raise Problem(401, "Unauthorised", "Invalid credentials for the control API") from exc
+
+    def _refuse(self) -> Account:
+        raise AuthError("basic", "control endpoints take Basic credentials")
+
+    def body(self, definition: str) -> Any:
+        body = self.json_body(empty={})
+        problems = check("control.json", definition, body)
+        if problems:
+            raise self.invalid(problems)
+        return body
+
+
+class InfoHandler(ControlHandler):
+    def get(self) -> None:
+        self.reply(
+            200,
+            {
+                "sandbox": "fbfailover",
+                "api_key": self.account().api_key,
+                "clock": self.core.clock.describe(),
+                "pending_timers": len(self.core.sim.scheduler),
+                "default_delays": DEFAULT_DELAYS,
+            },
+        )
+
+
+class ClockHandler(ControlHandler):
+    def get(self) -> None:
+        self.reply(200, self.core.clock.describe())
+
+
+class AdvanceHandler(ControlHandler):
+    async def post(self) -> None:
+        body = self.body("advance")
+        fired = await self.core.sim.scheduler.advance(float(body["seconds"]))
+        self.core.commit()
+        self.reply(200, {**self.core.clock.describe(), "fired": fired})
+
+
+class RecipientsHandler(ControlHandler):
+    def get(self) -> None:
+        self.reply(200, {"recipients": self.core.state.recipients(self.account().id)})
+
+    def delete(self) -> None:
+        removed = self.core.state.delete_recipients(self.account().id)
+        self.core.commit()
+        self.reply(200, {"removed": removed})
+
+
+class RecipientHandler(ControlHandler):
+    def _channel(self, channel: str) -> str:
+        if channel not in CHANNELS:
+            raise self.invalid(
+                [{"name": "channel", "reason": "must be one of: " + ", ".join(sorted(CHANNELS))}]
+            )
+        return normalise_channel(channel)
+
+    def put(self, channel: str, ident: str) -> None:
+        channel = self._channel(channel)
+        body = self.body("recipient")
+        outcome, code = body["outcome"], body.get("error_code")
+        problems = []
+        if outcome == "read" and channel in ("sms", "mms"):
+            problems.append({"name": "outcome", "reason": f"{channel} never reports read; use delivered"})
+        if code is not None and outcome not in ("rejected", "undeliverable"):
+            problems.append({"name": "error_code", "reason": "only applies to rejected or undeliverable"})
+        if code is not None and code not in ERROR_CODES:
+            problems.append(
+                {"name": "error_code", "reason": "must be one of the documented codes 1000..1382"}
+            )
+        if problems:
+            raise self.invalid(problems)
+        rule = {"outcome": outcome, "after": body.get("after"), "error_code": code}
+        self.core.state.set_recipient(self.account().id, channel, ident, rule)
+        self.core.commit()
+        self.reply(200, {"channel": channel, "id": ident, **rule})
+
+    def get(self, channel: str, ident: str) -> None:
+        channel = self._channel(channel)
+        rule = self.core.state.recipient(self.account().id, channel, ident)
+        self.reply(
+            200,
+            {
+                "channel": channel,
+                "id": ident,
+                "default": rule is None,
+                **(
+                    rule or {"outcome": "delivered", "after": DEFAULT_DELAYS.get(channel), "error_code": None}
+                ),
+            },
+        )
+
+    def delete(self, channel: str, ident: str) -> None:
+        removed = self.core.state.delete_recipients(self.account().id, self._channel(channel), ident)
+        self.core.commit()
+        self.reply(200, {"removed": removed})
+
+
+class InboundHandler(ControlHandler):
+    def post(self) -> None:
+        account = self.account()
+        body = self.body("inbound")
+        channel = body["channel"]
+        app = None
+        if body.get("application_id"):
+            app = self.core.state.application(body["application_id"])
+            if app is None or app["account_id"] != account.id:
+                raise self.invalid(
+                    [{"name": "application_id", "reason": "no such application in this account"}]
+                )
+        else:
+            app = self.core.state.latest_application_with_inbound(account.id)
+        numeric = channel in ("sms", "whatsapp")
+        sender = body.get("from") or (_digits(12, "447") if numeric else _digits(16))
+        recipient = body.get("to") or (_digits(12, "447") if numeric else _digits(15))
+        result = self.core.sim.inbound(account, channel, sender, recipient, body.get("text") or "Hello", app)
+        self.core.commit()
+        self.reply(202, result)
+
+
+def _digits(n: int, prefix: str = "") -> str:
+    return prefix + "".join(secrets.choice("0123456789") for _ in range(n - len(prefix) - 1)) + "7"
+
+
+class DispatchTimelineHandler(ControlHandler):
+    def get(self, uuid: str) -> None:
+        account = self.account()
+        dispatch = self.core.state.dispatch(uuid)
+        if dispatch is None or dispatch["account_id"] != account.id:
+            raise Problem(404, "Not Found", f"No dispatch or workflow '{uuid}' in this account")
+        messages = [_message_view(m) for m in self.core.state.messages_of(uuid)]
+        deliveries = [
+            {
+                "id": d["id"],
+                "kind": d["kind"],
+                "status": d["status"],
+                "url": d["url"],
+                "message_uuid": d.get("message_uuid"),
+                "attempts": len(d["attempts"]),
+            }
+            for d, _ in self.core.state.deliveries(account.id, dispatch_uuid=uuid)
+        ]
+        expiry = dispatch.get("expiry")
+        self.reply(
+            200,
+            {
+                "dispatch_uuid": uuid,
+                "kind": dispatch["kind"],
+                "template": dispatch["template"],
+                "status": dispatch["status"],
+                "application_id": dispatch["application_id"],
+                "auth": dispatch["auth"],
+                "created": iso(dispatch["created"]),
+                "created_real": dispatch["created_real"],
+                "finished": dispatch["finished"],
+                "current_item": dispatch["current"],
+                "items_total": len(dispatch["items"]),
+                "expiry": None
+                if expiry is None
+                else {k: expiry[k] for k in ("item", "deadline", "condition_status")},
+                "events": dispatch["events"],
+                "messages": messages,
+                "final_report": dispatch["final_report"],
+                "deliveries": deliveries,
+                "now": iso(self.core.clock.now()),
+            },
+        )
+
+
+class MessageHandler(ControlHandler):
+    def get(self, uuid: str) -> None:
+        msg = self.core.state.message(uuid)
+        if msg is None or msg["account_id"] != self.account().id:
+            raise Problem(404, "Not Found", f"No message '{uuid}' in this account")
+        self.reply(200, _message_view(msg))
+
+
+def _message_view(msg: dict) -> dict:
+    return {
+        "message_uuid": msg["uuid"],
+        "item": msg.get("item"),
+        "channel": msg["channel"],
+        "to": msg["to"],
+        "from": msg["from"],
+        "status": msg["status"],
+        "dispatch_uuid": msg.get("dispatch_uuid"),
+        "usage": msg.get("usage"),
+        "error_code": msg.get("error_code"),
+        "history": [{k: v for k, v in h.items() if k != "at_unix"} for h in msg["history"]],
+    }
+
+
+class DeliveriesHandler(ControlHandler):
+    def get(self) -> None:
+        try:
+            limit = int(self.get_query_argument("limit", "500"))
+        except ValueError as exc:
+            raise self.invalid([{"name": "limit", "reason": "must be an integer"}]) from exc
+        rows = self.core.state.deliveries(
+            self.account().id,
+            dispatch_uuid=self.get_query_argument("dispatch_uuid", None),
+            status=self.get_query_argument("status", None),
+            limit=max(1, min(limit, 5000)),
+        )
+        out = []
+        for doc, body in rows:
+            view = {k: v for k, v in doc.items() if k not in ("created_unix", "first_attempt_unix")}
+            view["body"] = json.loads(body)
+            out.append(view)
+        self.reply(200, {"deliveries": out, "count": len(out)})
+
+
+class AccountsHandler(ControlHandler):
+    def post(self) -> None:
+        token = self.core.settings.instructor_token
+        given = self.request.headers.get("X-Instructor-Token", "")
+        if not self.core.settings.workshop or not token:
+            raise Problem(404, "Not Found", "Accounts can only be created in workshop mode")
+        if not hmac.compare_digest(token.encode(), given.encode()):
+            raise Problem(401, "Unauthorised", "Send the instructor token in X-Instructor-Token")
+        account = self.core.state.create_account()
+        self.core.commit()
+        self.reply(
+            201,
+            {
+                "api_key": account.api_key,
+                "api_secret": account.api_secret,
+                "signature_secret": account.signature_secret,
+            },
+        )
+
+
+def control_routes(opts: dict) -> list[tuple]:
+    return [
+        (r"/_sandbox/?", InfoHandler, opts),
+        (r"/_sandbox/clock/?", ClockHandler, opts),
+        (r"/_sandbox/clock/advance/?", AdvanceHandler, opts),
+        (r"/_sandbox/recipients/?", RecipientsHandler, opts),
+        (r"/_sandbox/recipients/([^/]+)/([^/]+)/?", RecipientHandler, opts),
+        (r"/_sandbox/inbound/?", InboundHandler, opts),
+        (r"/_sandbox/dispatches/([^/]+)/?", DispatchTimelineHandler, opts),
+        (r"/_sandbox/messages/([^/]+)/?", MessageHandler, opts),
+        (r"/_sandbox/deliveries/?", DeliveriesHandler, opts),
+        (r"/_sandbox/accounts/?", AccountsHandler, opts),
+    ]

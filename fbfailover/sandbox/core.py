@@ -1,0 +1,67 @@
+"""The sandbox's parts wired together: settings, state, clock, simulator and authenticator."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .auth import Authenticator
+from .clock import Clock
+from .simulation import Simulator
+from .state import Account, State
+
+__all__ = ["Core", "SandboxSettings"]
+
+VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How a sandbox runs; every field has the default of ``fbfailover sandbox``."""
+
+    time_scale: float = 600.0
+    clock: str = "real"  # "real" (scaled) or "manual"
+    api_key: str | None = None
+    api_secret: str | None = None
+    signature_secret: str | None = None
+    workshop: bool = False
+    instructor_token: str | None = None
+    max_body: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.clock not in ("real", "manual"):
+            raise ValueError("clock must be 'real' or 'manual'")
+        if self.time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+
+
+class Core:
+    """Everything a request handler needs; lives on the server's loop."""
+
+    def __init__(self, state: State, settings: SandboxSettings | None = None):
+        self.settings = settings or SandboxSettings()
+        self.state = state
+        self.account: Account = state.primary_account(
+            self.settings.api_key, self.settings.api_secret, self.settings.signature_secret
+        )
+        start = float(state.meta("clock") or time.time())
+        self.clock = Clock(start, self.settings.time_scale, manual=self.settings.clock == "manual")
+        self.sim = Simulator(state, self.clock)
+        self.auth = Authenticator(state)
+        self.started = False
+
+    async def start(self) -> None:
+        """Resume persisted timers and deliveries (awaited on the server's loop)."""
+        self.sim.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        """Stop timers, let in-flight webhooks finish briefly, then flush and close the database."""
+        if self.started:
+            await self.sim.stop()
+            self.started = False
+        self.state.close()
+
+    def commit(self) -> None:
+        self.sim.checkpoint()
+        self.state.commit()
