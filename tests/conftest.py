@@ -1,9 +1,13 @@
-"""Shared fixtures: one RSA key per session and an environment that never reaches the project's .env."""
+"""Shared fixtures: an environment that never reaches the project's .env, one RSA key, a recording API server."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+from collections import deque
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -41,3 +45,54 @@ def public_key(rsa_key) -> str:
 def key_file(rsa_key, tmp_path: Path) -> Path:
     """``rsa_key`` saved to a 0600 file in the test's temporary folder."""
     return save_private_key(rsa_key, tmp_path / "private.key")
+
+
+@pytest.fixture(scope="session")
+def _recording_server():
+    import tornado.web
+
+    from fbfailover.background import serve
+
+    class Recorder(tornado.web.RequestHandler):
+        """Records each request; answers with the next scripted reply (default 202 ``{"ok": true}``)."""
+
+        def initialize(self, seen: list, script: deque) -> None:
+            self.seen, self.script = seen, script
+
+        async def _any(self, *_: str) -> None:
+            self.seen.append({"method": self.request.method, "path": self.request.path,
+                              "query": {k: v[0] for k, v in parse_qs(self.request.query).items()},
+                              "headers": dict(self.request.headers), "body": self.request.body})
+            status, headers, body, delay = self.script.popleft() if self.script else (202, {}, {"ok": True}, 0)
+            if delay:
+                await asyncio.sleep(delay)
+            self.set_status(status)
+            for k, v in headers.items():
+                self.set_header(k, v)
+            if isinstance(body, (dict, list)):
+                self.set_header("Content-Type", "application/json")
+                body = json.dumps(body)
+            if body is not None:
+                self.write(body)
+
+        get = post = put = delete = _any
+
+    seen: list = []
+    script: deque = deque()
+    app = tornado.web.Application([(r"/.*", Recorder, {"seen": seen, "script": script})],
+                                  log_function=lambda handler: None)
+    server = serve(app)
+    server.seen, server.script = seen, script
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api_server(_recording_server):
+    """A real HTTP server on 127.0.0.1: ``.url``, ``.seen`` (recorded requests), ``.script`` (replies to give).
+
+    Append ``(status, headers, body, delay)`` to ``.script``; a dict body is sent as JSON.
+    """
+    _recording_server.seen.clear()
+    _recording_server.script.clear()
+    return _recording_server

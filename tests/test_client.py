@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import time
-from collections import deque
 from urllib.parse import parse_qs
 
 import pytest
 import requests
-import tornado.web
 
-from fbfailover.background import serve
 from fbfailover.client import VonageClient
 from fbfailover.config import Settings
 from fbfailover.errors import (
@@ -34,50 +30,15 @@ BODY = tutorial_workflow(from_number="447700900000", to_number="447700900001", f
                          fb_recipient_id="psid")
 
 
-class Recorder(tornado.web.RequestHandler):
-    """Records every request and answers with the next scripted reply (default 202 with a dispatch_uuid)."""
-
-    def initialize(self, seen: list, script: deque) -> None:
-        self.seen = seen
-        self.script = script
-
-    async def _any(self, *_: str) -> None:
-        self.seen.append({"method": self.request.method, "path": self.request.path,
-                          "query": {k: v[0] for k, v in parse_qs(self.request.query).items()},
-                          "headers": dict(self.request.headers), "body": self.request.body})
-        status, headers, body, delay = self.script.popleft() if self.script else (202, {}, {"ok": True}, 0)
-        if delay:
-            await asyncio.sleep(delay)
-        self.set_status(status)
-        for k, v in headers.items():
-            self.set_header(k, v)
-        if isinstance(body, (dict, list)):
-            self.set_header("Content-Type", "application/json")
-            body = json.dumps(body)
-        if body is not None:
-            self.write(body)
-
-    get = post = put = delete = _any
-
-
-@pytest.fixture(scope="module")
-def server():
-    seen: list = []
-    script: deque = deque()
-    app = tornado.web.Application([(r"/.*", Recorder, {"seen": seen, "script": script})],
-                                  log_function=lambda handler: None)
-    srv = serve(app)
-    srv.seen, srv.script = seen, script
-    yield srv
-    srv.stop()
+@pytest.fixture
+def settings(api_server, key_file):
+    return Settings(api_key="key123", api_secret="secret456", application_id=APP_ID,
+                    private_key_path=str(key_file), api_url=api_server.url, rest_url=api_server.url + "/rest")
 
 
 @pytest.fixture
-def settings(server, key_file):
-    server.seen.clear()
-    server.script.clear()
-    return Settings(api_key="key123", api_secret="secret456", application_id=APP_ID,
-                    private_key_path=str(key_file), api_url=server.url, rest_url=server.url + "/rest")
+def server(api_server):
+    return api_server
 
 
 def reply(server, status, body=None, headers=None, delay=0.0):
