@@ -1,4 +1,4 @@
-"""Shared fixtures: an environment that never reaches the project's .env, one RSA key, a recording API server."""
+"""Shared fixtures: settings kept away from the project's .env, one RSA key, a recording API server."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ def _recording_server():
             self.seen.append({"method": self.request.method, "path": self.request.path,
                               "query": {k: v[0] for k, v in parse_qs(self.request.query).items()},
                               "headers": dict(self.request.headers), "body": self.request.body})
-            status, headers, body, delay = self.script.popleft() if self.script else (202, {}, {"ok": True}, 0)
+            default = (202, {}, {"ok": True}, 0)
+            status, headers, body, delay = self.script.popleft() if self.script else default
             if delay:
                 await asyncio.sleep(delay)
             self.set_status(status)
@@ -89,7 +90,7 @@ def _recording_server():
 
 @pytest.fixture
 def api_server(_recording_server):
-    """A real HTTP server on 127.0.0.1: ``.url``, ``.seen`` (recorded requests), ``.script`` (replies to give).
+    """A real HTTP server on 127.0.0.1: ``.url``, ``.seen`` (requests received), ``.script`` (replies).
 
     Append ``(status, headers, body, delay)`` to ``.script``; a dict body is sent as JSON.
     """

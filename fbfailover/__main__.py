@@ -1,0 +1,5 @@
+"""Run the command line: ``python -m fbfailover``."""
+
+from fbfailover.cli import main
+
+raise SystemExit(main())
