@@ -6,10 +6,9 @@ receiver and the widgets are subpackages: ``fbfailover.sandbox``, ``fbfailover.w
 ``fbfailover.widgets``.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+# Private aliases only: every public name of this module is listed in __all__ (a test checks it).
+import importlib as _importlib
+import typing as _typing
 
 from .errors import (
     ApiError,
@@ -114,11 +113,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'fbfailover' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
@@ -127,7 +126,7 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
+if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from .client import VonageClient
     from .config import Settings, data_dir, find_env_file, load_settings, project_dir, update_env_file
     from .keys import generate_private_key, load_private_key, private_pem, public_pem, save_private_key
