@@ -217,7 +217,7 @@ class DispatchHandler(BaseHandler):
     family = "dispatch"
 
     def post(self) -> None:
-        kind = self.options.get("kind", "dispatch")
+        kind = self.route_options.get("kind", "dispatch")
         scheme, account, app_id = self.authenticate()
         body = self.json_body()
         problems = check_dispatch(body)

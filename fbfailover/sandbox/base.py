@@ -47,12 +47,11 @@ class Problem(tornado.web.HTTPError):
 class BaseHandler(tornado.web.RequestHandler):
     """Every answer is JSON with ``X-Fbfailover-Sandbox``; every error is a problem-details body."""
 
-    SUPPORTED_METHODS = (*tornado.web.RequestHandler.SUPPORTED_METHODS, "TRACE")
     family = "generic"  # which error shapes: generic, application, dispatch, v1
 
     def initialize(self, core: Core, **options: Any) -> None:
         self.core = core
-        self.options = options
+        self.route_options = options
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json")

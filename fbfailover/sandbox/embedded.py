@@ -7,35 +7,19 @@ same calls work against a standalone sandbox.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from fbfailover.config import data_dir
+
 __all__ = ["Sandbox", "SandboxControl", "default_db", "start"]
-
-
-def _data_dir() -> Path:
-    try:
-        from fbfailover.config import data_dir
-    except ImportError:  # config.py not there yet: the same rule, locally
-        data_dir = None
-    if data_dir is not None:
-        return Path(data_dir())
-    env = os.environ.get("FBFAILOVER_DATA_DIR")
-    if env:
-        return Path(env)
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").exists() or (folder / ".env").exists():
-            return folder / ".fbfailover"
-    return here / ".fbfailover"
 
 
 def default_db() -> Path:
     """``<data dir>/sandbox.sqlite3``: data dir = ``FBFAILOVER_DATA_DIR`` or the project's ``.fbfailover``."""
-    return _data_dir() / "sandbox.sqlite3"
+    return data_dir() / "sandbox.sqlite3"
 
 
 class SandboxControl:
