@@ -1,9 +1,16 @@
 """ipywidgets views and forms: each a thin skin over tested functions of the package."""
 
+from fbfailover.widgets.failover_forms import FailoverForm, MessagesV1Form
 from fbfailover.widgets.feed import EventFeed
+from fbfailover.widgets.forms import ApplicationForm, Form, JwtForm
 from fbfailover.widgets.timeline import FailoverTimeline
 
 __all__ = [
+    "ApplicationForm",
     "EventFeed",
+    "FailoverForm",
     "FailoverTimeline",
+    "Form",
+    "JwtForm",
+    "MessagesV1Form",
 ]

@@ -1,0 +1,42 @@
+"""The tutorial's steps as plain functions, used by the notebooks and their widget forms.
+
+``connect()`` decides where requests go (live, a shared sandbox, or the sandbox started in this kernel) and
+returns the session every step takes. Each step returns a ``Panel`` that renders identically on every run.
+"""
+
+from fbfailover.tutorial.display import Panel
+from fbfailover.tutorial.failover_steps import (
+    OUTCOMES,
+    apply_outcome,
+    follow_dispatch,
+    follow_v1,
+    send_failover,
+    send_v1_failover,
+)
+from fbfailover.tutorial.session import Tutorial, connect
+from fbfailover.tutorial.setup_steps import (
+    DEFAULT_APP_NAME,
+    configure_account_webhooks,
+    create_or_reuse_application,
+    learn_facebook_ids,
+    mint_token,
+    prerequisites,
+)
+
+__all__ = [
+    "DEFAULT_APP_NAME",
+    "OUTCOMES",
+    "Panel",
+    "Tutorial",
+    "apply_outcome",
+    "configure_account_webhooks",
+    "connect",
+    "create_or_reuse_application",
+    "follow_dispatch",
+    "follow_v1",
+    "learn_facebook_ids",
+    "mint_token",
+    "prerequisites",
+    "send_failover",
+    "send_v1_failover",
+]

@@ -1,0 +1,169 @@
+"""Steps 04 and 05 of the tutorial: send the failover, follow it, and the Messages API v1 twin."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fbfailover.payloads import message_v1, to_curl, tutorial_workflow
+from fbfailover.tutorial.display import Panel, json_block
+from fbfailover.tutorial.session import Tutorial
+
+__all__ = [
+    "OUTCOMES",
+    "apply_outcome",
+    "follow_dispatch",
+    "follow_v1",
+    "send_failover",
+    "send_v1_failover",
+]
+
+DEFAULT_OUTCOME = "never read (the default)"
+# What the sandbox's simulated user and phone do; each entry: channel -> (outcome, after, error code).
+OUTCOMES: dict[str, dict[str, tuple[str, float | None, int | None]]] = {
+    DEFAULT_OUTCOME: {},
+    "reads in time": {"messenger": ("read", 60, None)},
+    "Messenger rejects": {"messenger": ("rejected", None, 1340)},
+    "SMS undeliverable": {"sms": ("undeliverable", None, 1260)},
+}
+TERMINAL = {"rejected", "undeliverable"}
+
+
+def apply_outcome(tut: Tutorial, outcome: str, *, fb_recipient_id: str, to_number: str) -> str:
+    """Tell the sandbox how this recipient behaves for the next sends (sandbox only).
+
+    Raises:
+        ValueError: for an unknown outcome, or any outcome but the default in live mode.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}; one of: {', '.join(OUTCOMES)}")
+    if not tut.offline:
+        if outcome != DEFAULT_OUTCOME:
+            raise ValueError("only the sandbox can simulate recipients; in live mode real people decide")
+        return outcome
+    tut.sandbox.reset_recipients()
+    for channel, (what, after, code) in OUTCOMES[outcome].items():
+        target = fb_recipient_id if channel == "messenger" else to_number
+        tut.sandbox.set_recipient(channel, target, what, after=after, error_code=code)
+    return outcome
+
+
+def send_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_sender_id: str, fb_recipient_id: str,
+                  text_messenger: str, text_sms: str, expiry_time: int = 600,
+                  condition_status: str = "read", before_send: Callable[[], Any] | None = None) -> Panel:
+    """Validate and send the tutorial's Dispatch workflow; the panel holds the body, curl twin and id.
+
+    Args:
+        before_send: called once the body is valid, just before sending (e.g. to set the sandbox's recipient).
+
+    Raises:
+        ValidationError: before anything is sent, listing every problem of the form.
+    """
+    body = tutorial_workflow(from_number=from_number, to_number=to_number, fb_sender_id=fb_sender_id,
+                             fb_recipient_id=fb_recipient_id, text_messenger=text_messenger, text_sms=text_sms,
+                             expiry_time=expiry_time, condition_status=condition_status)
+    request = tut.client.request_for("send_workflow", body)
+    if before_send is not None:
+        before_send()
+    started = _now(tut)
+    answer = tut.client.send_workflow(body)
+    return Panel("Workflow accepted (202)", [("dispatch_uuid", answer["dispatch_uuid"])],
+                 code=[("request body", json_block(body)), ("the same request with curl", to_curl(request))],
+                 data={**answer, "body": body, "started": started, "expiry_time": expiry_time,
+                       "condition_status": condition_status})
+
+
+def _now(tut: Tutorial) -> float:
+    """Simulated seconds on the sandbox's clock, or real seconds live."""
+    if tut.offline:
+        return float(tut.sandbox.clock()["now_unix"])
+    return time.time()
+
+
+def follow_dispatch(tut: Tutorial, sent: Panel, *, timeout: float | None = None,
+                    on_progress: Callable[[float, float], None] | None = None) -> Panel:
+    """Wait for the dispatch's final report, reporting progress in (simulated) seconds along the way.
+
+    Args:
+        sent: what ``send_failover`` returned.
+        timeout: real seconds to wait; default: long enough for the expiry at the sandbox's speed.
+        on_progress: called with (seconds since sending, expiry time) while waiting.
+    """
+    receiver = tut.receiver
+    uuid, expiry = sent["dispatch_uuid"], float(sent["expiry_time"])
+    if timeout is None:
+        scale = float(tut.sandbox.clock().get("time_scale", 1)) if tut.offline else 1.0
+        timeout = expiry / max(scale, 1e-9) + (30 if tut.offline else 300)
+    deadline = time.monotonic() + timeout
+    while True:
+        found = receiver.events("final_report", dispatch_uuid=uuid)
+        if found or time.monotonic() > deadline:
+            break
+        if on_progress is not None:
+            on_progress(min(_now(tut) - sent["started"], expiry), expiry)
+        time.sleep(0.05)
+    report = receiver.wait_for("final_report", dispatch_uuid=uuid, timeout=0.5)
+    if on_progress is not None:
+        on_progress(expiry, expiry)
+    messages = report.body.get("_links", {}).get("messages", [])
+    for m in messages:  # the last status webhooks and the final report may arrive in either order
+        receiver.wait_for("status", message_uuid=m.get("message_uuid"), status=m.get("status"),
+                          timeout=max(1.0, deadline - time.monotonic()))
+    lines = [(f"message {i} ({m.get('channel')})", m.get("status")) for i, m in enumerate(messages, 1)]
+    sms_sent = any(m.get("channel") == "sms" for m in messages)
+    lines.append(("failed over to SMS", "yes" if sms_sent else "no"))
+    return Panel(f"Final report: {report.body.get('status')}", lines, data={"report": report.body})
+
+
+def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_sender_id: str,
+                     fb_recipient_id: str, text_messenger: str, text_sms: str,
+                     before_send: Callable[[], Any] | None = None) -> Panel:
+    """Send the same intent through Messages API v1: a Messenger message with an SMS in its ``failover`` list.
+
+    Raises:
+        ValidationError: before anything is sent.
+    """
+    sms = message_v1("sms", from_number, to_number, text_sms)
+    body = message_v1("messenger", fb_sender_id, fb_recipient_id, text_messenger, failover=[sms])
+    request = tut.client.request_for("send_message_v1", body)
+    if before_send is not None:
+        before_send()
+    answer = tut.client.send_message_v1(body)
+    return Panel("Message accepted (202)", [("message_uuid", answer["message_uuid"]),
+                                            ("workflow_id", answer.get("workflow_id"))],
+                 code=[("request body", json_block(body)), ("the same request with curl", to_curl(request))],
+                 data={**answer, "body": body})
+
+
+def _v1_done(events: list[Any]) -> bool:
+    for event in events:
+        item = event.body.get("workflow", {}) if isinstance(event.body, dict) else {}
+        if event.status in ("delivered", "read"):
+            return True
+        if event.status in TERMINAL and item.get("item_number") == item.get("items_total"):
+            return True
+    return False
+
+
+_RANK = {"submitted": 0, "delivered": 1, "rejected": 1, "undeliverable": 1, "read": 2}
+
+
+def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0) -> Panel:
+    """Wait until the v1 workflow settles: a message delivered, or the last one failed. No final report here."""
+    receiver, workflow_id = tut.receiver, sent["workflow_id"]
+
+    def ours() -> list[Any]:
+        return [e for e in receiver.events("status") if e.workflow_id == workflow_id]
+
+    deadline = time.monotonic() + timeout
+    while not _v1_done(ours()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not _v1_done(ours()):  # raises WaitTimeout, listing what did arrive
+        receiver.wait_for("status", predicate=lambda e: e.workflow_id == workflow_id and _v1_done([e]),
+                          timeout=0.1)
+    events = sorted(ours(), key=lambda e: (e.body.get("workflow", {}).get("item_number", 0),
+                                           _RANK.get(e.status, 9)))
+    lines = [(f"message {e.body.get('workflow', {}).get('item_number')} ({e.channel})", e.status)
+             for e in events]
+    return Panel("Messages API v1 statuses (there is no final report)", lines, data={"events": events})

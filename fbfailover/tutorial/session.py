@@ -1,0 +1,135 @@
+"""The tutorial session: which API the notebooks talk to, and the objects every step shares.
+
+``connect()`` reads the settings once and picks the mode:
+
+- ``live``: real credentials (``VONAGE_API_KEY`` and ``VONAGE_API_SECRET``) and a real API URL;
+- ``shared sandbox``: ``FBFAILOVER_SANDBOX_URL`` names a sandbox someone else runs (a workshop);
+- ``sandbox``: otherwise — the offline sandbox is started inside this kernel, on the project's database, so
+  consecutive notebooks share the application they created.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fbfailover.client import VonageClient
+from fbfailover.config import Settings, load_settings, project_dir, update_env_file
+
+__all__ = ["Tutorial", "connect"]
+
+LIVE, SHARED, SANDBOX = "live", "shared sandbox", "sandbox"
+_embedded: Any = None  # one embedded sandbox per kernel, reused when a cell runs again
+_lock = threading.Lock()
+
+
+@dataclass
+class Tutorial:
+    """What the notebooks share: the mode, the effective settings, a client, the sandbox and the receiver."""
+
+    mode: str
+    settings: Settings
+    sandbox: Any = None  # fbfailover.sandbox.Sandbox / SandboxControl, or None when live
+    receiver: Any = None  # fbfailover.webhooks.Receiver once started
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
+    _client: VonageClient | None = field(default=None, repr=False)
+
+    @property
+    def client(self) -> VonageClient:
+        """A client for the current settings (rebuilt when the settings change)."""
+        if self._client is None or self._client.settings is not self.settings:
+            if self._client is not None:
+                self._client.close()
+            self._client = VonageClient(self.settings)
+        return self._client
+
+    @property
+    def offline(self) -> bool:
+        """True when a sandbox (embedded or shared) plays the part of Vonage."""
+        return self.mode != LIVE
+
+    @property
+    def env_file(self) -> Path:
+        """The ``.env`` the tutorial reads and writes (created on first save)."""
+        explicit = self.environ.get("FBFAILOVER_ENV_FILE")
+        if explicit:
+            return Path(explicit).expanduser().resolve()
+        return self.settings.env_file or project_dir() / ".env"
+
+    def save(self, **values: str | None) -> Path:
+        """Write settings to ``.env`` (mode 0600) and reload them, keeping the sandbox's URL and account.
+
+        Args:
+            values: environment names and values, e.g. ``FB_SENDER_ID="..."``; None removes a name.
+        """
+        path = update_env_file(values, self.env_file, environ=self.environ)
+        fresh = load_settings(self.environ, env_file=path)
+        if self.offline:  # the sandbox's address and account are not kept in .env
+            fresh = fresh.replace(api_key=self.settings.api_key, api_secret=self.settings.api_secret,
+                                  signature_secret=self.settings.signature_secret,
+                                  api_url=self.settings.api_url, rest_url=self.settings.rest_url)
+        self.settings = fresh
+        return path
+
+    def start_receiver(self, port: int = 0) -> Any:
+        """Start (or restart) the local webhook receiver, verifying signatures when the secret is known."""
+        from fbfailover import webhooks
+
+        public_url = self.environ.get("FBFAILOVER_PUBLIC_URL") or None
+        self.receiver = webhooks.start(port, signature_secret=self.settings.signature_secret,
+                                       public_url=public_url)
+        return self.receiver
+
+    def describe(self) -> str:
+        """One paragraph saying where requests go (no secrets, no ports in the wording)."""
+        if self.mode == LIVE:
+            return (f"Mode: live — requests go to {self.settings.api_url} with your API key "
+                    f"{self.settings.api_key}. Real messages are sent and may cost money.")
+        scale = getattr(getattr(self.sandbox, "core", None), "settings", None)
+        speed = f" ({scale.time_scale:g} simulated seconds pass every real second)" if scale else ""
+        where = "started inside this kernel" if self.mode == SANDBOX else "shared"
+        return (f"Mode: {self.mode} — the offline Vonage sandbox, {where}, at {self.settings.api_url}{speed}. "
+                "Nothing leaves this machine.")
+
+    def __repr__(self) -> str:
+        return f"Tutorial(mode={self.mode!r}, api_url={self.settings.api_url!r})"
+
+
+def _embedded_sandbox() -> Any:
+    global _embedded
+    from fbfailover import sandbox
+
+    with _lock:
+        if _embedded is None or not _embedded.running:
+            _embedded = sandbox.start()
+        return _embedded
+
+
+def connect(environ: Mapping[str, str] | None = None) -> Tutorial:
+    """Read the settings and return the tutorial session, starting the embedded sandbox when needed.
+
+    Args:
+        environ: the environment to read (``os.environ`` by default).
+
+    Raises:
+        ConfigError: a setting is malformed, or a shared sandbox is configured without an account.
+    """
+    environ = os.environ if environ is None else environ
+    settings = load_settings(environ)
+    if settings.sandbox_url:
+        from fbfailover.sandbox import SandboxControl
+        from fbfailover.tutorial.workshop import join_shared_sandbox
+
+        settings = join_shared_sandbox(settings, environ)
+        control = SandboxControl(settings.sandbox_url, auth=(settings.api_key, settings.api_secret))
+        return Tutorial(SHARED, settings, control, environ=environ)
+    if settings.has_live_credentials:
+        return Tutorial(LIVE, settings, environ=environ)
+    box = _embedded_sandbox()
+    settings = settings.replace(api_key=box.api_key, api_secret=box.api_secret,
+                                signature_secret=box.signature_secret, api_url=box.url, rest_url=box.url)
+    return Tutorial(SANDBOX, settings, box, environ=environ)

@@ -1,0 +1,166 @@
+"""Steps 00 to 03 of the tutorial as plain functions: check, webhooks, application, JWT.
+
+Each takes the ``Tutorial`` session, does one thing through the package's helpers and returns a ``Panel``
+whose text is the same on every run (ids, ports and times are in forms the notebooks' sanitize file masks).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from pathlib import Path
+from typing import Any
+
+from fbfailover.config import ENV_NAMES
+from fbfailover.errors import NotFoundError
+from fbfailover.keys import generate_private_key, load_private_key, private_pem, public_pem, save_private_key
+from fbfailover.payloads import application_body, to_curl
+from fbfailover.tokens import decode_for_display, mint_application_jwt, verify_application_jwt
+from fbfailover.tutorial.display import Panel, json_block
+from fbfailover.tutorial.session import Tutorial
+
+__all__ = [
+    "DEFAULT_APP_NAME",
+    "configure_account_webhooks",
+    "create_or_reuse_application",
+    "learn_facebook_ids",
+    "mint_token",
+    "prerequisites",
+]
+
+DEFAULT_APP_NAME = "FB Messenger failover tutorial"
+REQUIRED = ("jupyterlab", "ipywidgets", "requests", "pyjwt", "cryptography", "tornado", "python-dotenv",
+            "jsonschema")
+
+
+def prerequisites(tut: Tutorial) -> Panel:
+    """Check Python, the packages, which settings are set, and say which mode the notebooks run in."""
+    ok = sys.version_info >= (3, 10)
+    lines: list[Any] = [("Python 3.10 or newer", "ok" if ok else f"NO — found {sys.version.split()[0]}")]
+    for name in REQUIRED:
+        try:
+            importlib.metadata.version(name)
+            lines.append((name, "installed"))
+        except importlib.metadata.PackageNotFoundError:
+            lines.append((name, "MISSING — run `make lab` again"))
+    file_settings = tut.settings
+    for fieldname in ("application_id", "private_key_path", "from_number", "to_number", "fb_sender_id",
+                      "fb_recipient_id"):
+        lines.append((ENV_NAMES[fieldname][0], "set" if getattr(file_settings, fieldname) else "not set yet"))
+    lines.append(("mode", tut.mode))
+    return Panel("Prerequisites", lines, data={"ok": ok and all("MISSING" not in str(v) for _, v in lines)})
+
+
+def configure_account_webhooks(tut: Tutorial) -> Panel:
+    """Point the account-level inbound and delivery-receipt webhooks at the local receiver.
+
+    This is the tutorial's dashboard step ("Webhook URL for Inbound Message" / "for Delivery Receipt"),
+    done with the Account settings API.
+    """
+    receiver = tut.receiver or tut.start_receiver()
+    mo, dr = receiver.inbound_sms_url, receiver.delivery_receipt_url
+    request = tut.client.request_for("update_account_settings", mo, dr)
+    answer = tut.client.update_account_settings(mo, dr)
+    return Panel("Account webhooks set", [
+        ("Webhook URL for Inbound Message", answer.get("mo-callback-url")),
+        ("Webhook URL for Delivery Receipt", answer.get("dr-callback-url")),
+    ], code=[("the same request with curl", to_curl(request))], data=answer)
+
+
+def learn_facebook_ids(tut: Tutorial, text: str = "Hi! I'd like updates about my order.",
+                       timeout: float = 10.0) -> Panel:
+    """Have a user message your Facebook page and learn FB_SENDER_ID / FB_RECIPIENT_ID from the webhook.
+
+    In the sandbox a simulated user writes to a simulated page; live, you send the message yourself from
+    Facebook within ``timeout`` seconds. Both ids are saved to ``.env``.
+    """
+    receiver = tut.receiver or tut.start_receiver()
+    since = receiver.last_seq
+    if tut.offline:
+        sent = tut.sandbox.inbound("messenger", text=text, application_id=tut.settings.application_id)
+        uuid = sent["message_uuid"]
+        event = receiver.wait_for("inbound", timeout=timeout,
+                                  predicate=lambda e: e.body.get("message_uuid") == uuid)
+    else:
+        event = receiver.wait_for("inbound", timeout=timeout,
+                                  predicate=lambda e: e.seq > since and e.channel == "messenger")
+    page_id, psid = event.body["to"]["id"], event.body["from"]["id"]
+    path = tut.save(FB_SENDER_ID=page_id, FB_RECIPIENT_ID=psid)
+    return Panel("Inbound Messenger message received", [
+        ("text", event.body.get("message", {}).get("content", {}).get("text")),
+        ("from.id — the user's PSID → FB_RECIPIENT_ID", psid),
+        ("to.id — your Page ID → FB_SENDER_ID", page_id),
+        ("saved to", path.name),
+    ], code=[("the webhook body", json_block(event.body))], data={"fb_sender_id": page_id,
+                                                                  "fb_recipient_id": psid})
+
+
+def _keyfile(tut: Tutorial) -> Path:
+    return Path(tut.settings.private_key_path or tut.env_file.parent / "private.key")
+
+
+def _existing_application(tut: Tutorial) -> dict[str, Any] | None:
+    app_id, keyfile = tut.settings.application_id, tut.settings.private_key_path
+    if not app_id or not keyfile or not Path(keyfile).is_file():
+        return None
+    try:
+        return tut.client.get_application(app_id)
+    except NotFoundError:
+        return None
+
+
+def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inbound_url: str | None = None,
+                                status_url: str | None = None, key_source: str = "local") -> Panel:
+    """Create the Messages and Dispatch application, or reuse the one in ``.env`` and update its webhooks.
+
+    Args:
+        name: the application's name; inbound_url / status_url: default to the running receiver's URLs.
+        key_source: ``"local"`` generates the key pair here and uploads the public key; ``"api"`` lets the
+            API generate it and saves the private key it returns (once).
+    """
+    if key_source not in ("local", "api"):
+        raise ValueError("key_source must be 'local' or 'api'")
+    receiver = tut.receiver
+    inbound_url = inbound_url or (receiver.inbound_url if receiver else None)
+    status_url = status_url or (receiver.status_url if receiver else None)
+    existing = _existing_application(tut)
+    keyfile = _keyfile(tut)
+    if existing is not None:
+        public = public_pem(load_private_key(keyfile))
+        body = application_body(name, inbound_url, status_url, public_key=public)
+        request = tut.client.request_for("update_application", existing["id"], body)
+        app = tut.client.update_application(existing["id"], body)
+        verb = "Reusing the application saved in .env (its webhooks now point at this receiver)"
+    else:
+        key = generate_private_key() if key_source == "local" else None
+        body = application_body(name, inbound_url, status_url, public_key=public_pem(key) if key else None)
+        request = tut.client.request_for("create_application", body)
+        app = tut.client.create_application(body)
+        pem = private_pem(key) if key is not None else app["keys"]["private_key"]
+        save_private_key(pem, keyfile, overwrite=True)
+        tut.save(VONAGE_APPLICATION_ID=app["id"], VONAGE_PRIVATE_KEY_PATH=keyfile.name)
+        verb = ("Created a new application; the key pair was generated here" if key is not None
+                else "Created a new application; the API generated the key pair")
+    hooks = app["capabilities"]["messages"]["webhooks"]
+    return Panel(verb, [
+        ("application id", app["id"]),
+        ("name", app["name"]),
+        ("inbound URL", hooks["inbound_url"]["address"]),
+        ("status URL", hooks["status_url"]["address"]),
+        ("private key", f"{keyfile.name} (mode {keyfile.stat().st_mode & 0o777:o}, never shown)"),
+    ], code=[("the same request with curl", to_curl(request))], data={"application": app})
+
+
+def mint_token(tut: Tutorial, ttl: int = 900, acl: dict | None = None) -> Panel:
+    """Mint the application JWT, decode it, and verify it with the public key the API holds."""
+    settings = tut.settings.require("application_id", "private_key_path")
+    token = mint_application_jwt(settings.application_id, settings.private_key_path, ttl=ttl, acl=acl)
+    shown = decode_for_display(token)
+    public_key = tut.client.get_application(settings.application_id)["keys"]["public_key"]
+    verify_application_jwt(token, public_key)
+    return Panel("Application JWT", [
+        ("token", f"{token[:16]}… ({len(token)} characters; shown in full only to your code)"),
+        ("signature", "verified with the application's public key from the Applications API"),
+        ("lifetime", f"{shown['times'].get('lifetime_seconds')} s"),
+    ], code=[("header", json_block(shown["header"])), ("claims", json_block(shown["claims"]))],
+        data={"token": token, **shown})

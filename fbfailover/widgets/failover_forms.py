@@ -1,0 +1,163 @@
+"""The forms of steps 04 and 05: send the Messenger → SMS failover and watch it happen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from fbfailover.errors import ValidationError
+from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS
+from fbfailover.tutorial import (
+    OUTCOMES,
+    Panel,
+    Tutorial,
+    apply_outcome,
+    follow_dispatch,
+    follow_v1,
+    send_failover,
+    send_v1_failover,
+)
+from fbfailover.validation import id_problem, phone_number_problem, text_problem
+from fbfailover.widgets.feed import EventFeed
+from fbfailover.widgets.forms import Form, _text
+from fbfailover.widgets.timeline import FailoverTimeline
+
+__all__ = ["FailoverForm", "MessagesV1Form"]
+
+DEFAULT_FROM, DEFAULT_TO = "447700900000", "447700900001"
+# API field paths of the tutorial workflow -> the form field that holds the value
+_PATHS = {
+    "workflow[0].from.id": "fb_sender_id", "workflow[0].to.id": "fb_recipient_id",
+    "workflow[1].from.number": "from_number", "workflow[1].to.number": "to_number",
+    "workflow[0].message.content.text": "text_messenger", "workflow[1].message.content.text": "text_sms",
+    "workflow[0].failover.expiry_time": "expiry_time", "workflow[0].failover.condition_status": "condition_status",
+    "from": "fb_sender_id", "to": "fb_recipient_id", "text": "text_messenger",
+    "failover[0].from": "from_number", "failover[0].to": "to_number", "failover[0].text": "text_sms",
+}
+
+
+class _SendForm(Form):
+    """Shared fields of both sends: numbers, Facebook ids, texts and (sandbox only) the recipient outcome."""
+
+    def __init__(self, tut: Tutorial, extra: dict[str, widgets.Widget], extra_checks: dict, outcome: str):
+        self.tut = tut
+        s = tut.settings
+        fields: dict[str, widgets.Widget] = {
+            "from_number": _text("FROM_NUMBER", s.from_number or DEFAULT_FROM, "360px"),
+            "to_number": _text("TO_NUMBER", s.to_number or DEFAULT_TO, "360px"),
+            "fb_sender_id": _text("FB_SENDER_ID", s.fb_sender_id, "360px"),
+            "fb_recipient_id": _text("FB_RECIPIENT_ID", s.fb_recipient_id, "360px"),
+            "text_messenger": _text("Messenger text", DEFAULT_TEXT_MESSENGER),
+            "text_sms": _text("SMS text", DEFAULT_TEXT_SMS),
+            **extra,
+        }
+        if tut.offline:  # only the sandbox can decide how the recipient behaves
+            fields["outcome"] = widgets.Dropdown(options=list(OUTCOMES), value=outcome,
+                                                 description="Recipient (sandbox)")
+        self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="waiting")
+        super().__init__(fields, checks={
+            "from_number": phone_number_problem, "to_number": phone_number_problem,
+            "fb_sender_id": id_problem, "fb_recipient_id": id_problem,
+            "text_messenger": lambda v: text_problem(v, "messenger"),
+            "text_sms": lambda v: text_problem(v, "sms"), **extra_checks})
+        self.progress.add_class(f"fbf-{self.prefix}-progress")
+        self.children = (*self.children[:-1], self.progress, self.output)
+
+    def _checked_values(self) -> dict[str, Any]:
+        problems = self.check()
+        if problems:
+            raise self.refuse(problems)
+        return self.values()
+
+    def _mapped(self, exc: ValidationError) -> ValidationError:
+        """Show a builder's ValidationError inline, on the fields its API paths name."""
+        problems: dict[str, str] = {}
+        for p in exc.invalid_parameters:
+            problems.setdefault(_PATHS.get(p["name"], p["name"]), p["reason"])
+        return self.refuse({k: v for k, v in problems.items()})
+
+    def _send_kwargs(self, values: dict[str, Any]) -> dict[str, Any]:
+        names = ("from_number", "to_number", "fb_sender_id", "fb_recipient_id", "text_messenger", "text_sms")
+        return {k: values[k] for k in names}
+
+    def _apply_outcome(self, values: dict[str, Any]) -> None:
+        apply_outcome(self.tut, values.get("outcome", next(iter(OUTCOMES))),
+                      fb_recipient_id=values["fb_recipient_id"], to_number=values["to_number"])
+
+    def _on_progress(self, done: float, total: float) -> None:
+        self.progress.max = total
+        self.progress.value = done
+        self.progress.description = f"{int(done)} / {int(total)} s"
+
+
+class FailoverForm(_SendForm):
+    """Step 04: the Dispatch failover workflow — Messenger first, SMS if it is not read in time."""
+
+    prefix = "failover"
+    button_text = "Send"
+
+    def __init__(self, tut: Tutorial, *, expiry_time: int = 600, condition_status: str = "read",
+                 outcome: str = next(iter(OUTCOMES))):
+        super().__init__(tut, {
+            "expiry_time": widgets.BoundedIntText(value=expiry_time, min=0, max=10**6, description="expiry_time (s)"),
+            "condition_status": widgets.Dropdown(options=["read", "delivered"], value=condition_status,
+                                                 description="condition_status"),
+        }, {"expiry_time": lambda v: None if 15 <= v <= 86_400 else "must be between 15 and 86400 seconds"},
+            outcome)
+
+    def submit(self) -> Panel:
+        """Validate, send the workflow, follow it to its final report; returns the final panel.
+
+        Raises:
+            ValidationError: a field is invalid — shown inline, nothing is sent.
+        """
+        values = self._checked_values()
+        try:
+            sent = send_failover(self.tut, **self._send_kwargs(values), expiry_time=values["expiry_time"],
+                                 condition_status=values["condition_status"], before_send=lambda:
+                                 self._apply_outcome(values))
+        except ValidationError as exc:
+            raise self._mapped(exc) from exc
+        self.sent = sent
+        feed = EventFeed(self.tut.receiver, limit=12)
+        timeline = FailoverTimeline(self.tut.receiver, sent["dispatch_uuid"], expiry_time=values["expiry_time"],
+                                    condition_status=values["condition_status"])
+        timeline.add_class("fbf-failover-timeline")
+        feed.add_class("fbf-failover-feed")
+        self.show(sent, timeline, feed)
+        self.result = follow_dispatch(self.tut, sent, on_progress=self._on_progress)
+        self.output.append_display_data(self.result)
+        self.timeline = timeline
+        return self.result
+
+
+class MessagesV1Form(_SendForm):
+    """Step 05: the same intent with Messages API v1 — a Messenger message with an SMS in ``failover``."""
+
+    prefix = "v1"
+    button_text = "Send with Messages API v1"
+
+    def __init__(self, tut: Tutorial, *, outcome: str = next(iter(OUTCOMES))):
+        super().__init__(tut, {}, {}, outcome)
+
+    def submit(self) -> Panel:
+        """Validate, send, wait until the workflow settles; returns the statuses panel.
+
+        Raises:
+            ValidationError: a field is invalid — shown inline, nothing is sent.
+        """
+        values = self._checked_values()
+        try:
+            sent = send_v1_failover(self.tut, **self._send_kwargs(values),
+                                    before_send=lambda: self._apply_outcome(values))
+        except ValidationError as exc:
+            raise self._mapped(exc) from exc
+        self.sent = sent
+        timeline = FailoverTimeline(self.tut.receiver, sent["workflow_id"])
+        timeline.add_class("fbf-v1-timeline")
+        self.show(sent, timeline)
+        self.result = follow_v1(self.tut, sent)
+        self.output.append_display_data(self.result)
+        self.timeline = timeline
+        return self.result
