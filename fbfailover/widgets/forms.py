@@ -161,7 +161,8 @@ class JwtForm(Form):
         self.tut = tut
         super().__init__({
             "ttl": widgets.BoundedIntText(value=ttl, min=1, max=86_400, description="Lifetime (s)"),
-            "acl": widgets.Textarea(value=acl, description="ACL (JSON)", placeholder='{"paths": {"/*/messages/**": {}}}',
+            "acl": widgets.Textarea(value=acl, description="ACL (JSON)",
+                                    placeholder='{"paths": {"/*/messages/**": {}}}',
                                     layout=widgets.Layout(width="520px")),
         }, checks={"ttl": lambda v: None if 30 <= v <= 86_400 else "must be 30 s to 24 h (86400 s)",
                    "acl": _acl_problem})
