@@ -69,9 +69,7 @@ class _ApplicationBase(BaseHandler):
         if public_key is None:
             public_key = existing_key
         if public_key is None:  # Vonage generates the pair and shows the private key once
-            private_key, public_key = await asyncio.get_running_loop().run_in_executor(
-                None, _generate_key_pair
-            )
+            private_key, public_key = await asyncio.get_running_loop().run_in_executor(None, _generate_key_pair)
         doc = {
             "capabilities": body.get("capabilities", {}),
             "privacy": {"improve_ai": bool((body.get("privacy") or {}).get("improve_ai", False))},
@@ -223,9 +221,7 @@ class DispatchHandler(BaseHandler):
         problems = check_dispatch(body)
         if problems:
             raise self.invalid(problems)
-        dispatch, _ = self.core.sim.create_workflow(
-            account, app_id, scheme, kind, body["workflow"], body["template"]
-        )
+        dispatch, _ = self.core.sim.create_workflow(account, app_id, scheme, kind, body["workflow"], body["template"])
         self.core.commit()
         self.reply(202, {"workflow_uuid" if kind == "workflow" else "dispatch_uuid": dispatch["uuid"]})
 
@@ -271,9 +267,7 @@ class MessagesV1Handler(BaseHandler):
         failover = body.get("failover") or []
         if failover:
             primary = {k: v for k, v in body.items() if k != "failover"}
-            dispatch, first = self.core.sim.create_workflow(
-                account, app_id, scheme, "v1", [primary, *failover]
-            )
+            dispatch, first = self.core.sim.create_workflow(account, app_id, scheme, "v1", [primary, *failover])
             answer = {"message_uuid": first["uuid"], "workflow_id": dispatch["uuid"]}
         else:
             msg = {"account_id": account.id, "application_id": app_id, "auth": scheme, **v1_fields(body)}

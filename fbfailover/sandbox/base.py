@@ -127,9 +127,7 @@ class BaseHandler(tornado.web.RequestHandler):
         media = self._media_type()
         if self.request.body and media in ("", "application/x-www-form-urlencoded"):
             try:
-                parsed = parse_qs(
-                    self.request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
-                )
+                parsed = parse_qs(self.request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
             except (UnicodeDecodeError, ValueError) as exc:
                 raise Problem(400, "Bad Request", "The form body could not be read") from exc
             values.update({k: v[-1] for k, v in parsed.items()})
@@ -182,9 +180,7 @@ class BaseHandler(tornado.web.RequestHandler):
                 raise AuthError("bearer", "this API takes Basic credentials")
             return scheme, account, app_id
         except AuthError as exc:
-            self.set_header(
-                "WWW-Authenticate", 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"'
-            )
+            self.set_header("WWW-Authenticate", 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"')
             if self.family == "application":
                 raise Problem(
                     401,

@@ -42,9 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="real",
         help="'manual' stops time until POST /_sandbox/clock/advance",
     )
-    parser.add_argument(
-        "--api-key", default=None, help="fixed API key (default: generated once, kept in the db)"
-    )
+    parser.add_argument("--api-key", default=None, help="fixed API key (default: generated once, kept in the db)")
     parser.add_argument("--api-secret", default=None, help="fixed API secret")
     parser.add_argument("--signature-secret", default=None, help="fixed signature secret for signed webhooks")
     parser.add_argument("--workshop", action="store_true", help=argparse.SUPPRESS)
@@ -86,21 +84,20 @@ def run(args: argparse.Namespace) -> int:
     core = Core(State(args.db or default_db()), settings)
 
     async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         await core.start()
         server = tornado.httpserver.HTTPServer(make_app(core), max_body_size=64 * 1024 * 1024)
         server.add_sockets(sockets)
         account = core.account
         print(f"fbfailover sandbox listening on http://{args.host}:{port}", flush=True)
         print(
-            f"api_key={account.api_key} api_secret={account.api_secret} "
-            f"signature_secret={account.signature_secret}",
+            f"api_key={account.api_key} api_secret={account.api_secret} signature_secret={account.signature_secret}",
             flush=True,
         )
         print(f"db={core.state.path} clock={settings.clock} time_scale={settings.time_scale:g}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         server.stop()
         await core.stop()

@@ -58,9 +58,9 @@ class Clock:
             self._base_sim += sim - now
 
     def real_delay(self, sim_due: float) -> float:
-        """Real seconds until ``sim_due``; infinite in manual mode."""
+        """Real seconds until ``sim_due``; in manual mode 0 when due, else infinite."""
         if self.manual:
-            return float("inf")
+            return 0.0 if sim_due <= self.now() else float("inf")
         return max(0.0, (sim_due - self.now()) / self.scale)
 
     def describe(self) -> dict:

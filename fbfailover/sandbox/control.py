@@ -28,9 +28,7 @@ class ControlHandler(BaseHandler):
         header = self.request.headers.get("Authorization")
         if not header:
             if self.core.settings.workshop:
-                raise Problem(
-                    401, "Unauthorised", "Workshop mode: send your api_key:api_secret as Basic credentials"
-                )
+                raise Problem(401, "Unauthorised", "Workshop mode: send your api_key:api_secret as Basic credentials")
             return self.core.account
         try:
             return (
@@ -92,9 +90,7 @@ class RecipientsHandler(ControlHandler):
 class RecipientHandler(ControlHandler):
     def _channel(self, channel: str) -> str:
         if channel not in CHANNELS:
-            raise self.invalid(
-                [{"name": "channel", "reason": "must be one of: " + ", ".join(sorted(CHANNELS))}]
-            )
+            raise self.invalid([{"name": "channel", "reason": "must be one of: " + ", ".join(sorted(CHANNELS))}])
         return normalise_channel(channel)
 
     def put(self, channel: str, ident: str) -> None:
@@ -107,9 +103,7 @@ class RecipientHandler(ControlHandler):
         if code is not None and outcome not in ("rejected", "undeliverable"):
             problems.append({"name": "error_code", "reason": "only applies to rejected or undeliverable"})
         if code is not None and code not in ERROR_CODES:
-            problems.append(
-                {"name": "error_code", "reason": "must be one of the documented codes 1000..1382"}
-            )
+            problems.append({"name": "error_code", "reason": "must be one of the documented codes 1000..1382"})
         if problems:
             raise self.invalid(problems)
         rule = {"outcome": outcome, "after": body.get("after"), "error_code": code}
@@ -126,9 +120,7 @@ class RecipientHandler(ControlHandler):
                 "channel": channel,
                 "id": ident,
                 "default": rule is None,
-                **(
-                    rule or {"outcome": "delivered", "after": DEFAULT_DELAYS.get(channel), "error_code": None}
-                ),
+                **(rule or {"outcome": "delivered", "after": DEFAULT_DELAYS.get(channel), "error_code": None}),
             },
         )
 
@@ -147,9 +139,7 @@ class InboundHandler(ControlHandler):
         if body.get("application_id"):
             app = self.core.state.application(body["application_id"])
             if app is None or app["account_id"] != account.id:
-                raise self.invalid(
-                    [{"name": "application_id", "reason": "no such application in this account"}]
-                )
+                raise self.invalid([{"name": "application_id", "reason": "no such application in this account"}])
         else:
             app = self.core.state.latest_application_with_inbound(account.id)
         numeric = channel in ("sms", "whatsapp")
@@ -197,9 +187,7 @@ class DispatchTimelineHandler(ControlHandler):
                 "finished": dispatch["finished"],
                 "current_item": dispatch["current"],
                 "items_total": len(dispatch["items"]),
-                "expiry": None
-                if expiry is None
-                else {k: expiry[k] for k in ("item", "deadline", "condition_status")},
+                "expiry": None if expiry is None else {k: expiry[k] for k in ("item", "deadline", "condition_status")},
                 "events": dispatch["events"],
                 "messages": messages,
                 "final_report": dispatch["final_report"],

@@ -41,14 +41,19 @@ class Core:
     def __init__(self, state: State, settings: SandboxSettings | None = None):
         self.settings = settings or SandboxSettings()
         self.state = state
-        self.account: Account = state.primary_account(
+        self._primary_id = state.primary_account(
             self.settings.api_key, self.settings.api_secret, self.settings.signature_secret
-        )
+        ).id
         start = float(state.meta("clock") or time.time())
         self.clock = Clock(start, self.settings.time_scale, manual=self.settings.clock == "manual")
         self.sim = Simulator(state, self.clock)
         self.auth = Authenticator(state)
         self.started = False
+
+    @property
+    def account(self) -> Account:
+        """The primary account (the one the control API acts on by default)."""
+        return self.state.account_by_id(self._primary_id)
 
     async def start(self) -> None:
         """Resume persisted timers and deliveries (awaited on the server's loop)."""

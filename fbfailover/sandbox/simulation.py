@@ -252,9 +252,7 @@ class Simulator:
                 "timer": timer,
                 "condition_status": failover["condition_status"],
             }
-            dispatch["events"][-1].update(
-                expiry_deadline=iso(due), condition_status=failover["condition_status"]
-            )
+            dispatch["events"][-1].update(expiry_deadline=iso(due), condition_status=failover["condition_status"])
         self.state.put_dispatch(dispatch)
         return self.submit(msg, at)
 
@@ -314,9 +312,7 @@ class Simulator:
         self.state.put_dispatch(dispatch)
 
     # -- inbound ----------------------------------------------------------------------------------
-    def inbound(
-        self, account: Account, channel: str, sender: str, recipient: str, text: str, app: dict | None
-    ) -> dict:
+    def inbound(self, account: Account, channel: str, sender: str, recipient: str, text: str, app: dict | None) -> dict:
         """A user writes to a page or number: deliver a v0.1 inbound webhook."""
         at = self.clock.now()
         message_uuid = str(uuid.uuid4())

@@ -61,9 +61,7 @@ class Account:
     __slots__ = ("api_key", "api_secret", "dr_url", "id", "mo_url", "signature_secret")
 
     def __init__(self, row: sqlite3.Row | tuple):
-        self.id, self.api_key, self.api_secret, self.signature_secret, self.mo_url, self.dr_url = tuple(row)[
-            :6
-        ]
+        self.id, self.api_key, self.api_secret, self.signature_secret, self.mo_url, self.dr_url = tuple(row)[:6]
 
 
 def _token(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
@@ -190,9 +188,7 @@ class State:
         return _app(row) if row else None
 
     def applications(self, account_id: int, offset: int, limit: int) -> tuple[int, list[dict]]:
-        total = self.db.execute(
-            "SELECT COUNT(*) FROM applications WHERE account_id=?", (account_id,)
-        ).fetchone()[0]
+        total = self.db.execute("SELECT COUNT(*) FROM applications WHERE account_id=?", (account_id,)).fetchone()[0]
         rows = self.db.execute(
             "SELECT id, account_id, name, public_key, doc FROM applications WHERE account_id=? "
             "ORDER BY seq LIMIT ? OFFSET ?",
@@ -202,8 +198,7 @@ class State:
 
     def latest_application_with_inbound(self, account_id: int) -> dict | None:
         for row in self.db.execute(
-            "SELECT id, account_id, name, public_key, doc FROM applications WHERE account_id=? "
-            "ORDER BY seq DESC",
+            "SELECT id, account_id, name, public_key, doc FROM applications WHERE account_id=? ORDER BY seq DESC",
             (account_id,),
         ):
             app = _app(row)
@@ -292,14 +287,10 @@ class State:
         return cur.lastrowid  # type: ignore[return-value]
 
     def update_delivery(self, delivery_id: int, doc: dict) -> None:
-        self.db.execute(
-            "UPDATE deliveries SET status=?, doc=? WHERE id=?", (doc["status"], dumps(doc), delivery_id)
-        )
+        self.db.execute("UPDATE deliveries SET status=?, doc=? WHERE id=?", (doc["status"], dumps(doc), delivery_id))
 
     def delivery(self, delivery_id: int) -> tuple[dict, bytes] | None:
-        row = self.db.execute(
-            "SELECT id, account_id, doc, body FROM deliveries WHERE id=?", (delivery_id,)
-        ).fetchone()
+        row = self.db.execute("SELECT id, account_id, doc, body FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
         if row is None:
             return None
         return {**json.loads(row[2]), "id": row[0], "account_id": row[1]}, row[3]

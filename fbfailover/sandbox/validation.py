@@ -176,9 +176,7 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         return [(_join(path, p), "is required") for p in missing[:1] or value[:1]]
     if kind == "additionalProperties":
         known = set(schema.get("properties", {}))
-        extra = (
-            sorted(k for k in error.instance if k not in known) if isinstance(error.instance, dict) else []
-        )
+        extra = sorted(k for k in error.instance if k not in known) if isinstance(error.instance, dict) else []
         return [(_join(path, k), "is not a known field") for k in extra] or [(path, "has unknown fields")]
     if "x-reason" in schema and kind == "pattern":
         return [(path, schema["x-reason"])]
@@ -202,9 +200,7 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         return [
             (
                 path,
-                f"must be at least {lo} characters long"
-                if lo is not None
-                else f"must be at most {hi} characters long",
+                f"must be at least {lo} characters long" if lo is not None else f"must be at most {hi} characters long",
             )
         ]
     if kind == "minItems":

@@ -1,4 +1,4 @@
-"""Fixtures of the sandbox tests: an embedded sandbox on a manual clock, a webhook collector, keys and JWTs."""
+"""Fixtures of the sandbox tests: an embedded sandbox on a manual clock, a webhook collector, keys."""
 
 from __future__ import annotations
 
@@ -27,9 +27,7 @@ class _Hook(tornado.web.RequestHandler):
 @pytest.fixture
 def collector() -> Iterator[Collector]:
     box = Collector()
-    server = serve(
-        tornado.web.Application([(r"/(.*)", _Hook, {"collector": box})], log_function=lambda h: None)
-    )
+    server = serve(tornado.web.Application([(r"/(.*)", _Hook, {"collector": box})], log_function=lambda h: None))
     box.url = server.url
     try:
         yield box

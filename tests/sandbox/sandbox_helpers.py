@@ -125,9 +125,7 @@ def mint(
     return jwt.encode(payload, private_key, algorithm=algorithm, headers=headers)
 
 
-def post_dispatch(
-    box, token: str, body: dict | None = None, path: str = "/v0.1/dispatch"
-) -> requests.Response:
+def post_dispatch(box, token: str, body: dict | None = None, path: str = "/v0.1/dispatch") -> requests.Response:
     return requests.post(
         f"{box.url}{path}",
         json=tutorial_body() if body is None else body,

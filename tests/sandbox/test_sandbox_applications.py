@@ -25,9 +25,7 @@ def test_create_with_a_public_key_keeps_it(sandbox, key_pair):
 
 def test_validation_lists_every_problem(sandbox):
     body = {
-        "capabilities": {
-            "messages": {"webhooks": {"status_url": {"address": "ftp://x", "http_method": "GET"}}}
-        },
+        "capabilities": {"messages": {"webhooks": {"status_url": {"address": "ftp://x", "http_method": "GET"}}}},
         "keys": {"public_key": 42},
     }
     response = requests.post(f"{sandbox.url}/v2/applications", json=body, auth=basic(sandbox), timeout=10)
@@ -74,9 +72,7 @@ def test_not_found_wrong_verb_and_content_type(sandbox):
     verb = requests.delete(f"{sandbox.url}/v2/applications", auth=basic(sandbox), timeout=10)
     assert verb.status_code == 405
     assert verb.json()["title"] == "Request method not allowed"
-    form = requests.post(
-        f"{sandbox.url}/v2/applications", data={"name": "x"}, auth=basic(sandbox), timeout=10
-    )
+    form = requests.post(f"{sandbox.url}/v2/applications", data={"name": "x"}, auth=basic(sandbox), timeout=10)
     assert form.status_code == 415
     assert form.json()["title"] == "Unsupported Content-Type header"
 
@@ -89,9 +85,7 @@ def test_pagination(sandbox):
     assert page["total_items"] == 3 and page["total_pages"] == 2 and page["page_size"] == 2
     assert [a["id"] for a in page["_embedded"]["applications"]] == ids[:2]
     assert page["_links"]["next"]["href"] == "/v2/applications?page_size=2&page=2"
-    second = requests.get(
-        f"{sandbox.url}/v2/applications?page_size=2&page=2", auth=basic(sandbox), timeout=10
-    )
+    second = requests.get(f"{sandbox.url}/v2/applications?page_size=2&page=2", auth=basic(sandbox), timeout=10)
     assert [a["id"] for a in second.json()["_embedded"]["applications"]] == ids[2:]
     assert "prev" in second.json()["_links"]
     default = requests.get(f"{sandbox.url}/v2/applications", auth=basic(sandbox), timeout=10).json()

@@ -30,7 +30,8 @@ def _hs256_with_public_key(app_id: str, public_pem: str) -> str:
 
 
 def _none_token(app_id: str) -> str:
-    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64({'application_id': app_id, 'iat': NOW, 'jti': str(uuid.uuid4())})}."
+    claims = {"application_id": app_id, "iat": NOW, "jti": str(uuid.uuid4())}
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
 
 
 REFUSED = {
@@ -98,9 +99,7 @@ def test_deleted_application_is_refused_even_with_a_token_used_before(sandbox, k
     app = create_app(sandbox, key_pair[1])
     token = mint(app["id"], key_pair[0])
     assert post_dispatch(sandbox, token).status_code == 202
-    assert (
-        post_dispatch(sandbox, token).status_code == 202
-    )  # reuse of one token is fine, as the tutorial does
+    assert post_dispatch(sandbox, token).status_code == 202  # reuse of one token is fine, as the tutorial does
     requests.delete(f"{sandbox.url}/v2/applications/{app['id']}", auth=basic(sandbox), timeout=10)
     assert post_dispatch(sandbox, token).status_code == 401
 
@@ -122,9 +121,7 @@ def test_replaced_public_key_refuses_old_tokens(sandbox, key_pair, other_key_pai
 def test_basic_auth_and_missing_header(sandbox):
     ok = requests.post(f"{sandbox.url}/v0.1/dispatch", json=tutorial_body(), auth=basic(sandbox), timeout=10)
     assert ok.status_code == 202
-    wrong = requests.post(
-        f"{sandbox.url}/v0.1/dispatch", json=tutorial_body(), auth=("a1b2c3d4", "x"), timeout=10
-    )
+    wrong = requests.post(f"{sandbox.url}/v0.1/dispatch", json=tutorial_body(), auth=("a1b2c3d4", "x"), timeout=10)
     assert wrong.status_code == 401 and wrong.json()["detail"] == "Invalid Token"
     for header in ("", "Basic !!!", "Token abc", "Bearer"):
         response = requests.post(

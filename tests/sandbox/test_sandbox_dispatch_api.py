@@ -94,9 +94,7 @@ INVALID = {
         {"workflow[0].message.content.text": "must be at most 640 characters on messenger"},
     ),
     "sms image": (
-        lambda b: b["workflow"][1]["message"].update(
-            content={"type": "image", "image": {"url": "https://x"}}
-        ),
+        lambda b: b["workflow"][1]["message"].update(content={"type": "image", "image": {"url": "https://x"}}),
         {"workflow[1].message.content.type": None},
     ),
     "messenger without id": (lambda b: b["workflow"][0]["to"].pop("id"), {"workflow[0].to.id": None}),

@@ -1,0 +1,151 @@
+"""Signed webhooks, retries with back-off under the manual clock, inbound messages and the control API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import jwt
+import pytest
+import requests
+from sandbox_helpers import PAGE, PSID, SIGNATURE_SECRET, basic, create_app, post_dispatch
+
+
+def test_webhooks_are_signed_compact_json(sandbox, collector, app_with_key):
+    dispatch_uuid = post_dispatch(sandbox, app_with_key["token"]).json()["dispatch_uuid"]
+    sandbox.advance(700)
+    hits = collector.wait(5, "/status")
+    assert len(hits) == 5  # messenger submitted, delivered; sms submitted, delivered; the final report
+    for hit in hits:
+        assert hit.headers["Content-Type"] == "application/json"
+        scheme, token = hit.headers["Authorization"].split(" ")
+        assert scheme == "Bearer"
+        claims = jwt.decode(token, SIGNATURE_SECRET, algorithms=["HS256"])
+        assert claims["iss"] == "Vonage" and claims["api_key"] == sandbox.api_key
+        assert claims["application_id"] == app_with_key["id"]
+        assert claims["payload_hash"] == hashlib.sha256(hit.body).hexdigest()
+        assert set(claims) == {"iat", "jti", "iss", "payload_hash", "api_key", "application_id"}
+        assert hit.body == json.dumps(json.loads(hit.body), separators=(",", ":"), ensure_ascii=False).encode()
+        with pytest.raises(jwt.InvalidSignatureError):
+            jwt.decode(token, "another secret of at least thirty-two bytes", algorithms=["HS256"])
+    assert any(h.json().get("dispatch_uuid") == dispatch_uuid for h in hits)
+
+
+def _attempt_offsets(delivery: dict) -> list[float]:
+    first = delivery["attempts"][0]["at_unix"]
+    return [round(a["at_unix"] - first, 3) for a in delivery["attempts"]]
+
+
+@pytest.mark.parametrize("code", [500, 503, 429])
+def test_retry_schedule_doubles_from_5_s_to_15_min(sandbox, collector, app_with_key, code):
+    collector.codes["/status"] = code
+    post_dispatch(sandbox, app_with_key["token"])
+    sandbox.advance(4)
+    first = sandbox.deliveries()[0]
+    assert _attempt_offsets(first) == [0]
+    sandbox.advance(1)
+    assert _attempt_offsets(sandbox.deliveries()[0]) == [0, 5]
+    sandbox.advance(3600 - 5)
+    offsets = _attempt_offsets(sandbox.deliveries()[0])
+    assert offsets[:10] == [0, 5, 15, 35, 75, 155, 315, 635, 1275, 2175]
+    assert offsets[10] == 3075
+    collector.codes["/status"] = 200
+    sandbox.advance(900)
+    delivered = sandbox.deliveries()[0]
+    assert delivered["status"] == "delivered"
+    assert [a["status_code"] for a in delivered["attempts"]] == [code] * (len(delivered["attempts"]) - 1) + [200]
+
+
+def test_gives_up_after_24_hours(sandbox, collector, app_with_key):
+    collector.codes["/status"] = 500
+    post_dispatch(sandbox, app_with_key["token"])
+    sandbox.advance(86400 + 1800)
+    first = sandbox.deliveries()[0]
+    assert first["status"] == "gave_up"
+    offsets = _attempt_offsets(first)
+    assert offsets[-1] <= 86400 and offsets[-1] + 900 > 86400
+    assert all(b - a == 900 for a, b in zip(offsets[8:], offsets[9:], strict=False))
+
+
+def test_other_4xx_is_not_retried_and_connection_failures_are(sandbox, collector, key_pair):
+    collector.codes["/status"] = 404
+    app = create_app(sandbox, key_pair[1], collector.url)
+    from sandbox_helpers import mint
+
+    post_dispatch(sandbox, mint(app["id"], key_pair[0]))
+    sandbox.advance(60)
+    first = sandbox.deliveries()[0]
+    assert first["status"] == "failed" and len(first["attempts"]) == 1
+    dead = create_app(sandbox, key_pair[1], "http://127.0.0.1:9", name="nobody listens")
+    post_dispatch(sandbox, mint(dead["id"], key_pair[0]))
+    sandbox.advance(20)
+    refused = [d for d in sandbox.deliveries() if d["url"].startswith("http://127.0.0.1:9/")][0]
+    assert refused["status"] == "pending" and len(refused["attempts"]) == 3
+    assert refused["attempts"][0]["status_code"] is None and refused["attempts"][0]["error"]
+
+
+def test_no_status_url_is_recorded(sandbox, key_pair):
+    app = create_app(sandbox, key_pair[1])
+    from sandbox_helpers import mint
+
+    post_dispatch(sandbox, mint(app["id"], key_pair[0]))
+    (delivery,) = sandbox.deliveries()
+    assert delivery["status"] == "no_url" and delivery["attempts"] == []
+
+
+def test_inbound_gives_the_learner_the_ids(sandbox, collector, app_with_key):
+    result = sandbox.inbound("messenger", text="hello")
+    hit = collector.wait(1, "/inbound")[0]
+    body = hit.json()
+    assert body["from"]["type"] == "messenger" and body["from"]["id"] == result["from"]["id"]
+    assert body["to"]["id"] == result["to"]["id"] and body["message"]["content"] == {"type": "text", "text": "hello"}
+    assert result["delivered_to"] == f"{collector.url}/inbound"
+    claims = jwt.decode(hit.headers["Authorization"].split()[1], SIGNATURE_SECRET, algorithms=["HS256"])
+    assert claims["application_id"] == app_with_key["id"]
+    chosen = sandbox.inbound("messenger", from_=PSID, to=PAGE, application_id=app_with_key["id"])
+    assert chosen["from"] == {"type": "messenger", "id": PSID} and chosen["to"] == {"type": "messenger", "id": PAGE}
+    sms = sandbox.inbound("sms", from_="447700900001", to="447700900000", text="STOP")
+    assert sms["from"] == {"type": "sms", "number": "447700900001"}
+
+
+def test_inbound_without_application_goes_to_the_account_mo_url(sandbox, collector):
+    requests.post(
+        f"{sandbox.url}/account/settings",
+        data={"moCallBackUrl": f"{collector.url}/mo"},
+        auth=basic(sandbox),
+        timeout=10,
+    )
+    result = sandbox.inbound("sms")
+    assert result["delivered_to"] == f"{collector.url}/mo" and result["application_id"] is None
+    assert collector.wait(1, "/mo")
+
+
+def test_control_validation(sandbox):
+    with pytest.raises(RuntimeError, match="outcome"):
+        sandbox.set_recipient("messenger", PSID, "seen")
+    with pytest.raises(RuntimeError, match="sms never reports read"):
+        sandbox.set_recipient("sms", "447700900001", "read")
+    with pytest.raises(RuntimeError, match="error_code"):
+        sandbox.set_recipient("messenger", PSID, "rejected", error_code=42)
+    with pytest.raises(RuntimeError, match="channel"):
+        sandbox.set_recipient("pigeon", PSID, "delivered")
+    with pytest.raises(RuntimeError, match="seconds"):
+        sandbox.advance(-1)
+    with pytest.raises(RuntimeError, match="404"):
+        sandbox.dispatch("nope")
+    with pytest.raises(RuntimeError, match="application_id"):
+        sandbox.inbound("messenger", application_id="nope")
+    assert sandbox.set_recipient("messenger", "*", "read", after=10)["id"] == "*"
+    assert sandbox.set_recipient("messenger", PSID, "delivered")["outcome"] == "delivered"
+    assert sandbox.reset_recipients() == 2
+    assert sandbox.reset_recipients() == 0
+    assert sandbox.clock()["mode"] == "manual"
+    response = requests.put(f"{sandbox.url}/_sandbox/recipients/sms/1", data="x", timeout=10)
+    assert response.status_code == 400 and response.headers["Content-Type"] == "application/json"
+
+
+def test_wildcard_recipient_rule(sandbox, collector, app_with_key):
+    sandbox.set_recipient("messenger", "*", "read", after=20)
+    dispatch_uuid = post_dispatch(sandbox, app_with_key["token"]).json()["dispatch_uuid"]
+    sandbox.advance(30)
+    assert sandbox.dispatch(dispatch_uuid)["status"] == "completed"
