@@ -8,7 +8,6 @@ import pytest
 import requests
 from sandbox_helpers import PSID, SMS_TO, basic, post_dispatch, tutorial_body
 
-
 _BOX: list = []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 
 import jwt
@@ -64,7 +65,7 @@ def test_gives_up_after_24_hours(sandbox, collector, app_with_key):
     assert first["status"] == "gave_up"
     offsets = _attempt_offsets(first)
     assert offsets[-1] <= 86400 and offsets[-1] + 900 > 86400
-    assert all(b - a == 900 for a, b in zip(offsets[8:], offsets[9:], strict=False))
+    assert all(b - a == 900 for a, b in itertools.pairwise(offsets[8:]))
 
 
 def test_other_4xx_is_not_retried_and_connection_failures_are(sandbox, collector, key_pair):
@@ -79,7 +80,7 @@ def test_other_4xx_is_not_retried_and_connection_failures_are(sandbox, collector
     dead = create_app(sandbox, key_pair[1], "http://127.0.0.1:9", name="nobody listens")
     post_dispatch(sandbox, mint(dead["id"], key_pair[0]))
     sandbox.advance(20)
-    refused = [d for d in sandbox.deliveries() if d["url"].startswith("http://127.0.0.1:9/")][0]
+    refused = next(d for d in sandbox.deliveries() if d["url"].startswith("http://127.0.0.1:9/"))
     assert refused["status"] == "pending" and len(refused["attempts"]) == 3
     assert refused["attempts"][0]["status_code"] is None and refused["attempts"][0]["error"]
 
