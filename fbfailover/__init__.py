@@ -40,22 +40,34 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY = {
-    "Settings": "config", "data_dir": "config", "find_env_file": "config", "load_settings": "config",
-    "project_dir": "config", "update_env_file": "config",
+    "ENV_NAMES": "config", "Settings": "config", "data_dir": "config", "find_env_file": "config",
+    "is_loopback_url": "config", "load_settings": "config", "project_dir": "config",
+    "update_env_file": "config",
     "generate_private_key": "keys", "load_private_key": "keys", "private_pem": "keys", "public_pem": "keys",
     "save_private_key": "keys",
-    "basic_auth_header": "tokens", "decode_for_display": "tokens", "mint_application_jwt": "tokens",
-    "verify_application_jwt": "tokens",
-    "validate_message_v1": "validation", "validate_phone_number": "validation",
+    "MAX_TTL": "tokens", "basic_auth_header": "tokens", "decode_for_display": "tokens",
+    "mint_application_jwt": "tokens", "verify_application_jwt": "tokens",
+    "CONDITION_STATUSES": "validation", "DISPATCH_CHANNELS": "validation", "TEXT_LIMITS": "validation",
+    "V1_CHANNELS": "validation", "validate_message_v1": "validation", "validate_phone_number": "validation",
     "validate_workflow": "validation",
-    "Request": "payloads", "account_settings_body": "payloads", "application_body": "payloads",
-    "failover_condition": "payloads", "failover_workflow": "payloads", "message_v01": "payloads",
-    "message_v1": "payloads", "messenger_item": "payloads", "sms_item": "payloads", "to_curl": "payloads",
+    "DEFAULT_TEXT_MESSENGER": "payloads", "DEFAULT_TEXT_SMS": "payloads", "Request": "payloads",
+    "account_settings_body": "payloads", "application_body": "payloads", "failover_condition": "payloads",
+    "failover_workflow": "payloads", "message_v01": "payloads", "message_v1": "payloads",
+    "messenger_item": "payloads", "sms_item": "payloads", "to_curl": "payloads",
     "tutorial_workflow": "payloads",
-    "VonageClient": "client",
+    "RETRY_STATUSES": "client", "VonageClient": "client",
 }
 
 __all__ = [
+    "CONDITION_STATUSES",
+    "DEFAULT_TEXT_MESSENGER",
+    "DEFAULT_TEXT_SMS",
+    "DISPATCH_CHANNELS",
+    "ENV_NAMES",
+    "MAX_TTL",
+    "RETRY_STATUSES",
+    "TEXT_LIMITS",
+    "V1_CHANNELS",
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
@@ -92,6 +104,7 @@ __all__ = [
     "failover_workflow",
     "find_env_file",
     "generate_private_key",
+    "is_loopback_url",
     "load_private_key",
     "load_settings",
     "message_v01",
@@ -127,10 +140,21 @@ def __dir__() -> list[str]:
 
 
 if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
-    from .client import VonageClient
-    from .config import Settings, data_dir, find_env_file, load_settings, project_dir, update_env_file
+    from .client import RETRY_STATUSES, VonageClient
+    from .config import (
+        ENV_NAMES,
+        Settings,
+        data_dir,
+        find_env_file,
+        is_loopback_url,
+        load_settings,
+        project_dir,
+        update_env_file,
+    )
     from .keys import generate_private_key, load_private_key, private_pem, public_pem, save_private_key
     from .payloads import (
+        DEFAULT_TEXT_MESSENGER,
+        DEFAULT_TEXT_SMS,
         Request,
         account_settings_body,
         application_body,
@@ -143,5 +167,13 @@ if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
         to_curl,
         tutorial_workflow,
     )
-    from .tokens import basic_auth_header, decode_for_display, mint_application_jwt, verify_application_jwt
-    from .validation import validate_message_v1, validate_phone_number, validate_workflow
+    from .tokens import MAX_TTL, basic_auth_header, decode_for_display, mint_application_jwt, verify_application_jwt
+    from .validation import (
+        CONDITION_STATUSES,
+        DISPATCH_CHANNELS,
+        TEXT_LIMITS,
+        V1_CHANNELS,
+        validate_message_v1,
+        validate_phone_number,
+        validate_workflow,
+    )

@@ -20,6 +20,11 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 HELPERS = ["config", "errors", "keys", "tokens", "validation", "payloads", "client"]
 
 
+def _isort_key(name: str) -> tuple[int, str]:
+    """The order ruff keeps ``__all__`` in: CONSTANTS, then Classes, then everything else."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
 def _requirement(text: str) -> tuple[str, str]:
     match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*", text)
     assert match, text
@@ -27,12 +32,21 @@ def _requirement(text: str) -> tuple[str, str]:
 
 
 def test_all_is_sorted_and_equals_the_public_names():
-    assert fbfailover.__all__ == sorted(fbfailover.__all__)
+    assert fbfailover.__all__ == sorted(fbfailover.__all__, key=_isort_key)
     for name in fbfailover.__all__:
         assert getattr(fbfailover, name) is not None
     public = {n for n in dir(fbfailover) if not n.startswith("_")
               and not isinstance(getattr(fbfailover, n), types.ModuleType)}
     assert public | {"__version__"} == set(fbfailover.__all__)
+
+
+def test_every_public_name_of_the_helper_modules_is_exported():
+    import importlib
+
+    for module in HELPERS:
+        names = importlib.import_module(f"fbfailover.{module}").__all__
+        assert set(names) <= set(fbfailover.__all__), module
+        assert names == sorted(names, key=_isort_key), module
 
 
 def test_version_matches_pyproject():
