@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 FIRST_NOTEBOOK := notebooks/00-start-here.ipynb
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit notebooks browser bench chromium clean help
+.PHONY: lab test lint unit notebooks notebooks-refresh browser bench chromium clean help
 
 help:
 	@echo "make lab    open the tutorial in JupyterLab"
@@ -48,18 +48,22 @@ lab: $(VENV)/.stamp-lab
 test: $(VENV)/.stamp-test chromium lint unit notebooks browser
 
 lint: $(VENV)/.stamp-test
-	$(BIN)/ruff check fbfailover tests benchmarks
+	$(BIN)/ruff check fbfailover tests benchmarks tools
 
 unit: $(VENV)/.stamp-test
 	$(BIN)/python -m pytest tests -n 2 --ignore=tests/browser -q
 
+# The notebooks run in order (each carries the previous one's application forward), in a temporary
+# .env and data folder with no inherited credentials: always the offline sandbox, never the project's .env.
 notebooks: $(VENV)/.stamp-test
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-	  $(BIN)/python -m pytest notebooks $(NBVAL_FLAGS) -n 2 --dist loadscope -q -p no:cacheprovider; \
-	else echo "no notebooks yet"; fi
+	$(BIN)/python tools/sandboxed.py $(BIN)/python -m pytest notebooks $(NBVAL_FLAGS) -q -p no:cacheprovider
+
+# Re-run the notebooks and store their outputs (after changing a notebook or what it shows).
+notebooks-refresh: $(VENV)/.stamp-test
+	$(BIN)/python tools/refresh_notebooks.py
 
 browser: $(VENV)/.stamp-test chromium
-	@if [ -d tests/browser ]; then $(BIN)/python -m pytest tests/browser -q; fi
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
 bench: $(VENV)/.stamp-test
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

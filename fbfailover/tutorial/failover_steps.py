@@ -6,13 +6,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fbfailover.payloads import message_v1, to_curl, tutorial_workflow
+from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, to_curl, tutorial_workflow
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
 
 __all__ = [
     "OUTCOMES",
     "apply_outcome",
+    "compare_requests",
     "follow_dispatch",
     "follow_v1",
     "send_failover",
@@ -20,6 +21,7 @@ __all__ = [
 ]
 
 DEFAULT_OUTCOME = "never read (the default)"
+DEFAULT_FROM, DEFAULT_TO = "447700900000", "447700900001"  # the tutorial's example numbers
 # What the sandbox's simulated user and phone do; each entry: channel -> (outcome, after, error code).
 OUTCOMES: dict[str, dict[str, tuple[str, float | None, int | None]]] = {
     DEFAULT_OUTCOME: {},
@@ -114,6 +116,22 @@ def follow_dispatch(tut: Tutorial, sent: Panel, *, timeout: float | None = None,
     sms_sent = any(m.get("channel") == "sms" for m in messages)
     lines.append(("failed over to SMS", "yes" if sms_sent else "no"))
     return Panel(f"Final report: {report.body.get('status')}", lines, data={"report": report.body})
+
+
+def compare_requests(tut: Tutorial, text_messenger: str = DEFAULT_TEXT_MESSENGER,
+                     text_sms: str = DEFAULT_TEXT_SMS) -> Panel:
+    """The same intent as a Dispatch workflow and as a Messages API v1 message with ``failover``."""
+    s = tut.settings.require("fb_sender_id", "fb_recipient_id")
+    numbers = {"from_number": s.from_number or DEFAULT_FROM, "to_number": s.to_number or DEFAULT_TO}
+    dispatch = tutorial_workflow(**numbers, fb_sender_id=s.fb_sender_id, fb_recipient_id=s.fb_recipient_id,
+                                 text_messenger=text_messenger, text_sms=text_sms)
+    sms = message_v1("sms", numbers["from_number"], numbers["to_number"], text_sms)
+    v1 = message_v1("messenger", s.fb_sender_id, s.fb_recipient_id, text_messenger, failover=[sms])
+    return Panel("One intent, two APIs", [
+        ("Dispatch", "POST /v0.1/dispatch — template + workflow items, each but the last with a failover condition"),
+        ("Messages v1", "POST /v1/messages — the first message, with the next ones in its failover list"),
+    ], code=[("Dispatch body", json_block(dispatch)), ("Messages API v1 body", json_block(v1))],
+        data={"dispatch": dispatch, "v1": v1})
 
 
 def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_sender_id: str,

@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_APP_NAME",
     "configure_account_webhooks",
     "create_or_reuse_application",
+    "ensure_application",
     "learn_facebook_ids",
     "mint_token",
     "prerequisites",
@@ -149,6 +150,17 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
         ("status URL", hooks["status_url"]["address"]),
         ("private key", f"{keyfile.name} (mode {keyfile.stat().st_mode & 0o777:o}, never shown)"),
     ], code=[("the same request with curl", to_curl(request))], data={"application": app})
+
+
+def ensure_application(tut: Tutorial) -> Panel:
+    """Make sure this session has a receiver and an application whose webhooks point at it.
+
+    Steps 03 to 05 start with this: it reuses the application saved by step 02 (pointing its webhooks at
+    this kernel's receiver) or, when there is none yet, creates one and says so.
+    """
+    if tut.receiver is None or not tut.receiver.running:
+        tut.start_receiver()
+    return create_or_reuse_application(tut)
 
 
 def mint_token(tut: Tutorial, ttl: int = 900, acl: dict | None = None) -> Panel:

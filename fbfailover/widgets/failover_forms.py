@@ -18,6 +18,7 @@ from fbfailover.tutorial import (
     send_failover,
     send_v1_failover,
 )
+from fbfailover.tutorial.failover_steps import DEFAULT_FROM, DEFAULT_TO
 from fbfailover.validation import id_problem, phone_number_problem, text_problem
 from fbfailover.widgets.feed import EventFeed
 from fbfailover.widgets.forms import Form, _text
@@ -25,7 +26,6 @@ from fbfailover.widgets.timeline import FailoverTimeline
 
 __all__ = ["FailoverForm", "MessagesV1Form"]
 
-DEFAULT_FROM, DEFAULT_TO = "447700900000", "447700900001"
 # API field paths of the tutorial workflow -> the form field that holds the value
 _PATHS = {
     "workflow[0].from.id": "fb_sender_id", "workflow[0].to.id": "fb_recipient_id",
