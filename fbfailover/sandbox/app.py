@@ -214,7 +214,7 @@ class DispatchHandler(BaseHandler):
 
     family = "dispatch"
 
-    def post(self) -> None:
+    async def post(self) -> None:
         kind = self.route_options.get("kind", "dispatch")
         scheme, account, app_id = self.authenticate()
         body = self.json_body()
@@ -222,7 +222,7 @@ class DispatchHandler(BaseHandler):
         if problems:
             raise self.invalid(problems)
         dispatch, _ = self.core.sim.create_workflow(account, app_id, scheme, kind, body["workflow"], body["template"])
-        self.core.commit()
+        await self.core.saved()
         self.reply(202, {"workflow_uuid" if kind == "workflow" else "dispatch_uuid": dispatch["uuid"]})
 
 
@@ -231,7 +231,7 @@ class MessagesV01Handler(BaseHandler):
 
     family = "dispatch"
 
-    def post(self) -> None:
+    async def post(self) -> None:
         scheme, account, app_id = self.authenticate()
         body = self.json_body()
         problems = check_message_v01(body)
@@ -249,7 +249,7 @@ class MessagesV01Handler(BaseHandler):
             "client_ref": body.get("client_ref"),
         }
         self.core.sim.submit(msg, self.core.clock.now())
-        self.core.commit()
+        await self.core.saved()
         self.reply(202, {"message_uuid": msg["uuid"]})
 
 
@@ -258,7 +258,7 @@ class MessagesV1Handler(BaseHandler):
 
     family = "v1"
 
-    def post(self) -> None:
+    async def post(self) -> None:
         scheme, account, app_id = self.authenticate()
         body = self.json_body()
         problems = check_message_v1(body)
@@ -273,7 +273,7 @@ class MessagesV1Handler(BaseHandler):
             msg = {"account_id": account.id, "application_id": app_id, "auth": scheme, **v1_fields(body)}
             self.core.sim.submit(msg, self.core.clock.now())
             answer = {"message_uuid": msg["uuid"]}
-        self.core.commit()
+        await self.core.saved()
         self.reply(202, answer)
 
 

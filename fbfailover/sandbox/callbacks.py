@@ -190,4 +190,4 @@ class Webhooks:
         else:
             doc["status"] = "failed"
         self.state.update_delivery(doc["id"], {k: v for k, v in doc.items() if k not in ("id", "account_id")})
-        self.state.commit()
+        self.state.commit_soon()

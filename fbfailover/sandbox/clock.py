@@ -14,7 +14,6 @@ import asyncio
 import heapq
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from .state import State
@@ -24,10 +23,17 @@ __all__ = ["Clock", "Scheduler", "iso"]
 Fire = Callable[[str, str, dict, float], "Awaitable[Any] | None"]
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def iso(sim: float) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``, as in Vonage webhooks."""
-    moment = datetime.fromtimestamp(sim, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    global _second
+    whole = int(sim // 1)
+    cached = _second  # one (second, prefix) pair, swapped atomically: formatting is the costly part
+    if cached[0] != whole:
+        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole)))
+    return f"{cached[1]}{min(999, round((sim - whole) * 1000)):03d}Z"
 
 
 class Clock:
@@ -164,7 +170,7 @@ class Scheduler:
                 result = self.fire(kind, ref, data, due)
                 if result is not None:
                     started.append(result)
-        self.state.commit()
+        self.state.commit_soon()
         return started
 
     async def advance(self, seconds: float, settle: float = 10.0) -> int:

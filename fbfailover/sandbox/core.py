@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ class Core:
         self.sim = Simulator(state, self.clock)
         self.auth = Authenticator(state)
         self.started = False
+        state.before_commit = self.sim.checkpoint
 
     @property
     def account(self) -> Account:
@@ -68,5 +70,8 @@ class Core:
         self.state.close()
 
     def commit(self) -> None:
-        self.sim.checkpoint()
         self.state.commit()
+
+    def saved(self) -> asyncio.Future:
+        """Await before answering: resolves once this iteration's group commit is done."""
+        return self.state.commit_soon()

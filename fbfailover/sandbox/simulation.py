@@ -296,7 +296,8 @@ class Simulator:
         dispatch["finished"] = iso(at)
         _event(dispatch, at, status)
         if dispatch["kind"] != "v1":
-            report = final_report(dispatch, self.state.messages_of(dispatch["uuid"]), at)
+            messages = [m for m in map(self.state.message, dispatch["messages"]) if m is not None]
+            report = final_report(dispatch, messages, at)
             dispatch["final_report"] = report
             account = self.state.account_by_id(dispatch["account_id"])
             url = self.status_url(account, dispatch["application_id"], dispatch["auth"])

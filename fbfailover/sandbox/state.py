@@ -7,20 +7,23 @@ power cut could). All access happens on the server's loop thread; a lock guards 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 __all__ = ["Account", "State", "dumps"]
 
 SCHEMA_VERSION = 1
+_DOC_CACHE = 20000
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,9 +53,12 @@ CREATE INDEX IF NOT EXISTS deliveries_dispatch ON deliveries (dispatch_uuid);
 """
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept as UTF-8 (what JavaScript's ``JSON.stringify`` produces)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(value)
 
 
 class Account:
@@ -79,10 +85,18 @@ class State:
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints fsync the database file: let the log grow to ~64 MiB before one runs on its own.
+        self.db.execute("PRAGMA wal_autocheckpoint=16384")
+        self.db.execute("PRAGMA cache_size=-32768")
         self.db.execute("PRAGMA foreign_keys=OFF")
         self.db.executescript(_DDL)
         self.db.execute("BEGIN")
         self._accounts: dict[str, Account] = {}
+        self._accounts_by_id: dict[int, Account] = {}
+        # Recently written dispatch and message documents: the simulation reads them back on every step.
+        self._docs: dict[str, dict] = {}
+        self._pending: asyncio.Future | None = None
+        self.before_commit: Callable[[], None] | None = None
         self.closed = False
 
     # -- transactions -----------------------------------------------------------------------------
@@ -91,8 +105,29 @@ class State:
         with self.lock:
             if self.closed:
                 return
+            if self.before_commit is not None:
+                self.before_commit()
             self.db.execute("COMMIT")
             self.db.execute("BEGIN")
+
+    def commit_soon(self) -> asyncio.Future:
+        """Group commit: one commit at the end of this loop iteration for everything done in it.
+
+        Await the returned future before answering a request, so that an answer always means "saved".
+        """
+        if self._pending is None:
+            loop = asyncio.get_running_loop()
+            self._pending = loop.create_future()
+            loop.call_soon(self._flush)
+        return self._pending
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        try:
+            self.commit()
+        finally:
+            if pending is not None and not pending.done():
+                pending.set_result(None)
 
     def close(self) -> None:
         """Commit, checkpoint the WAL and close; safe to call twice."""
@@ -139,6 +174,7 @@ class State:
                 if value:
                     self.db.execute(f"UPDATE accounts SET {column}=? WHERE id=?", (value, row[0]))
         self._accounts.clear()
+        self._accounts_by_id.clear()
         self.commit()
         return Account(self.db.execute("SELECT * FROM accounts ORDER BY id LIMIT 1").fetchone())
 
@@ -160,8 +196,11 @@ class State:
         return account
 
     def account_by_id(self, account_id: int) -> Account:
-        row = self.db.execute("SELECT * FROM accounts WHERE id=?", (account_id,)).fetchone()
-        return self.account_by_key(row[1])  # type: ignore[return-value]
+        account = self._accounts_by_id.get(account_id)
+        if account is None:
+            row = self.db.execute("SELECT * FROM accounts WHERE id=?", (account_id,)).fetchone()
+            account = self._accounts_by_id[account_id] = self.account_by_key(row[1])  # type: ignore[assignment]
+        return account  # type: ignore[return-value]
 
     def set_account_urls(self, account: Account, mo_url: str | None, dr_url: str | None) -> Account:
         if mo_url is not None:
@@ -239,24 +278,47 @@ class State:
         ).rowcount
 
     # -- dispatches and messages (documents keyed by uuid) ----------------------------------------
+    def _remember(self, key: str, doc: dict) -> None:
+        docs = self._docs
+        docs[key] = doc
+        if len(docs) > _DOC_CACHE:
+            for old in list(islice(docs, _DOC_CACHE // 2)):
+                del docs[old]
+
     def put_dispatch(self, doc: dict) -> None:
+        """Write a dispatch document; the caller owns ``doc`` and must put it again after changing it."""
         self.db.execute(
             "INSERT OR REPLACE INTO dispatches VALUES (?, ?, ?)", (doc["uuid"], doc["account_id"], dumps(doc))
         )
+        self._remember("d" + doc["uuid"], doc)
 
     def dispatch(self, uuid: str) -> dict | None:
-        row = self.db.execute("SELECT doc FROM dispatches WHERE uuid=?", (uuid,)).fetchone()
-        return json.loads(row[0]) if row else None
+        doc = self._docs.get("d" + uuid)
+        if doc is None:
+            row = self.db.execute("SELECT doc FROM dispatches WHERE uuid=?", (uuid,)).fetchone()
+            if row is None:
+                return None
+            doc = json.loads(row[0])
+            self._remember("d" + uuid, doc)
+        return doc
 
     def put_message(self, doc: dict) -> None:
+        """Write a message document; as for dispatches, put it again after every change."""
         self.db.execute(
             "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?)",
             (doc["uuid"], doc["account_id"], doc.get("dispatch_uuid"), dumps(doc)),
         )
+        self._remember("m" + doc["uuid"], doc)
 
     def message(self, uuid: str) -> dict | None:
-        row = self.db.execute("SELECT doc FROM messages WHERE uuid=?", (uuid,)).fetchone()
-        return json.loads(row[0]) if row else None
+        doc = self._docs.get("m" + uuid)
+        if doc is None:
+            row = self.db.execute("SELECT doc FROM messages WHERE uuid=?", (uuid,)).fetchone()
+            if row is None:
+                return None
+            doc = json.loads(row[0])
+            self._remember("m" + uuid, doc)
+        return doc
 
     def messages_of(self, dispatch_uuid: str) -> list[dict]:
         rows = self.db.execute("SELECT doc FROM messages WHERE dispatch_uuid=?", (dispatch_uuid,))
