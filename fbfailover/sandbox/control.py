@@ -140,8 +140,8 @@ class InboundHandler(ControlHandler):
             app = self.core.state.application(body["application_id"])
             if app is None or app["account_id"] != account.id:
                 raise self.invalid([{"name": "application_id", "reason": "no such application in this account"}])
-        else:
-            app = self.core.state.latest_application_with_inbound(account.id)
+        # Without an application the Page or number is linked to none, and Vonage sends its messages to the
+        # account-level inbound webhook (moCallBackUrl).
         numeric = channel in ("sms", "whatsapp")
         sender = body.get("from") or (_digits(12, "447") if numeric else _digits(16))
         recipient = body.get("to") or (_digits(12, "447") if numeric else _digits(15))

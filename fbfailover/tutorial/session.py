@@ -109,11 +109,12 @@ def _embedded_sandbox() -> Any:
         return _embedded
 
 
-def connect(environ: Mapping[str, str] | None = None) -> Tutorial:
+def connect(environ: Mapping[str, str] | None = None, *, sandbox: Any = None) -> Tutorial:
     """Read the settings and return the tutorial session, starting the embedded sandbox when needed.
 
     Args:
         environ: the environment to read (``os.environ`` by default).
+        sandbox: a running sandbox handle to use instead of this kernel's own (tests, custom clocks).
 
     Raises:
         ConfigError: a setting is malformed, or a shared sandbox is configured without an account.
@@ -129,7 +130,7 @@ def connect(environ: Mapping[str, str] | None = None) -> Tutorial:
         return Tutorial(SHARED, settings, control, environ=environ)
     if settings.has_live_credentials:
         return Tutorial(LIVE, settings, environ=environ)
-    box = _embedded_sandbox()
+    box = sandbox if sandbox is not None else _embedded_sandbox()
     settings = settings.replace(api_key=box.api_key, api_secret=box.api_secret,
                                 signature_secret=box.signature_secret, api_url=box.url, rest_url=box.url)
     return Tutorial(SANDBOX, settings, box, environ=environ)

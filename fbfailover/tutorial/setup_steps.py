@@ -78,7 +78,8 @@ def learn_facebook_ids(tut: Tutorial, text: str = "Hi! I'd like updates about my
     receiver = tut.receiver or tut.start_receiver()
     since = receiver.last_seq
     if tut.offline:
-        sent = tut.sandbox.inbound("messenger", text=text, application_id=tut.settings.application_id)
+        # a new simulated Page is not linked to any application: its messages go to the account's inbound URL
+        sent = tut.sandbox.inbound("messenger", text=text)
         uuid = sent["message_uuid"]
         event = receiver.wait_for("inbound", timeout=timeout,
                                   predicate=lambda e: e.body.get("message_uuid") == uuid)

@@ -100,7 +100,7 @@ class FailoverForm(_SendForm):
     def __init__(self, tut: Tutorial, *, expiry_time: int = 600, condition_status: str = "read",
                  outcome: str = next(iter(OUTCOMES))):
         super().__init__(tut, {
-            "expiry_time": widgets.BoundedIntText(value=expiry_time, min=0, max=10**6, description="expiry_time (s)"),
+            "expiry_time": widgets.IntText(value=expiry_time, description="expiry_time (s)"),
             "condition_status": widgets.Dropdown(options=["read", "delivered"], value=condition_status,
                                                  description="condition_status"),
         }, {"expiry_time": lambda v: None if 15 <= v <= 86_400 else "must be between 15 and 86400 seconds"},

@@ -160,7 +160,7 @@ class JwtForm(Form):
     def __init__(self, tut: Tutorial, ttl: int = 900, acl: str = ""):
         self.tut = tut
         super().__init__({
-            "ttl": widgets.BoundedIntText(value=ttl, min=1, max=86_400, description="Lifetime (s)"),
+            "ttl": widgets.IntText(value=ttl, description="Lifetime (s)"),
             "acl": widgets.Textarea(value=acl, description="ACL (JSON)",
                                     placeholder='{"paths": {"/*/messages/**": {}}}',
                                     layout=widgets.Layout(width="520px")),

@@ -1,0 +1,143 @@
+"""The widget forms, headless: set values, click, read the models and the Output (no kernel, no browser)."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from fbfailover import tutorial
+from fbfailover.errors import ValidationError
+from fbfailover.widgets import ApplicationForm, FailoverForm, JwtForm, MessagesV1Form
+
+
+@pytest.fixture(scope="module")
+def box():
+    from fbfailover import sandbox
+
+    handle = sandbox.start(db=":memory:", time_scale=12_000)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def tut(box, isolated_settings):
+    session = tutorial.connect(sandbox=box)
+    session.start_receiver()
+    tutorial.configure_account_webhooks(session)
+    tutorial.learn_facebook_ids(session)
+    yield session
+    box.reset_recipients()
+    session.receiver.stop()
+
+
+def _texts(output) -> str:
+    return "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in output.outputs)
+
+
+def _dispatches(box) -> int:
+    return sum(1 for d in box.deliveries() if d["kind"] == "final_report")
+
+
+def test_every_widget_carries_a_css_class_for_browser_tests(tut):
+    form = FailoverForm(tut)
+    assert "fbf-failover" in form._dom_classes
+    assert "fbf-failover-submit" in form.button._dom_classes
+    assert "fbf-failover-output" in form.output._dom_classes
+    for name, field in form.fields.items():
+        assert f"fbf-failover-{name}" in field._dom_classes
+        assert f"fbf-failover-{name}-error" in form.errors[name]._dom_classes
+
+
+def test_the_failover_form_is_prefilled_from_the_settings(tut):
+    form = FailoverForm(tut)
+    assert form.fields["fb_sender_id"].value == tut.settings.fb_sender_id
+    assert form.fields["fb_recipient_id"].value == tut.settings.fb_recipient_id
+    assert form.fields["from_number"].value == "447700900000"
+    assert repr(form).startswith("FailoverForm(from_number='447700900000', to_number='447700900001'")
+
+
+def test_a_leading_plus_is_explained_inline_as_it_is_typed(tut):
+    form = FailoverForm(tut)
+    form.fields["from_number"].value = "+447700900000"
+    shown = html.unescape(form.errors["from_number"].value)
+    assert "leading '+'" in shown and "use 447700900000" in shown
+    form.fields["from_number"].value = "447700900000"
+    assert form.errors["from_number"].value == ""
+
+
+def test_clicking_send_with_a_bad_field_sends_nothing(tut, box):
+    form = FailoverForm(tut)
+    form.fields["to_number"].value = "00447700900001"
+    form.fields["expiry_time"].value = 5
+    before = (_dispatches(box), len(tut.receiver.events()))
+    form.button.click()
+    assert "Nothing was sent" in _texts(form.output)
+    assert "use 447700900001" in form.errors["to_number"].value
+    assert "between 15 and 86400" in form.errors["expiry_time"].value
+    assert (_dispatches(box), len(tut.receiver.events())) == before
+    with pytest.raises(ValidationError):
+        form.submit()
+
+
+def test_clicking_send_runs_the_whole_failover(tut):
+    tutorial.ensure_application(tut)
+    form = FailoverForm(tut)
+    form.button.click()
+    assert form.result.title == "Final report: completed"
+    assert "failed over to SMS: yes" in repr(form.result)
+    assert form.progress.value == form.progress.max == 600
+    assert "sms submitted@600s" in form.timeline.text()
+    shown = _texts(form.output)
+    assert form.sent["dispatch_uuid"] in shown and "Final report: completed" in shown
+
+
+def test_choosing_reads_in_time_sends_no_sms(tut):
+    tutorial.ensure_application(tut)
+    form = FailoverForm(tut, outcome="reads in time")
+    report = form.submit()
+    assert "failed over to SMS: no" in repr(report)
+    assert "sms" not in form.timeline.text()
+
+
+def test_an_api_error_is_shown_in_the_output(tut):
+    form = FailoverForm(tut)  # no application yet: the JWT cannot be made
+    form.button.click()
+    assert "VONAGE_APPLICATION_ID" in _texts(form.output)
+
+
+def test_the_application_form_checks_urls_then_creates(tut):
+    form = ApplicationForm(tut)
+    assert form.fields["status_url"].value == tut.receiver.status_url
+    form.fields["inbound_url"].value = "example.com/inbound"
+    form.button.click()
+    assert "http://" in form.errors["inbound_url"].value and form.result is None
+    form.fields["inbound_url"].value = tut.receiver.inbound_url
+    form.fields["keys"].value = "api"
+    form.button.click()
+    assert form.result["application"]["id"] == tut.settings.application_id
+    assert "API generated" in form.result.title
+
+
+def test_the_jwt_form_refuses_a_day_and_more_and_bad_acl(tut):
+    tutorial.ensure_application(tut)
+    form = JwtForm(tut)
+    form.fields["ttl"].value = 100_000
+    form.fields["acl"].value = "{paths"
+    with pytest.raises(ValidationError) as caught:
+        form.submit()
+    assert set(caught.value.fields) == {"ttl", "acl"}
+    assert "24 h" in form.errors["ttl"].value and "not JSON" in form.errors["acl"].value
+    form.fields["ttl"].value = 120
+    form.fields["acl"].value = '{"paths": {"/*/messages/**": {}}}'
+    form.button.click()
+    assert form.result["claims"]["acl"] == {"paths": {"/*/messages/**": {}}}
+    assert "lifetime: 120 s" in _texts(form.output)
+
+
+def test_the_v1_form_fails_over_on_rejection(tut):
+    tutorial.ensure_application(tut)
+    form = MessagesV1Form(tut, outcome="Messenger rejects")
+    result = form.submit()
+    assert [line[1] for line in result.lines] == ["submitted", "rejected", "submitted", "delivered"]
+    assert form.timeline.data.rows and form.timeline.data.rows[-1].channel == "sms"

@@ -1,0 +1,197 @@
+"""The tutorial steps end to end against a real embedded sandbox and receiver (no mocks)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from fbfailover import tutorial
+from fbfailover.errors import ConfigError, ValidationError
+from fbfailover.tokens import decode_for_display
+
+FROM, TO = "447700900000", "447700900001"
+
+
+@pytest.fixture(scope="module")
+def box():
+    from fbfailover import sandbox
+
+    handle = sandbox.start(db=":memory:", time_scale=12_000)  # a 600 s expiry takes 50 ms
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def tut(box, isolated_settings):
+    session = tutorial.connect(sandbox=box)
+    session.start_receiver()
+    yield session
+    box.reset_recipients()
+    session.receiver.stop()
+
+
+@pytest.fixture
+def ready(tut):
+    """A session that went through steps 01 and 02."""
+    tutorial.configure_account_webhooks(tut)
+    tutorial.learn_facebook_ids(tut)
+    tutorial.create_or_reuse_application(tut)
+    return tut
+
+
+def _send_kwargs(tut) -> dict:
+    s = tut.settings
+    return {"from_number": FROM, "to_number": TO, "fb_sender_id": s.fb_sender_id,
+            "fb_recipient_id": s.fb_recipient_id, "text_messenger": "Hi via Messenger", "text_sms": "Hi via SMS"}
+
+
+def test_without_credentials_the_sandbox_plays_vonage(tut, box):
+    assert tut.mode == "sandbox" and tut.offline
+    assert tut.settings.api_url == box.url and tut.settings.rest_url == box.url
+    assert tut.settings.api_key == box.api_key
+    assert "Nothing leaves this machine" in tut.describe()
+    assert box.api_secret not in repr(tut.settings)
+
+
+def test_real_credentials_select_live_mode_and_start_nothing(isolated_settings):
+    env = {"VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3tvalue",
+           "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
+    tut = tutorial.connect(env)
+    assert tut.mode == "live" and not tut.offline and tut.sandbox is None
+    assert tut.settings.api_url == "https://api.nexmo.com"
+    assert "s3cr3tvalue" not in tut.describe() + repr(tut)
+
+
+def test_a_shared_sandbox_needs_an_account(isolated_settings):
+    env = {"FBFAILOVER_SANDBOX_URL": "http://127.0.0.1:9", "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
+    with pytest.raises(ConfigError, match="VONAGE_API_KEY"):
+        tutorial.connect(env)
+    tut = tutorial.connect({**env, "VONAGE_API_KEY": "k1", "VONAGE_API_SECRET": "s1"})
+    assert tut.mode == "shared sandbox" and tut.settings.api_url == "http://127.0.0.1:9"
+
+
+def test_save_writes_a_private_env_file_and_keeps_the_sandbox(tut, box):
+    path = tut.save(FROM_NUMBER=FROM)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert dotenv_values(path) == {"FROM_NUMBER": FROM}
+    assert tut.settings.from_number == FROM and tut.settings.api_url == box.url
+
+
+def test_prerequisites_list_settings_and_mode(tut):
+    text = repr(tutorial.prerequisites(tut))
+    assert "FB_RECIPIENT_ID: not set yet" in text and "mode: sandbox" in text
+    assert "MISSING" not in text
+
+
+def test_account_webhooks_point_at_the_receiver(tut):
+    panel = tutorial.configure_account_webhooks(tut)
+    assert panel["mo-callback-url"] == tut.receiver.inbound_sms_url
+    assert panel["dr-callback-url"] == tut.receiver.delivery_receipt_url
+    assert "$VONAGE_API_SECRET" in repr(panel) and tut.settings.api_secret not in repr(panel)
+
+
+def test_facebook_ids_come_from_an_inbound_message_and_are_saved(tut):
+    tutorial.configure_account_webhooks(tut)
+    panel = tutorial.learn_facebook_ids(tut)
+    event = tut.receiver.events("inbound")[-1]
+    assert panel["fb_sender_id"] == event.body["to"]["id"]
+    assert panel["fb_recipient_id"] == event.body["from"]["id"]
+    saved = dotenv_values(tut.env_file)
+    assert saved["FB_SENDER_ID"] == panel["fb_sender_id"] and saved["FB_RECIPIENT_ID"] == panel["fb_recipient_id"]
+
+
+def test_the_application_is_created_once_then_reused(tut):
+    first = tutorial.create_or_reuse_application(tut)
+    app_id = first["application"]["id"]
+    key = Path(tut.settings.private_key_path)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and key.name == "private.key"
+    assert dotenv_values(tut.env_file)["VONAGE_APPLICATION_ID"] == app_id
+    assert "PRIVATE KEY" not in repr(first)
+    second = tutorial.create_or_reuse_application(tut)
+    assert second["application"]["id"] == app_id and second.title.startswith("Reusing")
+    hooks = second["application"]["capabilities"]["messages"]["webhooks"]
+    assert hooks["status_url"]["address"] == tut.receiver.status_url
+
+
+def test_the_api_can_generate_the_key_pair(tut):
+    panel = tutorial.create_or_reuse_application(tut, key_source="api")
+    assert "API generated" in panel.title
+    token = tutorial.mint_token(tut)  # the saved private key matches the public key the API kept
+    assert token["claims"]["application_id"] == panel["application"]["id"]
+    with pytest.raises(ValueError, match="key_source"):
+        tutorial.create_or_reuse_application(tut, key_source="elsewhere")
+
+
+def test_the_token_is_verified_and_never_shown_whole(ready):
+    panel = tutorial.mint_token(ready, ttl=300, acl={"paths": {"/*/messages/**": {}}})
+    claims = decode_for_display(panel["token"])["claims"]
+    assert claims["exp"] - claims["iat"] == 300 and claims["acl"] == {"paths": {"/*/messages/**": {}}}
+    assert panel["token"] not in repr(panel) + panel._repr_html_()
+    assert "lifetime: 300 s" in repr(panel)
+
+
+@pytest.mark.parametrize(("outcome", "status", "channels", "sms"), [
+    ("never read (the default)", "completed", ["messenger", "sms"], "yes"),
+    ("reads in time", "completed", ["messenger"], "no"),
+    ("Messenger rejects", "completed", ["messenger", "sms"], "yes"),
+    ("SMS undeliverable", "error", ["messenger", "sms"], "yes"),
+])
+def test_each_outcome_ends_in_its_final_report(ready, outcome, status, channels, sms):
+    kwargs = _send_kwargs(ready)
+    sent = tutorial.send_failover(ready, **kwargs, before_send=lambda: tutorial.apply_outcome(
+        ready, outcome, fb_recipient_id=kwargs["fb_recipient_id"], to_number=TO))
+    assert sent["body"]["workflow"][0]["failover"] == {"expiry_time": 600, "condition_status": "read"}
+    report = tutorial.follow_dispatch(ready, sent)
+    assert report.title == f"Final report: {status}"
+    assert [m["channel"] for m in report["report"]["_links"]["messages"]] == channels
+    assert f"failed over to SMS: {sms}" in repr(report)
+
+
+def test_progress_is_reported_up_to_the_expiry(ready):
+    seen: list[tuple[float, float]] = []
+    sent = tutorial.send_failover(ready, **_send_kwargs(ready), expiry_time=900)
+    tutorial.follow_dispatch(ready, sent, on_progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (900, 900) and all(0 <= d <= t == 900 for d, t in seen)
+
+
+def test_a_bad_number_is_refused_before_anything_is_sent(ready, box):
+    before = len(box.deliveries())
+    kwargs = {**_send_kwargs(ready), "from_number": "+447700900000"}
+    with pytest.raises(ValidationError) as caught:
+        tutorial.send_failover(ready, **kwargs, before_send=lambda: pytest.fail("must not get this far"))
+    assert caught.value.fields == {"workflow[1].from.number": "must be digits only in E.164 form without a "
+                                                              "leading '+'; use 447700900000"}
+    assert len(box.deliveries()) == before
+
+
+def test_outcomes_are_sandbox_only(isolated_settings):
+    env = {"VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3tvalue",
+           "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
+    live = tutorial.connect(env)
+    assert tutorial.apply_outcome(live, "never read (the default)", fb_recipient_id="1", to_number=TO)
+    with pytest.raises(ValueError, match="only the sandbox"):
+        tutorial.apply_outcome(live, "reads in time", fb_recipient_id="1", to_number=TO)
+    with pytest.raises(ValueError, match="unknown outcome"):
+        tutorial.apply_outcome(live, "maybe", fb_recipient_id="1", to_number=TO)
+
+
+def test_messages_v1_fails_over_only_on_rejection(ready):
+    kwargs = _send_kwargs(ready)
+    delivered = tutorial.follow_v1(ready, tutorial.send_v1_failover(ready, **kwargs))
+    assert [(line[0], line[1]) for line in delivered.lines] == [
+        ("message 1 (messenger)", "submitted"), ("message 1 (messenger)", "delivered")]
+    tutorial.apply_outcome(ready, "Messenger rejects", fb_recipient_id=kwargs["fb_recipient_id"], to_number=TO)
+    sent = tutorial.send_v1_failover(ready, **kwargs)
+    assert sent["workflow_id"]
+    statuses = [line[1] for line in tutorial.follow_v1(ready, sent).lines]
+    assert statuses == ["submitted", "rejected", "submitted", "delivered"]
+
+
+def test_the_two_requests_side_by_side(ready):
+    panel = tutorial.compare_requests(ready)
+    assert panel["dispatch"]["template"] == "failover"
+    assert panel["v1"]["failover"][0]["channel"] == "sms"
+    assert panel["v1"]["to"] == ready.settings.fb_recipient_id
