@@ -32,13 +32,22 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = (1, 8, 32)
-BODY = {"template": "failover", "workflow": [
-    {"from": {"type": "messenger", "id": "107083064136738"}, "to": {"type": "messenger", "id": "3951551948198164"},
-     "message": {"content": {"type": "text", "text": "Hi via Messenger"}},
-     "failover": {"expiry_time": 600, "condition_status": "read"}},
-    {"from": {"type": "sms", "number": "447700900000"}, "to": {"type": "sms", "number": "447700900001"},
-     "message": {"content": {"type": "text", "text": "Hi via SMS"}}},
-]}
+BODY = {
+    "template": "failover",
+    "workflow": [
+        {
+            "from": {"type": "messenger", "id": "107083064136738"},
+            "to": {"type": "messenger", "id": "3951551948198164"},
+            "message": {"content": {"type": "text", "text": "Hi via Messenger"}},
+            "failover": {"expiry_time": 600, "condition_status": "read"},
+        },
+        {
+            "from": {"type": "sms", "number": "447700900000"},
+            "to": {"type": "sms", "number": "447700900001"},
+            "message": {"content": {"type": "text", "text": "Hi via SMS"}},
+        },
+    ],
+}
 
 BARE_SERVER = """
 import asyncio, sys, tornado.web
@@ -77,10 +86,17 @@ def start_server(args: list[str], pattern: str) -> tuple[subprocess.Popen, str]:
 
 def prepare_sandbox(url: str, api_key: str, api_secret: str) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    app = requests.post(f"{url}/v2/applications", auth=(api_key, api_secret), timeout=10,
-                        json={"name": "benchmark", "keys": {"public_key": public}}).json()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    app = requests.post(
+        f"{url}/v2/applications",
+        auth=(api_key, api_secret),
+        timeout=10,
+        json={"name": "benchmark", "keys": {"public_key": public}},
+    ).json()
     now = int(time.time())
     claims = {"application_id": app["id"], "iat": now, "jti": str(uuid.uuid4()), "exp": now + 3600}
     token = jwt.encode(claims, key, algorithm="RS256")
@@ -99,9 +115,21 @@ def run_wrk(url: str, token: str, concurrency: int, duration: float) -> dict:
         script.write(WRK_SCRIPT.format(body=json.dumps(json.dumps(BODY)), token=token))
     try:
         threads = min(concurrency, 2)
-        out = subprocess.run(["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{int(duration)}s", "--latency",
-                              "-s", script.name, f"{url}/v0.1/dispatch"], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{concurrency}",
+                f"-d{int(duration)}s",
+                "--latency",
+                "-s",
+                script.name,
+                f"{url}/v0.1/dispatch",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         os.unlink(script.name)
     total = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))
@@ -110,8 +138,12 @@ def run_wrk(url: str, token: str, concurrency: int, duration: float) -> dict:
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     failed = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
-    return {"accepted_rps": (total - failed) / seconds, "p50_ms": _ms(latency["50"]), "p99_ms": _ms(latency["99"]),
-            "failed": failed}
+    return {
+        "accepted_rps": (total - failed) / seconds,
+        "p50_ms": _ms(latency["50"]),
+        "p99_ms": _ms(latency["99"]),
+        "failed": failed,
+    }
 
 
 async def _python_load(host: str, port: int, request: bytes, concurrency: int, duration: float) -> dict:
@@ -144,15 +176,23 @@ async def _python_load(host: str, port: int, request: bytes, concurrency: int, d
 
 def run_python(url: str, token: str, concurrency: int, duration: float) -> dict:
     """The load client runs in its own process so that it does not share a GIL with anything measured."""
-    code = ("import asyncio, json, sys; sys.path.insert(0, sys.argv[1]); import sandbox_load as s; "
-            "print(json.dumps(asyncio.run(s._python_load(sys.argv[2], int(sys.argv[3]), sys.argv[4].encode(), "
-            "int(sys.argv[5]), float(sys.argv[6])))))")
+    code = (
+        "import asyncio, json, sys; sys.path.insert(0, sys.argv[1]); import sandbox_load as s; "
+        "print(json.dumps(asyncio.run(s._python_load(sys.argv[2], int(sys.argv[3]), sys.argv[4].encode(), "
+        "int(sys.argv[5]), float(sys.argv[6])))))"
+    )
     host, port = url.removeprefix("http://").split(":")
     body = json.dumps(BODY)
-    request = (f"POST /v0.1/dispatch HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-               f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n{body}")
-    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), host, port, request,
-                          str(concurrency), str(duration)], capture_output=True, text=True, check=True).stdout
+    request = (
+        f"POST /v0.1/dispatch HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), host, port, request, str(concurrency), str(duration)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -160,8 +200,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--clock", choices=("real", "manual"), default="real",
-                        help="sandbox clock; 'real' (default) also runs every failover in the background")
+    parser.add_argument(
+        "--clock",
+        choices=("real", "manual"),
+        default="real",
+        help="sandbox clock; 'real' (default) also runs every failover in the background",
+    )
     args = parser.parse_args()
     client = args.client
     if client == "auto":
@@ -169,9 +213,23 @@ def main() -> int:
     load = run_wrk if client == "wrk" else run_python
     with tempfile.TemporaryDirectory() as tmp:
         sandbox, url = start_server(
-            [sys.executable, "-m", "fbfailover.sandbox", "--port", "0", "--db", f"{tmp}/bench.sqlite3",
-             "--clock", args.clock, "--api-key", "bench001", "--api-secret", "benchsecret00001"],
-            r"listening on (http://\S+)")
+            [
+                sys.executable,
+                "-m",
+                "fbfailover.sandbox",
+                "--port",
+                "0",
+                "--db",
+                f"{tmp}/bench.sqlite3",
+                "--clock",
+                args.clock,
+                "--api-key",
+                "bench001",
+                "--api-secret",
+                "benchsecret00001",
+            ],
+            r"listening on (http://\S+)",
+        )
         bare, bare_url = start_server([sys.executable, "-c", BARE_SERVER], r"listening on (http://\S+)")
         try:
             token = prepare_sandbox(url, "bench001", "benchsecret00001")
@@ -180,9 +238,11 @@ def main() -> int:
             for concurrency in CONCURRENCY:
                 for name, target in (("sandbox", url), ("bare", bare_url)):
                     result = results[name, concurrency] = load(target, token, concurrency, args.duration)
-                    print(f"{name:8s} c={concurrency:<3d} accepted/s={result['accepted_rps']:9.0f} "
-                          f"p50={result['p50_ms']:7.2f} ms p99={result['p99_ms']:7.2f} ms failed={result['failed']}",
-                          flush=True)
+                    print(
+                        f"{name:8s} c={concurrency:<3d} accepted/s={result['accepted_rps']:9.0f} "
+                        f"p50={result['p50_ms']:7.2f} ms p99={result['p99_ms']:7.2f} ms failed={result['failed']}",
+                        flush=True,
+                    )
         finally:
             for proc in (sandbox, bare):
                 proc.terminate()

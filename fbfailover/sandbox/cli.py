@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit status."""
     import asyncio
+    import gc
     import signal
     import sys
 
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await core.start()
+        gc.freeze()  # what was loaded so far lives as long as the process: keep it out of every collection
         server = tornado.httpserver.HTTPServer(make_app(core), max_body_size=64 * 1024 * 1024)
         server.add_sockets(sockets)
         account = core.account

@@ -141,7 +141,7 @@ class Scheduler:
         self._handle = None
         self._armed_for = None
         try:
-            self.run_due(self.clock.now())
+            self.run_due(self.clock.now(), limit=200)
         finally:
             self._arm()
 
@@ -160,10 +160,13 @@ class Scheduler:
             batch.append((timer_id, due, kind, ref, data))
         return batch
 
-    def run_due(self, upto: float) -> list[Awaitable[Any]]:
-        """Fire every timer due by ``upto`` in due order; returns the awaitables the firings started."""
+    def run_due(self, upto: float, limit: int | None = None) -> list[Awaitable[Any]]:
+        """Fire the timers due by ``upto`` in due order (about ``limit`` at most, so that requests waiting
+        on the loop are served in between); returns the awaitables the firings started."""
         started: list[Awaitable[Any]] = []
-        while batch := self._pop_due(upto):
+        fired = 0
+        while (limit is None or fired < limit) and (batch := self._pop_due(upto)):
+            fired += len(batch)
             for timer_id, due, kind, ref, data in batch:
                 self.state.delete_timer(timer_id)
                 self.fired += 1

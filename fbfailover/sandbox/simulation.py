@@ -311,6 +311,7 @@ class Simulator:
                 dispatch_uuid=dispatch["uuid"],
             )
         self.state.put_dispatch(dispatch)
+        self.state.forget(dispatch["uuid"], *dispatch["messages"])
 
     # -- inbound ----------------------------------------------------------------------------------
     def inbound(self, account: Account, channel: str, sender: str, recipient: str, text: str, app: dict | None) -> dict:

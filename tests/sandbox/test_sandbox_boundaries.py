@@ -34,8 +34,15 @@ def test_no_sandbox_module_imports_the_client_or_payloads():
 
 
 def _run(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return result.stdout.strip()
 
 
@@ -79,8 +86,10 @@ def test_default_db_lives_in_the_data_dir_and_state_is_shared(monkeypatch, tmp_p
 
 
 def test_two_sandboxes_in_one_process_are_independent():
-    with sandbox_package.start(db=":memory:", clock="manual") as one, \
-            sandbox_package.start(db=":memory:", clock="manual") as two:
+    with (
+        sandbox_package.start(db=":memory:", clock="manual") as one,
+        sandbox_package.start(db=":memory:", clock="manual") as two,
+    ):
         assert one.url != two.url and one.api_key != two.api_key
         one.advance(100)
         assert one.clock()["now_unix"] - two.clock()["now_unix"] > 99

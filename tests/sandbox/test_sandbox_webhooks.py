@@ -95,7 +95,7 @@ def test_no_status_url_is_recorded(sandbox, key_pair):
 
 
 def test_inbound_gives_the_learner_the_ids(sandbox, collector, app_with_key):
-    result = sandbox.inbound("messenger", text="hello")
+    result = sandbox.inbound("messenger", text="hello", application_id=app_with_key["id"])
     hit = collector.wait(1, "/inbound")[0]
     body = hit.json()
     assert body["from"]["type"] == "messenger" and body["from"]["id"] == result["from"]["id"]
@@ -105,11 +105,14 @@ def test_inbound_gives_the_learner_the_ids(sandbox, collector, app_with_key):
     assert claims["application_id"] == app_with_key["id"]
     chosen = sandbox.inbound("messenger", from_=PSID, to=PAGE, application_id=app_with_key["id"])
     assert chosen["from"] == {"type": "messenger", "id": PSID} and chosen["to"] == {"type": "messenger", "id": PAGE}
-    sms = sandbox.inbound("sms", from_="447700900001", to="447700900000", text="STOP")
+    sms = sandbox.inbound(
+        "sms", from_="447700900001", to="447700900000", text="STOP", application_id=app_with_key["id"]
+    )
     assert sms["from"] == {"type": "sms", "number": "447700900001"}
 
 
-def test_inbound_without_application_goes_to_the_account_mo_url(sandbox, collector):
+def test_inbound_without_application_goes_to_the_account_mo_url(sandbox, collector, app_with_key):
+    """A page or number linked to no application: Vonage uses the account-level inbound webhook."""
     requests.post(
         f"{sandbox.url}/account/settings",
         data={"moCallBackUrl": f"{collector.url}/mo"},
