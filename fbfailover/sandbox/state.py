@@ -15,7 +15,7 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -140,10 +140,8 @@ class State:
         conn = sqlite3.connect(self.path, check_same_thread=False)
         try:
             while not self._closing.wait(0.5):
-                try:
+                with suppress(sqlite3.Error):  # busy: try again next time
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.Error:  # busy: try again next time
-                    pass
         finally:
             conn.close()
 
