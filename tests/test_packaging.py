@@ -75,12 +75,18 @@ def test_importing_the_package_is_light():
     assert not {m for m in loaded if m.split(".")[0] in ("tornado", "ipywidgets", "requests", "cryptography")}
 
 
+# PyPI name -> conda-forge name, where they differ
+CONDA_NAMES = {"fastjsonschema": "python-fastjsonschema"}
+
+
 def test_environment_yml_matches_pyproject_dependencies():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     assert "python=3.11" in conda
-    runtime = dict(_requirement(d) for d in conda if not d.startswith(("python=", "pip")))
+    pypi_names = {conda_name: pypi for pypi, conda_name in CONDA_NAMES.items()}
+    runtime = {pypi_names.get(name, name): spec
+               for name, spec in (_requirement(d) for d in conda if not d.startswith(("python=", "pip")))}
     assert runtime == dict(_requirement(d) for d in PYPROJECT["project"]["dependencies"])
 
 
