@@ -21,6 +21,9 @@ from fbfailover.webhooks.store import EventStore
 
 __all__ = ["ReceiverState", "make_app"]
 
+SENT_AT_HEADER = "X-Fbfailover-Sent-At"
+"""Optional header: the sender's real wall-clock epoch seconds when it handed the webhook to its client."""
+
 UNSIGNED_NOTICE = "accepting unsigned webhooks: no signature secret set, signatures are not checked"
 
 
@@ -32,6 +35,13 @@ class ReceiverState:
     signature_secret: str | None = None
     max_age: float = DEFAULT_MAX_AGE
     notices: list[str] = field(default_factory=list)
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def _parse(request: Any) -> Any:
@@ -113,6 +123,7 @@ class WebhookHandler(_Base):
             self._reject(400, "body is not JSON")
             return
         event = make_event(self.route, body, signature=signature, claims=claims)
+        event.sent_at = _float(self.request.headers.get(SENT_AT_HEADER))
         state.store.add(event)
         self.set_status(200)
         self.finish()

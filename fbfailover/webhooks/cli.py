@@ -64,6 +64,11 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         err.write(f"fbfailover receiver: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
         return 1
     lock = threading.Lock()
+    # Subscribe before announcing the URL: a webhook sent as soon as the line is read must be printed.
+    receiver.subscribe(_printer(out, err, lock), rejections=True)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     with lock:
         out.write(f"fbfailover receiver listening on {receiver.local_url}\n")
         out.flush()
@@ -74,10 +79,6 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         else:
             err.write("  signatures: verified (HS256, payload_hash, fresh iat)\n")
         err.flush()
-    receiver.subscribe(_printer(out, err, lock), rejections=True)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
         while not stop.wait(0.2):
             pass

@@ -51,7 +51,8 @@ class Event:
     set by the store; ``deliveries`` counts redeliveries that were recognised as duplicates of this event.
     ``signature`` is ``"verified"`` (checked against the signature secret), ``"unchecked"`` (signed, but the
     receiver has no secret) or ``"absent"`` (unsigned). ``timestamp`` is the webhook's own ``timestamp``
-    field: with the sandbox it carries *simulated* time.
+    field: with the sandbox it carries *simulated* time. ``sent_at`` is the sender's real wall-clock time
+    from an ``X-Fbfailover-Sent-At`` header, when it sends one (for latency measurements).
     """
 
     kind: str
@@ -69,6 +70,7 @@ class Event:
     seq: int = 0
     received_at: float = 0.0
     deliveries: int = 1
+    sent_at: float | None = None
     key: tuple[Any, ...] | None = field(default=None, repr=False)
 
     @property
@@ -92,6 +94,7 @@ class Event:
             "timestamp": self.timestamp,
             "signature": self.signature,
             "deliveries": self.deliveries,
+            "sent_at": self.sent_at,
             "body": self.body,
         }
 

@@ -81,8 +81,9 @@ class EventFeed(widgets.VBox):
         self._updating = False
         self.details.observe(self._on_details, names="value")
         self.select.observe(self._on_select, names="value")
-        self.refresh()
+        # Subscribe first: an event arriving between the first read and the subscription is not missed.
         self._unsubscribe = subscribe_to(source, lambda event: self.refresh())
+        self.refresh()
 
     def refresh(self) -> None:
         """Re-read the events and update the table, the event list and the JSON (called on every event)."""

@@ -185,8 +185,8 @@ class FailoverTimeline(widgets.HTML):
         self.condition_status = condition_status
         self._lock = threading.RLock()
         self.data = build_timeline([], dispatch_uuid)
+        self._unsubscribe = subscribe_to(source, self._on_event)  # before reading: nothing is missed
         self.refresh()
-        self._unsubscribe = subscribe_to(source, self._on_event)
 
     def _on_event(self, event: Event) -> None:
         if _belongs(event, self.dispatch_uuid):

@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -94,15 +95,25 @@ def test_port_in_use_is_a_clear_error():
     assert f"cannot listen on 127.0.0.1:{port}" in err.getvalue()
 
 
+def readline(stream, timeout: float = 10) -> str:
+    """Read one line from a pipe, failing instead of hanging."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError("no line from the receiver process") from None
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_standalone_process_streams_json_lines_and_stops_on_sigterm():
     proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "receiver"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        first = proc.stdout.readline()
+        first = readline(proc.stdout)
         url = re.match(r"fbfailover receiver listening on (http://\S+)", first).group(1)
         assert post(url + "/webhooks/inbound", {"message": {"content": {"type": "text"}}}).status_code == 200
-        assert json.loads(proc.stdout.readline()) == {"kind": "inbound",
+        assert json.loads(readline(proc.stdout)) == {"kind": "inbound",
                                                       "body": {"message": {"content": {"type": "text"}}}}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0

@@ -85,6 +85,12 @@ def test_unsigned_receiver_says_so_once(receiver):
     assert [e.signature for e in receiver.events()] == ["absent", "unchecked"]
 
 
+def test_sent_at_header_is_kept(receiver):
+    post(receiver.status_url, status_body(), headers={"X-Fbfailover-Sent-At": "1700000000.25"})
+    post(receiver.status_url, status_body("read"), headers={"X-Fbfailover-Sent-At": "soon"})
+    assert [e.sent_at for e in receiver.events()] == [1700000000.25, None]
+
+
 def test_signed_webhook_accepted(signed_receiver):
     response = post(signed_receiver.status_url, status_body(), secret=SECRET)
     assert response.status_code == 200
