@@ -5,7 +5,16 @@ application (or the account settings); every webhook becomes an ``Event`` that c
 awaited and subscribed to. This package imports no widget code: the live views are in ``fbfailover.widgets``.
 """
 
-from fbfailover.webhooks.events import KINDS, ROUTES, Event, classify, dedupe_key, make_event, parse_timestamp
+from fbfailover.webhooks.events import (
+    KINDS,
+    ROUTES,
+    SENT_AT_HEADER,
+    Event,
+    classify,
+    dedupe_key,
+    make_event,
+    parse_timestamp,
+)
 from fbfailover.webhooks.receiver import Receiver, current, start
 from fbfailover.webhooks.signature import SignatureError, payload_hash, verify_signed_webhook
 from fbfailover.webhooks.store import EventStore, Rejection, Stats, WaitTimeout
@@ -13,6 +22,7 @@ from fbfailover.webhooks.store import EventStore, Rejection, Stats, WaitTimeout
 __all__ = [
     "KINDS",
     "ROUTES",
+    "SENT_AT_HEADER",
     "Event",
     "EventStore",
     "Receiver",

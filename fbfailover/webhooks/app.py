@@ -15,14 +15,11 @@ from typing import Any
 
 import tornado.web
 
-from fbfailover.webhooks.events import ROUTES, make_event
+from fbfailover.webhooks.events import ROUTES, SENT_AT_HEADER, make_event
 from fbfailover.webhooks.signature import DEFAULT_MAX_AGE, SignatureError, verify_signed_webhook
 from fbfailover.webhooks.store import EventStore
 
 __all__ = ["ReceiverState", "make_app"]
-
-SENT_AT_HEADER = "X-Fbfailover-Sent-At"
-"""Optional header: the sender's real wall-clock epoch seconds when it handed the webhook to its client."""
 
 UNSIGNED_NOTICE = "accepting unsigned webhooks: no signature secret set, signatures are not checked"
 

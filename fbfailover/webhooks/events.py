@@ -23,6 +23,7 @@ from typing import Any
 __all__ = [
     "KINDS",
     "ROUTES",
+    "SENT_AT_HEADER",
     "Event",
     "classify",
     "dedupe_key",
@@ -40,6 +41,9 @@ ROUTES: dict[str, str] = {
     "/webhooks/inbound-sms": "inbound",
     "/webhooks/delivery-receipt": "status",
 }
+
+SENT_AT_HEADER = "X-Fbfailover-Sent-At"
+"""Optional request header: the sender's real epoch seconds when it handed the webhook to its HTTP client."""
 
 
 @dataclass(eq=False)
