@@ -26,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--signature-secret", default=None,
-                        help="verify signed webhooks (HS256) with this secret; "
-                             "without it unsigned ones are accepted")
+                        help="verify signed webhooks (HS256) with this secret (default: VONAGE_SIGNATURE_SECRET "
+                             "from the settings); without one, unsigned webhooks are accepted")
     parser.add_argument("--public-url", default=None,
                         help="public base URL of a tunnel to this port; the printed URLs are built on it")
     parser.add_argument("--events-file", default=None, help="also append every event to this JSON-lines file")
@@ -49,6 +49,15 @@ def _printer(out: TextIO, err: TextIO, lock: threading.Lock) -> Any:
     return show
 
 
+def _signature_secret(args: argparse.Namespace) -> str | None:
+    """The secret given on the command line, else the one in the settings (environment or .env)."""
+    if args.signature_secret:
+        return args.signature_secret
+    from fbfailover.config import load_settings
+
+    return load_settings().signature_secret
+
+
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None,
         stop: threading.Event | None = None) -> int:
     """Run the receiver until Ctrl-C/SIGTERM (or until ``stop`` is set); return the exit status."""
@@ -58,7 +67,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     err = err or sys.stderr
     stop = stop or threading.Event()
     try:
-        receiver = Receiver(args.port, args.signature_secret, args.public_url, host=args.host,
+        receiver = Receiver(args.port, _signature_secret(args), args.public_url, host=args.host,
                             events_file=args.events_file)
     except OSError as exc:
         err.write(f"fbfailover receiver: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")

@@ -31,6 +31,7 @@ __all__ = [
 _COLOURS = {"submitted": "#8c8c8c", "delivered": "#1f77b4", "read": "#2ca02c", "rejected": "#d62728",
             "undeliverable": "#d62728", "failed": "#d62728"}
 _FAILED = ("rejected", "undeliverable", "failed")
+_RANK = {"submitted": 0, "delivered": 1, "read": 2, "rejected": 1, "undeliverable": 1, "failed": 1}
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class TimelineData:
     deadline: int | None
     failover_at: int | None
     reason: str | None
+    kind: str = "dispatch"  # "workflow" for a Messages API v1 failover (it has no final report)
 
 
 def _belongs(event: Event, dispatch_uuid: str) -> bool:
@@ -78,7 +80,9 @@ def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: floa
     def seconds(event: Event) -> int:
         return round((event.time - t0).total_seconds()) if event.time is not None else 0
 
-    statuses = sorted((e for e in mine if e.kind == "status"), key=lambda e: (e.time, e.seq))
+    # Same-moment statuses keep their natural order (submitted before its outcome) whatever order they arrived in.
+    statuses = sorted((e for e in mine if e.kind == "status"),
+                      key=lambda e: (e.time, _RANK.get(e.status or "", 9), e.seq))
     order: list[str] = []
     by_message: dict[str, list[Event]] = {}
     for event in statuses:
@@ -94,6 +98,9 @@ def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: floa
     finals = [e for e in mine if e.kind == "final_report"]
     final = finals[-1] if finals else None
     state = (final.status or "completed") if final is not None else "in progress"
+    v1 = any(e.workflow_id == dispatch_uuid for e in mine)
+    if v1:
+        state = _v1_state(statuses)
     deadline = round(expiry_time) if expiry_time is not None else None
     failover_at = rows[1].marks[0][1] if len(rows) > 1 else None
     reason = None
@@ -102,12 +109,23 @@ def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: floa
         failed = next((s for s in _FAILED if s in first_states), None)
         reason = failed or (f"not {condition_status}" if condition_status else "deadline passed")
     return TimelineData(dispatch_uuid, state, rows, seconds(final) if final is not None else None, deadline,
-                        failover_at, reason)
+                        failover_at, reason, "workflow" if v1 else "dispatch")
+
+
+def _v1_state(statuses: list[Event]) -> str:
+    """A v1 workflow is over when a message is delivered (or read), or when its last message failed."""
+    if any(e.status in ("delivered", "read") for e in statuses):
+        return "delivered"
+    for e in statuses:
+        item = e.body.get("workflow", {}) if isinstance(e.body, dict) else {}
+        if e.status in _FAILED and item.get("item_number") == item.get("items_total"):
+            return "failed"
+    return "in progress"
 
 
 def timeline_text(data: TimelineData) -> str:
     """The deterministic one-line form (no ids, no wall-clock times)."""
-    head = f"FailoverTimeline(dispatch, {data.state})"
+    head = f"FailoverTimeline({data.kind}, {data.state})"
     if not data.rows:
         return f"{head}: no events yet"
     parts = [f"{row.channel} " + " ".join(f"{s}@{t}s" for s, t in row.marks) for row in data.rows]
@@ -122,7 +140,7 @@ def _pct(t: float, span: float) -> str:
 
 def timeline_html(data: TimelineData) -> str:
     """The timeline as self-contained HTML (inline styles only, so it renders on GitHub too)."""
-    title = f"Dispatch {esc(data.dispatch_uuid)} — {esc(data.state)}"
+    title = f"{data.kind.capitalize()} {esc(data.dispatch_uuid)} — {esc(data.state)}"
     if not data.rows:
         return (f'<div class="fbfailover-timeline" style="font-family:sans-serif;font-size:12px">'
                 f"<b>{title}</b><div><i>no status webhooks yet</i></div></div>")

@@ -51,11 +51,23 @@ def test_timeline_states():
     assert "waiting" in repr(FailoverTimeline(others, DISPATCH))
 
 
+def _v1(uuid: str, channel: str, status: str, item: int, at: str) -> object:
+    body = {"message_uuid": uuid, "to": "447700900000", "from": "447700900001", "channel": channel,
+            "timestamp": T.format(at), "status": status, "workflow": {"id": "wf-1", "item_number": item,
+                                                                       "items_total": 2}}
+    return make_event("/webhooks/status", body)
+
+
 def test_timeline_follows_a_v1_workflow_id():
-    body = {"message_uuid": "m-1", "to": "447700900000", "from": "447700900001", "channel": "messenger",
-            "timestamp": T.format("00:00.000"), "status": "rejected", "workflow": {"id": "wf-1"}}
-    timeline = FailoverTimeline([make_event("/webhooks/status", body)], "wf-1")
-    assert repr(timeline) == "FailoverTimeline(dispatch, in progress): messenger rejected@0s"
+    events = [_v1("m-1", "messenger", "rejected", 1, "00:00.000"), _v1("m-1", "messenger", "submitted", 1, "00:00.000")]
+    timeline = FailoverTimeline(events, "wf-1")
+    # same-moment statuses are drawn in their natural order, whatever order they arrived in
+    assert repr(timeline) == "FailoverTimeline(workflow, in progress): messenger submitted@0s rejected@0s"
+    assert "Workflow wf-1" in timeline.value
+    events += [_v1("m-2", "sms", "submitted", 2, "00:00.500"), _v1("m-2", "sms", "delivered", 2, "00:02.000")]
+    assert FailoverTimeline(events, "wf-1").data.state == "delivered"
+    events[-1] = _v1("m-2", "sms", "undeliverable", 2, "00:02.000")
+    assert FailoverTimeline(events, "wf-1").data.state == "failed"
 
 
 def test_feed_text_table_and_details():

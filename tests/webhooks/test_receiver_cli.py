@@ -124,3 +124,10 @@ def test_standalone_process_streams_json_lines_and_stops_on_sigterm():
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_the_signature_secret_defaults_to_the_settings(monkeypatch):
+    assert cli._signature_secret(parse()) is None
+    monkeypatch.setenv("VONAGE_SIGNATURE_SECRET", "from-settings")
+    assert cli._signature_secret(parse()) == "from-settings"
+    assert cli._signature_secret(parse("--signature-secret", "given")) == "given"
