@@ -42,8 +42,9 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "api_url": ("VONAGE_API_URL",),
     "rest_url": ("VONAGE_REST_URL",),
     "sandbox_url": ("FBFAILOVER_SANDBOX_URL",),
+    "workshop_token": ("FBFAILOVER_WORKSHOP_TOKEN",),
 }
-_SECRETS = ("api_secret", "signature_secret")
+_SECRETS = ("api_secret", "signature_secret", "workshop_token")
 # A project root ends the upward search so a stray ~/.env of another project is never picked up.
 _ROOT_MARKERS = ("pyproject.toml", ".git")
 
@@ -64,6 +65,7 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     rest_url: str = DEFAULT_REST_URL
     sandbox_url: str | None = None
+    workshop_token: str | None = None
     env_file: Path | None = None
 
     def __repr__(self) -> str:

@@ -45,14 +45,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key", default=None, help="fixed API key (default: generated once, kept in the db)")
     parser.add_argument("--api-secret", default=None, help="fixed API secret")
     parser.add_argument("--signature-secret", default=None, help="fixed signature secret for signed webhooks")
-    parser.add_argument("--workshop", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--instructor-token", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workshop",
+        action="store_true",
+        help="one sandbox for a room: attendees create their own isolated accounts with the workshop token",
+    )
+    parser.add_argument(
+        "--workshop-token",
+        "--instructor-token",
+        dest="workshop_token",
+        default=None,
+        metavar="TOKEN",
+        help="the token attendees join with (default $FBFAILOVER_WORKSHOP_TOKEN, else a new random one)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit status."""
     import asyncio
     import gc
+    import os
+    import secrets
     import signal
     import sys
 
@@ -63,10 +76,20 @@ def run(args: argparse.Namespace) -> int:
     from .core import Core, SandboxSettings
     from .embedded import default_db
     from .state import State
+    from .storage import StorageError, check_database
 
     if args.time_scale <= 0:
         print("fbfailover sandbox: --time-scale must be positive", file=sys.stderr)
         return 2
+    db = args.db or default_db()
+    try:
+        check_database(db)
+    except StorageError as exc:
+        print(f"fbfailover sandbox: {exc}", file=sys.stderr)
+        return 2
+    token = None
+    if args.workshop:
+        token = args.workshop_token or os.environ.get("FBFAILOVER_WORKSHOP_TOKEN") or secrets.token_urlsafe(12)
     settings = SandboxSettings(
         time_scale=args.time_scale,
         clock=args.clock,
@@ -74,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         api_secret=args.api_secret,
         signature_secret=args.signature_secret,
         workshop=args.workshop,
-        instructor_token=args.instructor_token,
+        instructor_token=token,
     )
     try:
         sockets = tornado.netutil.bind_sockets(args.port, address=args.host)
@@ -82,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"fbfailover sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     port = sockets[0].getsockname()[1]
-    core = Core(State(args.db or default_db()), settings)
+    core = Core(State(db), settings)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -100,9 +123,28 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         print(f"db={core.state.path} clock={settings.clock} time_scale={settings.time_scale:g}", flush=True)
+        if token:
+            print(join_instructions(args.host, port, token), flush=True)
         await stop.wait()
         server.stop()
         await core.stop()
 
     asyncio.run(main())
     return 0
+
+
+def join_instructions(host: str, port: int, token: str) -> str:
+    """What an instructor reads out or writes on the board: the two lines of an attendee's ``.env``."""
+    from .accounts import public_host
+
+    shown = public_host(host)
+    lines = [
+        "workshop mode: every attendee gets an account of their own. Attendees add these two lines to .env:",
+        f"  FBFAILOVER_SANDBOX_URL=http://{shown}:{port}",
+        f"  FBFAILOVER_WORKSHOP_TOKEN={token}",
+        "Their notebooks then create the account on first use and save its credentials in .env. By hand:",
+        f"  curl -X POST -H 'X-Workshop-Token: {token}' http://{shown}:{port}/_sandbox/accounts",
+    ]
+    if host in ("127.0.0.1", "localhost", "::1"):
+        lines.append("Only this machine can reach 127.0.0.1: use --host 0.0.0.0 to serve the room.")
+    return "\n".join(lines)

@@ -1,7 +1,8 @@
 """Control and inspection endpoints under ``/_sandbox/``: recipients, inbound messages, the clock, timelines.
 
 They act on the primary account, or on the account named by a Basic ``Authorization`` header. In workshop
-mode that header is required, and ``POST /_sandbox/accounts`` (instructor token) creates further accounts.
+mode that header is required, ``POST /_sandbox/accounts`` (with the workshop token) creates further accounts,
+and only the primary (instructor's) account may move the clock everyone shares.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import secrets
 from typing import Any
 
 from .auth import AuthError
-from .base import BaseHandler, Problem
+from .base import GENERIC_ERRORS, BaseHandler, Problem
 from .clock import iso
 from .simulation import DEFAULT_DELAYS, normalise_channel
 from .state import Account
 from .validation import ERROR_CODES, check
 
-__all__ = ["control_routes"]
+__all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
+
+TOKEN_HEADER = "X-Workshop-Token"
+OLD_TOKEN_HEADER = "X-Instructor-Token"  # the first name of the header, still accepted
 
 CHANNELS = {"sms", "mms", "messenger", "whatsapp", "viber_service_msg", "viber_service", "rcs"}
 
@@ -38,6 +42,11 @@ class ControlHandler(BaseHandler):
             )
         except AuthError as exc:
             raise Problem(401, "Unauthorised", "Invalid credentials for the control API") from exc
+
+    def instructor(self) -> None:
+        """In workshop mode, refuse anyone but the primary account (the clock is shared by every attendee)."""
+        if self.core.settings.workshop and self.account().id != self.core.account.id:
+            raise Problem(403, "Forbidden", "Workshop mode: only the instructor's account can move the shared clock")
 
     def _refuse(self) -> Account:
         raise AuthError("basic", "control endpoints take Basic credentials")
@@ -71,6 +80,7 @@ class ClockHandler(ControlHandler):
 
 class AdvanceHandler(ControlHandler):
     async def post(self) -> None:
+        self.instructor()
         body = self.body("advance")
         fired = await self.core.sim.scheduler.advance(float(body["seconds"]))
         self.core.commit()
@@ -241,15 +251,28 @@ class DeliveriesHandler(ControlHandler):
 
 
 class AccountsHandler(ControlHandler):
-    def post(self) -> None:
+    """``POST /_sandbox/accounts``: a fresh account for one attendee (workshop mode, workshop token)."""
+
+    async def post(self) -> None:
         token = self.core.settings.instructor_token
-        given = self.request.headers.get("X-Instructor-Token", "")
         if not self.core.settings.workshop or not token:
-            raise Problem(404, "Not Found", "Accounts can only be created in workshop mode")
-        if not hmac.compare_digest(token.encode(), given.encode()):
-            raise Problem(401, "Unauthorised", "Send the instructor token in X-Instructor-Token")
+            raise Problem(
+                404,
+                "Not Found",
+                "Accounts can only be created in workshop mode (fbfailover sandbox --workshop)",
+                type=f"{GENERIC_ERRORS}#not-found",
+            )
+        given = self.request.headers.get(TOKEN_HEADER) or self.request.headers.get(OLD_TOKEN_HEADER) or ""
+        if not hmac.compare_digest(token.encode(), given.encode("utf-8", "replace")):
+            raise Problem(
+                401,
+                "Unauthorised",
+                f"Send the workshop token (FBFAILOVER_WORKSHOP_TOKEN) in the {TOKEN_HEADER} header",
+                type=f"{GENERIC_ERRORS}#unauthorized",
+            )
+        self.json_body(empty={})  # no fields are read, but a body must still be well-formed JSON
         account = self.core.state.create_account()
-        self.core.commit()
+        await self.core.saved()
         self.reply(
             201,
             {

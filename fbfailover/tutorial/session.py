@@ -3,7 +3,9 @@
 ``connect()`` reads the settings once and picks the mode:
 
 - ``live``: real credentials (``VONAGE_API_KEY`` and ``VONAGE_API_SECRET``) and a real API URL;
-- ``shared sandbox``: ``FBFAILOVER_SANDBOX_URL`` names a sandbox someone else runs (a workshop);
+- ``shared sandbox``: ``FBFAILOVER_SANDBOX_URL`` names a sandbox someone else runs (a workshop); without
+  credentials, an account of this learner's own is requested with ``FBFAILOVER_WORKSHOP_TOKEN`` and saved
+  in ``.env`` (see ``workshop.py``);
 - ``sandbox``: otherwise — the offline sandbox is started inside this kernel, on the project's database, so
   consecutive notebooks share the application they created.
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fbfailover.client import VonageClient
-from fbfailover.config import Settings, load_settings, project_dir, update_env_file
+from fbfailover.config import Settings, load_settings, update_env_file
 
 __all__ = ["Tutorial", "connect"]
 
@@ -55,10 +57,9 @@ class Tutorial:
     @property
     def env_file(self) -> Path:
         """The ``.env`` the tutorial reads and writes (created on first save)."""
-        explicit = self.environ.get("FBFAILOVER_ENV_FILE")
-        if explicit:
-            return Path(explicit).expanduser().resolve()
-        return self.settings.env_file or project_dir() / ".env"
+        from fbfailover.tutorial.workshop import env_file_of
+
+        return env_file_of(self.settings, self.environ)
 
     def save(self, **values: str | None) -> Path:
         """Write settings to ``.env`` (mode 0600) and reload them, keeping the sandbox's URL and account.
@@ -91,9 +92,11 @@ class Tutorial:
                     f"{self.settings.api_key}. Real messages are sent and may cost money.")
         scale = getattr(getattr(self.sandbox, "core", None), "settings", None)
         speed = f" ({scale.time_scale:g} simulated seconds pass every real second)" if scale else ""
-        where = "started inside this kernel" if self.mode == SANDBOX else "shared"
-        return (f"Mode: {self.mode} — the offline Vonage sandbox, {where}, at {self.settings.api_url}{speed}. "
-                "Nothing leaves this machine.")
+        if self.mode == SHARED:
+            return (f"Mode: {self.mode} — the offline Vonage sandbox someone else runs, at {self.settings.api_url}, "
+                    f"with your own account {self.settings.api_key}. Nothing reaches Vonage.")
+        return (f"Mode: {self.mode} — the offline Vonage sandbox, started inside this kernel, at "
+                f"{self.settings.api_url}{speed}. Nothing leaves this machine.")
 
     def __repr__(self) -> str:
         return f"Tutorial(mode={self.mode!r}, api_url={self.settings.api_url!r})"

@@ -1,0 +1,87 @@
+"""Workshop accounts from the attendee's side: ask a shared sandbox for an account of one's own.
+
+``fbfailover sandbox --workshop`` prints a URL and a workshop token; ``create_account(url, token)`` turns them
+into the credentials of a fresh, isolated account (``POST /_sandbox/accounts``).
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+import requests
+
+__all__ = ["AccountError", "WorkshopAccount", "create_account", "public_host"]
+
+
+class AccountError(RuntimeError):
+    """Raised when a shared sandbox does not hand out an account; ``str()`` says what to do."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, repr=False)
+class WorkshopAccount:
+    """The credentials of one attendee's account on a shared sandbox."""
+
+    api_key: str
+    api_secret: str
+    signature_secret: str
+
+    def __repr__(self) -> str:
+        return f"WorkshopAccount(api_key={self.api_key!r}, api_secret='***', signature_secret='***')"
+
+
+def create_account(url: str, token: str | None, *, timeout: float = 10.0) -> WorkshopAccount:
+    """Create an account on the shared sandbox at ``url`` with the workshop ``token``.
+
+    Raises:
+        AccountError: the sandbox cannot be reached, is not in workshop mode, or refuses the token.
+    """
+    base = url.rstrip("/")
+    headers = {"X-Workshop-Token": token or ""}
+    try:
+        response = requests.post(f"{base}/_sandbox/accounts", headers=headers, timeout=timeout)
+    except requests.RequestException as exc:
+        raise AccountError(
+            f"could not reach the shared sandbox at {base} ({type(exc).__name__}) — is it running? "
+            "Check FBFAILOVER_SANDBOX_URL"
+        ) from exc
+    if response.status_code == 404:
+        raise AccountError(
+            f"the sandbox at {base} is not in workshop mode, so it gives out no accounts: start it with "
+            "`fbfailover sandbox --workshop`, or put the credentials it printed in VONAGE_API_KEY / "
+            "VONAGE_API_SECRET / VONAGE_SIGNATURE_SECRET",
+            404,
+        )
+    if response.status_code == 401:
+        what = "is not set" if not token else "was refused"
+        raise AccountError(
+            f"the workshop token {what}: set FBFAILOVER_WORKSHOP_TOKEN to the token the instructor's "
+            "`fbfailover sandbox --workshop` printed",
+            401,
+        )
+    try:
+        body = response.json()
+        account = WorkshopAccount(body["api_key"], body["api_secret"], body["signature_secret"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AccountError(
+            f"the sandbox at {base} answered {response.status_code} without an account — is "
+            "FBFAILOVER_SANDBOX_URL the address of an fbfailover sandbox?",
+            response.status_code,
+        ) from exc
+    return account
+
+
+def public_host(host: str) -> str:
+    """The address attendees should use: the machine's LAN address when the server binds every interface."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # UDP: nothing is sent, the kernel only picks a route
+            return probe.getsockname()[0]
+        except OSError:
+            return socket.gethostname()
