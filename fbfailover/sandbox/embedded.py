@@ -171,6 +171,7 @@ def start(
     from .app import make_app
     from .core import Core, SandboxSettings
     from .state import State
+    from .storage import check_database
 
     settings = SandboxSettings(
         time_scale=time_scale,
@@ -179,6 +180,7 @@ def start(
         api_secret=api_secret,
         signature_secret=signature_secret,
     )
+    check_database(default_db() if db is None else db)
     state = State(default_db() if db is None else db)
     core = Core(state, settings)
     app = make_app(core)
