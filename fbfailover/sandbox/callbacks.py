@@ -114,9 +114,8 @@ class Webhooks:
 
     def resume(self, scheduled: set[str]) -> int:
         """Schedule pending deliveries whose attempt was in flight when the process died."""
-        rows = self.state.db.execute("SELECT id FROM deliveries WHERE status='pending'").fetchall()
         count = 0
-        for (delivery_id,) in rows:
+        for delivery_id in self.state.pending_deliveries():
             if str(delivery_id) not in scheduled:
                 self.scheduler.add(self.clock.now(), "deliver", str(delivery_id))
                 count += 1
@@ -178,16 +177,17 @@ class Webhooks:
             }
         )
         doc["next_attempt"] = None
-        if code is not None and 200 <= code < 300:
-            doc["status"] = "delivered"
-        elif code is None or code == 429 or code >= 500:
-            due = at + retry_delay(len(doc["attempts"]))
-            if due - first > GIVE_UP_AFTER:
-                doc["status"] = "gave_up"
+        with self.state.deferred():  # nobody waits for the outcome: it joins the next background batch
+            if code is not None and 200 <= code < 300:
+                doc["status"] = "delivered"
+            elif code is None or code == 429 or code >= 500:
+                due = at + retry_delay(len(doc["attempts"]))
+                if due - first > GIVE_UP_AFTER:
+                    doc["status"] = "gave_up"
+                else:
+                    doc["next_attempt"] = iso(due)
+                    self.scheduler.add(due, "deliver", str(doc["id"]))
             else:
-                doc["next_attempt"] = iso(due)
-                self.scheduler.add(due, "deliver", str(doc["id"]))
-        else:
-            doc["status"] = "failed"
-        self.state.update_delivery(doc["id"], {k: v for k, v in doc.items() if k not in ("id", "account_id")})
-        self.state.commit_soon()
+                doc["status"] = "failed"
+            self.state.update_delivery(doc["id"], {k: v for k, v in doc.items() if k not in ("id", "account_id")})
+        self.state.commit_later()

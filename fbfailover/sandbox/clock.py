@@ -24,6 +24,7 @@ Fire = Callable[[str, str, dict, float], "Awaitable[Any] | None"]
 
 
 _second: tuple[int, str] = (-1, "")
+_MILLIS = [f"{ms:03d}Z" for ms in range(1000)]
 
 
 def iso(sim: float) -> str:
@@ -33,7 +34,8 @@ def iso(sim: float) -> str:
     cached = _second  # one (second, prefix) pair, swapped atomically: formatting is the costly part
     if cached[0] != whole:
         cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole)))
-    return f"{cached[1]}{min(999, round((sim - whole) * 1000)):03d}Z"
+    ms = round((sim - whole) * 1000)
+    return cached[1] + _MILLIS[ms if ms < 1000 else 999]
 
 
 class Clock:
@@ -141,7 +143,10 @@ class Scheduler:
         self._handle = None
         self._armed_for = None
         try:
-            self.run_due(self.clock.now(), limit=200)
+            # Nobody waits for background work: its writes are committed in the next write-behind batch.
+            with self.state.deferred():
+                self.run_due(self.clock.now(), limit=200)
+            self.state.commit_later()
         finally:
             self._arm()
 
@@ -173,7 +178,6 @@ class Scheduler:
                 result = self.fire(kind, ref, data, due)
                 if result is not None:
                     started.append(result)
-        self.state.commit_soon()
         return started
 
     async def advance(self, seconds: float, settle: float = 10.0) -> int:
@@ -201,6 +205,7 @@ class Scheduler:
             self.clock.set(target)
         elif target > self.clock.now():
             self.clock.advance(target - self.clock.now())
+        self.state.commit()
         self._arm()
         return self.fired - fired_before
 

@@ -1,0 +1,193 @@
+"""Dispatches, messages, timers and webhook deliveries: the rows the simulation writes many times a second.
+
+Writes go to a queue (``writes.Pending``) rather than straight to SQLite: the queue of a request is written
+and committed before the request is answered; the queue of background work (timers firing, webhook attempts)
+every ``WRITE_BEHIND`` real seconds. Reads see queued writes: documents come from memory, and a query first
+hands every queued write to SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from itertools import islice
+from typing import Any
+
+from .writes import Pending
+
+__all__ = ["Records"]
+
+_DOC_CACHE = 8192
+
+
+class Records:
+    """The mixin of ``State`` for the simulation's rows; needs ``db``, ``lock`` and ``_init_records()``."""
+
+    db: sqlite3.Connection
+    lock: threading.RLock
+
+    def _init_records(self) -> None:
+        self._now = Pending()  # written before the current request is answered
+        self._later = Pending()  # written within WRITE_BEHIND seconds
+        self._queue = self._now
+        # Recently written dispatch and message documents: the simulation reads them back on every step.
+        self._docs: dict[str, dict] = {}
+        # Deliveries still to be attempted: id -> (account_id, doc, body).
+        self._live: dict[int, tuple[int, dict, bytes]] = {}
+        self._next_timer = self._next_id("timers")
+        self._next_delivery = self._next_id("deliveries")
+
+    def _next_id(self, table: str) -> int:
+        seq = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name=?", (table,)).fetchone()
+        top = self.db.execute(f"SELECT MAX(id) FROM {table}").fetchone()[0]  # a fixed table name
+        return max(seq[0] if seq else 0, top or 0) + 1
+
+    def write_pending(self) -> None:
+        """Hand every queued write to SQLite (inside the current transaction, without committing)."""
+        with self.lock:
+            if self._now:
+                self._now.write(self.db)
+            if self._later:
+                self._later.write(self.db)
+
+    def _put(self, table: str, key: Any, value: Any) -> None:
+        now, later = getattr(self._now, table), getattr(self._later, table)
+        if self._queue is self._now:
+            later.pop(key, None)
+            now[key] = value
+        elif key in now:
+            now[key] = value  # still owed to a request
+        else:
+            later[key] = value
+
+    # -- dispatches and messages (documents keyed by uuid) ----------------------------------------
+    def _remember(self, key: str, doc: dict) -> None:
+        docs = self._docs
+        docs[key] = doc
+        if len(docs) > _DOC_CACHE:
+            for old in list(islice(docs, _DOC_CACHE // 2)):
+                del docs[old]
+
+    def forget(self, *uuids: str) -> None:
+        """Drop finished documents from the cache (fewer live objects: shorter garbage collections)."""
+        for uuid in uuids:
+            self._docs.pop("d" + uuid, None)
+            self._docs.pop("m" + uuid, None)
+
+    def put_dispatch(self, doc: dict) -> None:
+        """Write a dispatch document; the caller owns ``doc`` and must put it again after changing it."""
+        self._put("dispatches", doc["uuid"], doc)
+        self._remember("d" + doc["uuid"], doc)
+
+    def dispatch(self, uuid: str) -> dict | None:
+        doc = self._docs.get("d" + uuid) or self._now.dispatches.get(uuid) or self._later.dispatches.get(uuid)
+        if doc is None:
+            row = self.db.execute("SELECT doc FROM dispatches WHERE uuid=?", (uuid,)).fetchone()
+            if row is None:
+                return None
+            doc = json.loads(row[0])
+            self._remember("d" + uuid, doc)
+        return doc
+
+    def put_message(self, doc: dict) -> None:
+        """Write a message document; as for dispatches, put it again after every change."""
+        self._put("messages", doc["uuid"], doc)
+        self._remember("m" + doc["uuid"], doc)
+
+    def message(self, uuid: str) -> dict | None:
+        doc = self._docs.get("m" + uuid) or self._now.messages.get(uuid) or self._later.messages.get(uuid)
+        if doc is None:
+            row = self.db.execute("SELECT doc FROM messages WHERE uuid=?", (uuid,)).fetchone()
+            if row is None:
+                return None
+            doc = json.loads(row[0])
+            self._remember("m" + uuid, doc)
+        return doc
+
+    def messages_of(self, dispatch_uuid: str) -> list[dict]:
+        self.write_pending()
+        rows = self.db.execute("SELECT doc FROM messages WHERE dispatch_uuid=?", (dispatch_uuid,))
+        return sorted((json.loads(r[0]) for r in rows), key=lambda m: (m.get("item") or 0, m["created"]))
+
+    # -- timers -----------------------------------------------------------------------------------
+    def add_timer(self, due: float, kind: str, ref: str, data: dict | None = None) -> int:
+        timer_id = self._next_timer
+        self._next_timer += 1
+        self._queue.timers[timer_id] = (timer_id, due, kind, ref, data or {})
+        return timer_id
+
+    def delete_timer(self, timer_id: int) -> None:
+        if self._now.timers.pop(timer_id, None) is None and self._later.timers.pop(timer_id, None) is None:
+            self._queue.dropped.append(timer_id)  # already in the database
+
+    def timers(self) -> list[tuple[int, float, str, str, dict]]:
+        self.write_pending()
+        rows = self.db.execute("SELECT id, due, kind, ref, data FROM timers ORDER BY due, id").fetchall()
+        return [(i, d, k, r, json.loads(x)) for i, d, k, r, x in rows]
+
+    # -- webhook deliveries -----------------------------------------------------------------------
+    def add_delivery(self, account_id: int, doc: dict, body: bytes) -> int:
+        delivery_id = self._next_delivery
+        self._next_delivery += 1
+        self._queue.deliveries[delivery_id] = row = (account_id, doc, body)
+        if doc["status"] == "pending":
+            self._live[delivery_id] = row
+        return delivery_id
+
+    def update_delivery(self, delivery_id: int, doc: dict) -> None:
+        for queue in (self._now, self._later):
+            row = queue.deliveries.get(delivery_id)
+            if row is not None:
+                row = (row[0], doc, row[2])
+                if queue is self._later and self._queue is self._now:
+                    del queue.deliveries[delivery_id]
+                    queue = self._now
+                queue.deliveries[delivery_id] = row
+                break
+        else:
+            row = self._live.get(delivery_id)
+            self._put("delivery_docs", delivery_id, doc)
+        if doc["status"] == "pending" and row is not None:
+            self._live[delivery_id] = (row[0], doc, row[2])
+        else:
+            self._live.pop(delivery_id, None)
+
+    def delivery(self, delivery_id: int) -> tuple[dict, bytes] | None:
+        live = self._live.get(delivery_id)
+        if live is not None:
+            return {**live[1], "id": delivery_id, "account_id": live[0]}, live[2]
+        self.write_pending()
+        row = self.db.execute("SELECT id, account_id, doc, body FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
+        if row is None:
+            return None
+        doc = json.loads(row[2])
+        if doc["status"] == "pending":
+            self._live[delivery_id] = (row[1], doc, row[3])
+        return {**doc, "id": row[0], "account_id": row[1]}, row[3]
+
+    def pending_deliveries(self) -> list[int]:
+        """Ids of every delivery still to be attempted."""
+        self.write_pending()
+        return [i for (i,) in self.db.execute("SELECT id FROM deliveries WHERE status='pending'")]
+
+    def deliveries(
+        self,
+        account_id: int,
+        *,
+        dispatch_uuid: str | None = None,
+        status: str | None = None,
+        limit: int = 500,
+    ) -> list[tuple[dict, bytes]]:
+        self.write_pending()
+        sql, args = "SELECT id, doc, body FROM deliveries WHERE account_id=?", [account_id]
+        if dispatch_uuid:
+            sql += " AND dispatch_uuid=?"
+            args.append(dispatch_uuid)
+        if status:
+            sql += " AND status=?"
+            args.append(status)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        rows = self.db.execute(sql, args).fetchall()
+        return [({**json.loads(d), "id": i}, b) for i, d, b in reversed(rows)]

@@ -1,0 +1,83 @@
+"""Rows waiting to be written: the latest version of each, handed to SQLite in one ``executemany`` per table.
+
+A document changed several times before a flush is serialized once; a timer added and removed before a flush
+(most status steps take a few real milliseconds) never reaches the database at all. Changed documents are
+updated in place (an upsert, not ``INSERT OR REPLACE``, which would move the row and rewrite its indexes).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .schema import dumps
+
+__all__ = ["Pending"]
+
+
+class Pending:
+    """One queue of writes; ``write(db)`` executes them inside the current transaction and empties the queue."""
+
+    __slots__ = ("deliveries", "delivery_docs", "dispatches", "dropped", "messages", "timers")
+
+    def __init__(self) -> None:
+        self.dispatches: dict[str, dict] = {}
+        self.messages: dict[str, dict] = {}
+        self.timers: dict[int, tuple[int, float, str, str, dict]] = {}
+        self.dropped: list[int] = []  # timers to delete
+        self.deliveries: dict[int, tuple[int, dict, bytes]] = {}  # new rows: id -> (account_id, doc, body)
+        self.delivery_docs: dict[int, dict] = {}  # changed documents of rows already written
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.dispatches or self.messages or self.timers or self.dropped or self.deliveries or self.delivery_docs
+        )
+
+    def __len__(self) -> int:
+        return (
+            len(self.dispatches)
+            + len(self.messages)
+            + len(self.timers)
+            + len(self.dropped)
+            + len(self.deliveries)
+            + len(self.delivery_docs)
+        )
+
+    def write(self, db: sqlite3.Connection) -> None:
+        if self.dispatches:
+            db.executemany(
+                "INSERT INTO dispatches VALUES (?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
+                [(uuid, doc["account_id"], dumps(doc)) for uuid, doc in self.dispatches.items()],
+            )
+            self.dispatches = {}
+        if self.messages:
+            messages = self.messages
+            db.executemany(
+                "INSERT INTO messages VALUES (?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
+                [(uuid, doc["account_id"], doc.get("dispatch_uuid"), dumps(doc)) for uuid, doc in messages.items()],
+            )
+            self.messages = {}
+        if self.timers:
+            db.executemany(
+                "INSERT INTO timers (id, due, kind, ref, data) VALUES (?, ?, ?, ?, ?)",
+                [(i, due, kind, ref, dumps(data)) for i, due, kind, ref, data in self.timers.values()],
+            )
+            self.timers = {}
+        if self.dropped:
+            db.executemany("DELETE FROM timers WHERE id=?", [(i,) for i in self.dropped])
+            self.dropped = []
+        if self.deliveries:
+            db.executemany(
+                "INSERT INTO deliveries (id, account_id, dispatch_uuid, message_uuid, status, doc, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (i, account_id, doc.get("dispatch_uuid"), doc.get("message_uuid"), doc["status"], dumps(doc), body)
+                    for i, (account_id, doc, body) in self.deliveries.items()
+                ],
+            )
+            self.deliveries = {}
+        if self.delivery_docs:
+            db.executemany(
+                "UPDATE deliveries SET status=?, doc=? WHERE id=?",
+                [(doc["status"], dumps(doc), i) for i, doc in self.delivery_docs.items()],
+            )
+            self.delivery_docs = {}
