@@ -22,6 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 DEFAULT_TIMEOUT = 30.0  # seconds; matches the `expect` default set in conftest.py
 BUSY_WORDS = ("No Kernel", "Connecting", "Initializing", "Starting", "Restarting", "Busy", "Unknown")
+ACTIVE_NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 
 # Screenshot folder per page, registered by the `page` fixture (a page lives for one test).
 _screenshot_dirs: weakref.WeakKeyDictionary[Page, Path] = weakref.WeakKeyDictionary()
@@ -101,7 +102,7 @@ def open_notebook(page: Page, lab: Lab, name: str, *, timeout: float = DEFAULT_T
         The locator of the notebook (``.jp-Notebook``).
     """
     page.goto(lab.notebook_url(name))
-    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+    notebook = page.locator(ACTIVE_NOTEBOOK)
     expect(notebook).to_be_visible(timeout=timeout * 1000)
     wait_for_kernel_idle(page, timeout=timeout)
     return notebook
@@ -223,6 +224,36 @@ def wait_until_executed(page: Page, *, timeout: float = DEFAULT_TIMEOUT) -> None
         dismiss_kernel_dialog(page)
         page.wait_for_timeout(100)
     raise TimeoutError(f"notebook not executed after {timeout:.0f} s; prompts: {prompts}")
+
+
+def run_new_cell(page: Page, source: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
+    """Adds a code cell holding ``source`` at the end of the open notebook, runs it, and waits for its count.
+
+    The cell is added with the notebook toolbar's "insert below" button after selecting the last cell, its
+    text is inserted as if pasted (no auto-closed brackets), and it is run with Ctrl+Enter (run in place).
+
+    Returns:
+        The new cell (``.jp-CodeCell``); its outputs are ``.jp-OutputArea-output`` inside.
+
+    Raises:
+        AssertionError: Raised when the cell has no execution count within ``timeout`` seconds.
+    """
+    notebook = page.locator(ACTIVE_NOTEBOOK)
+    cells = notebook.locator(".jp-Cell")
+    index = cells.count()
+    cells.last.locator(".jp-InputPrompt").click()
+    page.locator(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar [data-command="notebook:insert-cell-below"]'
+    ).click()
+    cell = cells.nth(index)
+    expect(cell).to_have_class(re.compile(r"\bjp-CodeCell\b"))
+    cell.locator(".cm-content").click()
+    page.keyboard.insert_text(source)
+    expect(cell.locator(".cm-content")).to_contain_text(source.splitlines()[0].strip())
+    page.keyboard.press("Control+Enter")
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(_NUMBERED, timeout=timeout * 1000)
+    wait_for_kernel_idle(page, timeout=timeout)
+    return cell
 
 
 def widget(page: Page, css_class: str) -> Locator:

@@ -1,0 +1,278 @@
+"""Every tutorial notebook in JupyterLab: run all its cells, then use its form as a learner would.
+
+The tests run in file order and share the session's tutorial environment (``.env`` and the sandbox's database,
+both in temp folders), as a learner's steps do: 01 saves the Facebook ids and 02 the application that 03 to 05
+reuse. Each test gets a fresh kernel, so every notebook starts its own receiver and embedded sandbox.
+
+Widgets are found by the ``fbf-*`` classes the forms set. Results are read from the ``fbfailover-panel`` tables
+the tutorial's panels render: a row's ``<th>`` is its label and its ``<td>`` its value. What only the kernel
+knows (the embedded sandbox's URL, the receiver's event count, the last send's id) is asked for through a
+scratch cell added at the end of the notebook in the page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from typing import Any
+
+import pytest
+from dotenv import dotenv_values
+from lab import (
+    Lab,
+    open_notebook,
+    run_all,
+    run_new_cell,
+    screenshot,
+    stderr_outputs,
+    wait_until_executed,
+    widget,
+    widget_input,
+)
+from playwright.sync_api import Locator, Page, expect
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+RUN_TIMEOUT = 60.0  # seconds for Run All: notebook 04 sends four workflows that each wait out their expiry
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def run_notebook(page: Page, lab: Lab, name: str) -> None:
+    """Opens ``name``, runs every cell and checks that none wrote to stderr (tracebacks included)."""
+    open_notebook(page, lab, name)
+    run_all(page)
+    wait_until_executed(page, timeout=RUN_TIMEOUT)
+    expect(stderr_outputs(page)).to_have_count(0)
+
+
+def panels(scope: Locator, title: str | re.Pattern[str]) -> Locator:
+    """The ``fbfailover-panel`` results inside ``scope`` whose title (their first text) starts with ``title``."""
+    start = title if isinstance(title, re.Pattern) else re.compile(rf"^\s*{re.escape(title)}")
+    return scope.locator(".fbfailover-panel").filter(has_text=start)
+
+
+def value(panel: Locator, label: str) -> Locator:
+    """The value cell of the panel's row labelled ``label`` (exactly)."""
+    exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
+    return panel.locator("tr").filter(has=panel.page.locator("th", has_text=exact)).locator("td")
+
+
+def rows(panel: Locator) -> list[tuple[str, str]]:
+    """The panel's ``(label, value)`` rows, in order."""
+    return [
+        (row.locator("th").inner_text().strip(), row.locator("td").inner_text().strip())
+        for row in panel.locator("tr").filter(has=panel.page.locator("th")).all()
+    ]
+
+
+def select(page: Page, css_class: str, label: str) -> None:
+    """Chooses ``label`` in the ``Dropdown`` widget carrying ``css_class``."""
+    widget(page, css_class).locator("select").select_option(label=label)
+
+
+def tutorial_settings(lab: Lab, *names: str) -> dict[str, str]:
+    """The settings the earlier steps saved to the session's ``.env``; fails clearly when one is missing."""
+    saved = dotenv_values(lab.env_file) if lab.env_file.exists() else {}
+    missing = [name for name in names if not saved.get(name)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not in {lab.env_file}: run this module as a whole (01 and 02 first)")
+    return {name: saved[name] for name in names}
+
+
+def in_kernel(page: Page, expression: str) -> Any:
+    """Evaluates ``expression`` in the notebook's kernel through a scratch cell added at its end (JSON values)."""
+    cell = run_new_cell(page, f"import json; print(json.dumps({expression}))")
+    return json.loads(cell.locator(".jp-OutputArea-output").inner_text())
+
+
+def sandbox_deliveries(api_url: str) -> int:
+    """How many webhook deliveries the sandbox has made, read from its control API."""
+    with NO_PROXY.open(f"{api_url}/_sandbox/deliveries?limit=5000", timeout=10) as response:
+        return json.loads(response.read())["count"]
+
+
+# --- the notebooks, in tutorial order -----------------------------------------------------------
+
+
+def test_00_start_here_runs_in_sandbox_mode(lab: Lab, page: Page):
+    run_notebook(page, lab, "00-start-here.ipynb")
+
+    prerequisites = panels(page.locator(".jp-OutputArea-output"), "Prerequisites")
+    expect(prerequisites).to_have_count(1)
+    expect(value(prerequisites, "mode")).to_have_text("sandbox")
+    expect(value(prerequisites, "Python 3.10 or newer")).to_have_text("ok")
+    prerequisites.scroll_into_view_if_needed()
+    screenshot(page, "00-prerequisites")
+
+
+def test_01_webhooks_learn_the_facebook_ids(lab: Lab, page: Page):
+    run_notebook(page, lab, "01-configure-webhooks.ipynb")
+
+    ids = tutorial_settings(lab, "FB_SENDER_ID", "FB_RECIPIENT_ID")
+    inbound = panels(page.locator(".jp-OutputArea-output"), "Inbound Messenger message received")
+    expect(inbound).to_have_count(1)
+    expect(value(inbound, "from.id — the user's PSID → FB_RECIPIENT_ID")).to_have_text(ids["FB_RECIPIENT_ID"])
+    expect(value(inbound, "to.id — your Page ID → FB_SENDER_ID")).to_have_text(ids["FB_SENDER_ID"])
+
+    feed = page.locator(".fbfailover-event-feed")
+    expect(feed).to_have_count(1)
+    expect(feed).to_be_visible()
+    expect(feed.locator("tbody tr").filter(has_text="inbound")).not_to_have_count(0)
+    feed.scroll_into_view_if_needed()
+    screenshot(page, "01-event-feed")
+
+
+def test_02_the_application_form_creates_or_reuses_the_application(lab: Lab, page: Page):
+    run_notebook(page, lab, "02-create-an-application.ipynb")
+
+    output = widget(page, "fbf-app-output")
+    expect(panels(output, re.compile(r"^\s*(Created|Reusing)"))).to_have_count(1)  # from `form.submit()`
+    name = "Browser test application"
+    widget_input(page, "fbf-app-name").fill(name)
+    widget(page, "fbf-app-submit").click()
+
+    result = panels(output, re.compile(r"^\s*(Created|Reusing)"))
+    expect(value(result, "name")).to_have_text(name)  # the click's result, not the cell's
+    expect(result).to_contain_text("Reusing")  # the cell above already created it
+    app_id = value(result, "application id").inner_text().strip()
+    assert UUID.fullmatch(app_id), app_id
+    assert tutorial_settings(lab, "VONAGE_APPLICATION_ID")["VONAGE_APPLICATION_ID"] == app_id
+    widget(page, "fbf-app").scroll_into_view_if_needed()
+    screenshot(page, "02-application-form")
+
+
+def test_03_the_jwt_form_decodes_the_token_and_refuses_a_bad_lifetime(lab: Lab, page: Page):
+    app_id = tutorial_settings(lab, "VONAGE_APPLICATION_ID")["VONAGE_APPLICATION_ID"]
+    run_notebook(page, lab, "03-generate-a-jwt.ipynb")
+
+    output = widget(page, "fbf-jwt-output")
+    ttl = widget_input(page, "fbf-jwt-ttl")
+    ttl.fill("300")
+    ttl.press("Tab")  # an IntText sends its value on change (blur or Enter)
+    widget(page, "fbf-jwt-submit").click()
+
+    token = panels(output, "Application JWT")
+    expect(value(token, "lifetime")).to_have_text("300 s")
+    expect(value(token, "signature")).to_contain_text("verified")
+    claims = token.locator("pre").nth(1)  # header, then claims
+    expect(claims).to_contain_text(f'"application_id": "{app_id}"')
+    expect(claims).to_contain_text('"exp"')
+    widget(page, "fbf-jwt").scroll_into_view_if_needed()
+    screenshot(page, "03-token")
+
+    # Over 24 hours: the inline error shows as soon as the field changes, and Generate refuses.
+    error = widget(page, "fbf-jwt-ttl-error")
+    expect(error).to_be_empty()
+    ttl.fill("100000")
+    ttl.press("Tab")
+    expect(error).to_contain_text("must be 30 s to 24 h")
+    widget(page, "fbf-jwt-submit").click()
+    expect(panels(output, "Nothing was sent")).to_have_count(1)
+    expect(panels(output, "Application JWT")).to_have_count(0)
+    expect(ttl).to_have_value("100000")  # kept as typed, for the learner to fix
+    screenshot(page, "03-refused")
+
+
+def send_failover(page: Page, previous: str) -> tuple[Locator, str]:
+    """Clicks Send on the failover form showing dispatch ``previous``; returns the final report and the new id."""
+    output = widget(page, "fbf-failover-output")
+    sent = value(panels(output, "Workflow accepted"), "dispatch_uuid")
+    # Widget updates reach the page after the kernel reports idle: wait until the form shows the latest send,
+    # so that the click's result (which replaces it) cannot be mistaken for an earlier one still rendering.
+    expect(sent).to_have_text(previous)
+    widget(page, "fbf-failover-submit").click()
+    expect(sent).not_to_have_text(previous)  # the feed below keeps listing the earlier dispatches
+    report = panels(output, "Final report")
+    expect(report).to_have_count(1)
+    dispatch_id = value(panels(output, "Workflow accepted"), "dispatch_uuid").inner_text().strip()
+    assert UUID.fullmatch(dispatch_id), dispatch_id
+    assert dispatch_id != previous
+    return report, dispatch_id
+
+
+def test_04_the_failover_form_sends_follows_and_refuses(lab: Lab, page: Page):
+    tutorial_settings(lab, "VONAGE_APPLICATION_ID", "FB_SENDER_ID", "FB_RECIPIENT_ID")
+    run_notebook(page, lab, "04-send-a-facebook-message-with-failover.ipynb")
+    output = widget(page, "fbf-failover-output")
+    timeline = output.locator(".fbf-failover-timeline")
+    feed = output.locator(".fbf-failover-feed")
+
+    kernel = in_kernel(page, '{"api_url": tut.settings.api_url, "sent": form.sent["dispatch_uuid"]}')
+
+    # Never read: the SMS goes out once the expiry time is over.
+    select(page, "fbf-failover-outcome", "never read (the default)")
+    report, dispatch_id = send_failover(page, kernel["sent"])
+    expect(report).to_contain_text("Final report: completed")
+    expect(value(report, "failed over to SMS")).to_have_text("yes")
+    expect(value(report, "message 2 (sms)")).to_have_text("delivered")
+    expect(timeline).to_contain_text(dispatch_id)
+    expect(timeline).to_contain_text("completed")  # drawn up to the final report
+    expect(timeline).to_contain_text("failover to sms")
+    expect(feed).to_have_class(re.compile(r"\bfbfailover-event-feed\b"))
+    expect(feed.locator("tbody tr").filter(has_text=dispatch_id)).not_to_have_count(0)
+    expect(feed.locator("tbody tr").filter(has_text="status")).not_to_have_count(0)
+    timeline.scroll_into_view_if_needed()
+    screenshot(page, "04-failed-over")
+
+    # Read in time: the workflow ends with the Messenger message; no SMS row.
+    select(page, "fbf-failover-outcome", "reads in time")
+    report, dispatch_id = send_failover(page, dispatch_id)
+    expect(report).to_contain_text("Final report: completed")
+    expect(value(report, "message 1 (messenger)")).to_have_text("read")
+    expect(value(report, "failed over to SMS")).to_have_text("no")
+    expect(timeline).to_contain_text(dispatch_id)
+    expect(timeline).to_contain_text("completed")  # drawn up to the final report
+    expect(timeline).not_to_contain_text("sms")
+    timeline.scroll_into_view_if_needed()
+    screenshot(page, "04-read-in-time")
+
+    # A leading '+': the inline error says how to write it, and Send sends nothing.
+    events_before = in_kernel(page, "len(tut.receiver.events())")
+    deliveries_before = sandbox_deliveries(kernel["api_url"])
+    error = widget(page, "fbf-failover-from_number-error")
+    expect(error).to_be_empty()
+    widget_input(page, "fbf-failover-from_number").fill("+447700900000")
+    expect(error).to_contain_text("leading '+'")
+    expect(error).to_contain_text("447700900000")
+    expect(error).not_to_contain_text("+447700900000")
+    widget(page, "fbf-failover-submit").click()
+    refused = panels(output, "Nothing was sent")
+    expect(refused).to_have_count(1)
+    expect(value(refused, "from_number")).to_contain_text("leading '+'")
+    expect(panels(output, "Workflow accepted")).to_have_count(0)
+    widget(page, "fbf-failover").scroll_into_view_if_needed()
+    screenshot(page, "04-refused")
+    page.wait_for_timeout(1_000)  # 600 simulated seconds: a workflow sent anyway would have reported by now
+    events_after = in_kernel(page, "len(tut.receiver.events())")
+    assert sandbox_deliveries(kernel["api_url"]) == deliveries_before, "the sandbox made webhook deliveries"
+    assert events_after == events_before, "the receiver got events after a refused send"
+
+
+def test_05_the_v1_form_fails_over_when_messenger_rejects(lab: Lab, page: Page):
+    tutorial_settings(lab, "VONAGE_APPLICATION_ID", "FB_SENDER_ID", "FB_RECIPIENT_ID")
+    run_notebook(page, lab, "05-messages-api-failover.ipynb")
+    output = widget(page, "fbf-v1-output")
+
+    accepted = panels(output, "Message accepted")
+    previous = in_kernel(page, 'form.sent["workflow_id"]')  # the notebook's own last send
+    expect(value(accepted, "workflow_id")).to_have_text(previous)  # see send_failover
+    select(page, "fbf-v1-outcome", "Messenger rejects")
+    widget(page, "fbf-v1-submit").click()
+    expect(value(accepted, "workflow_id")).not_to_have_text(previous)
+    statuses = panels(output, "Messages API v1 statuses")
+    expect(statuses).to_have_count(1)
+    message_id = value(accepted, "message_uuid").inner_text().strip()
+    assert UUID.fullmatch(message_id), message_id
+    workflow_id = value(accepted, "workflow_id").inner_text().strip()
+    assert workflow_id and workflow_id != previous, workflow_id
+
+    seen = rows(statuses)
+    assert ("message 1 (messenger)", "rejected") in seen, seen
+    assert ("message 2 (sms)", "delivered") in seen, seen
+    assert seen.index(("message 1 (messenger)", "rejected")) < seen.index(("message 2 (sms)", "delivered"))
+    expect(output.locator(".fbf-v1-timeline")).to_contain_text(workflow_id)
+    widget(page, "fbf-v1").scroll_into_view_if_needed()
+    screenshot(page, "05-v1-rejected")
