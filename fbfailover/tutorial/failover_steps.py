@@ -155,13 +155,28 @@ def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_send
 
 
 def _v1_done(events: list[Any]) -> bool:
+    """True once the v1 workflow has settled and every one of its status webhooks so far has arrived.
+
+    Webhooks of different messages can arrive in any order, so "the SMS was delivered" is not enough: each
+    message up to the one that succeeded (or the last one) must show ``submitted`` and its outcome.
+    """
+    by_item: dict[int, set[str]] = {}
+    total = 0
     for event in events:
         item = event.body.get("workflow", {}) if isinstance(event.body, dict) else {}
-        if event.status in ("delivered", "read"):
+        number = item.get("item_number")
+        if isinstance(number, int):
+            by_item.setdefault(number, set()).add(event.status)
+            total = max(total, int(item.get("items_total") or 0))
+    for number in range(1, total + 1):
+        seen = by_item.get(number, set())
+        if "submitted" not in seen:
+            return False
+        if seen & {"delivered", "read"}:
             return True
-        if event.status in TERMINAL and item.get("item_number") == item.get("items_total"):
-            return True
-    return False
+        if not seen & TERMINAL:
+            return False
+    return total > 0
 
 
 _RANK = {"submitted": 0, "delivered": 1, "rejected": 1, "undeliverable": 1, "read": 2}

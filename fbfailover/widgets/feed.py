@@ -26,6 +26,23 @@ def _received(event: Event) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_KIND_RANK = {"inbound": 0, "status": 1, "final_report": 2}
+_STATUS_RANK = {"submitted": 0, "delivered": 1, "rejected": 1, "undeliverable": 1, "read": 2}
+
+
+def _newest_first(event: Event) -> tuple:
+    """Newest first by the webhook's own timestamp, so the order does not depend on which connection won.
+
+    Events without a timestamp sort by arrival. Same-moment events keep their natural order (submitted before
+    its outcome, an earlier workflow item before a later one, statuses before the final report).
+    """
+    moment = event.time.timestamp() if event.time is not None else (event.received_at or 0.0)
+    item = event.body.get("workflow", {}) if isinstance(event.body, dict) else {}
+    number = item.get("item_number") if isinstance(item, dict) else None
+    return (-moment, -_KIND_RANK.get(event.kind, 1), -(number if isinstance(number, int) else 0),
+            -_STATUS_RANK.get(event.status or "", 0), -(event.seq or 0))
+
+
 def feed_text(events: list[Event], rejected: int = 0) -> str:
     """Deterministic one-line summary: ``EventFeed: 3 events (status 2, final_report 1)``."""
     if not events:
@@ -43,7 +60,7 @@ def feed_html(events: list[Event], *, limit: int = 50, notices: list[str] | None
     table_style, cell = _STYLE
     head = "".join(f'<th style="{cell}">{esc(c)}</th>' for c in _COLUMNS)
     rows = []
-    for event in reversed(events[-limit:] if limit else events):
+    for event in sorted(events[-limit:] if limit else events, key=_newest_first):
         values = (_received(event), event.kind, event.channel or "", event.status or "",
                   event.message_uuid or event.dispatch_uuid or "")
         rows.append("<tr>" + "".join(f'<td style="{cell}">{esc(v)}</td>' for v in values) + "</tr>")

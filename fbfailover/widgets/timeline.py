@@ -91,12 +91,14 @@ def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: floa
             order.append(key)
             by_message[key] = []
         by_message[key].append(event)
+    finals = [e for e in mine if e.kind == "final_report"]
+    final = finals[-1] if finals else None
+    arrival = list(order)
+    order.sort(key=lambda key: _position(key, by_message[key], final, arrival))
     rows = tuple(
         MessageRow(n, by_message[key][0].channel or "?", key, tuple((e.status or "?", seconds(e))
                                                                     for e in by_message[key]))
         for n, key in enumerate(order, start=1))
-    finals = [e for e in mine if e.kind == "final_report"]
-    final = finals[-1] if finals else None
     state = (final.status or "completed") if final is not None else "in progress"
     v1 = any(e.workflow_id == dispatch_uuid for e in mine)
     if v1:
@@ -110,6 +112,20 @@ def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: floa
         reason = failed or (f"not {condition_status}" if condition_status else "deadline passed")
     return TimelineData(dispatch_uuid, state, rows, seconds(final) if final is not None else None, deadline,
                         failover_at, reason, "workflow" if v1 else "dispatch")
+
+
+def _position(key: str, events: list[Event], final: Event | None, seen: list[str]) -> tuple[int, int]:
+    """Where a message stands in its workflow: v1 ``item_number``, else its place in the final report.
+
+    Two messages can start at the same simulated moment (a rejection fails over at once), so the order the
+    webhooks arrived in must not decide which row comes first.
+    """
+    item = events[0].body.get("workflow", {}) if isinstance(events[0].body, dict) else {}
+    if isinstance(item, dict) and isinstance(item.get("item_number"), int):
+        return (item["item_number"], 0)
+    links = final.body.get("_links", {}).get("messages", []) if final is not None else []
+    uuids = [m.get("message_uuid") for m in links if isinstance(m, dict)]
+    return (uuids.index(key), 0) if key in uuids else (len(uuids), seen.index(key))
 
 
 def _v1_state(statuses: list[Event]) -> str:

@@ -130,3 +130,18 @@ def test_updates_from_the_server_thread_reach_the_widget_models(receiver):
     post(receiver.status_url, status_body("read", timestamp=T.format("20:00.000")))
     receiver.store.flush()
     assert "read" not in repr(timeline)  # closed views stop listening
+
+
+def test_rows_follow_the_workflow_order_not_the_arrival_order():
+    # a rejection fails over at once: both messages start at the same simulated moment
+    events = [_v1("m-2", "sms", "submitted", 2, "00:00.000"), _v1("m-1", "messenger", "submitted", 1, "00:00.000"),
+              _v1("m-1", "messenger", "rejected", 1, "00:00.000"), _v1("m-2", "sms", "delivered", 2, "00:02.000")]
+    assert [row.channel for row in FailoverTimeline(events, "wf-1").data.rows] == ["messenger", "sms"]
+
+
+def test_feed_rows_are_newest_first_by_the_webhooks_own_time():
+    arrived = [_v1("m-2", "sms", "delivered", 2, "00:02.000"), _v1("m-1", "messenger", "rejected", 1, "00:00.000"),
+               _v1("m-1", "messenger", "submitted", 1, "00:00.000"), _v1("m-2", "sms", "submitted", 2, "00:00.000")]
+    rows = EventFeed(arrived).table.value.split("<tr>")[2:]
+    assert [("sms" in r, r.split("</td>")[3].rsplit(">", 1)[-1]) for r in rows] == [
+        (True, "delivered"), (True, "submitted"), (False, "rejected"), (False, "submitted")]
