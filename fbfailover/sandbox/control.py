@@ -283,9 +283,20 @@ class AccountsHandler(ControlHandler):
         )
 
 
+class OpenApiHandler(ControlHandler):
+    """``GET /_sandbox/openapi.json``: the sandbox's description of itself (no credentials needed)."""
+
+    def get(self) -> None:
+        from .openapi import document
+
+        self.set_status(200)
+        self.finish(document())
+
+
 def control_routes(opts: dict) -> list[tuple]:
     return [
         (r"/_sandbox/?", InfoHandler, opts),
+        (r"/_sandbox/openapi\.json", OpenApiHandler, opts),
         (r"/_sandbox/clock/?", ClockHandler, opts),
         (r"/_sandbox/clock/advance/?", AdvanceHandler, opts),
         (r"/_sandbox/recipients/?", RecipientsHandler, opts),

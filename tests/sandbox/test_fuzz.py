@@ -100,6 +100,7 @@ URL = st.builds(lambda p: "http://127.0.0.1:9/" + quote(p, safe=""), _text(0, 20
 JSON_VALUE = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text(0, 10),
                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text(1, 8), inner, max_size=3),
                           max_leaves=8)
+NOT_INT = st.from_regex(r"[A-Za-z.+_-]{1,6}", fullmatch=True)  # never an integer, even stripped
 NOISE = st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), _text(0, 10), max_size=2)  # ignored query
 WRONG_TYPE = st.one_of(st.none(), st.booleans(), st.integers(), st.lists(st.integers(), max_size=2),
                        st.dictionaries(_text(1, 5), st.integers(), max_size=2))
@@ -186,12 +187,15 @@ def broken(draw: Any, valid: st.SearchStrategy[dict], breakers: list[tuple[tuple
     parent, key = _dig(body, path)
     if replacement is DROP:
         del parent[key]
+    elif replacement is OTHER_CHANNEL:  # to.type unlike from.type
+        parent[key] = draw(st.sampled_from([c for c in ("sms", "messenger", "whatsapp") if c != parent[key]]))
     else:
         parent[key] = draw(replacement)
     return body
 
 
 DROP = object()
+OTHER_CHANNEL = object()
 def _last(body: dict) -> int:
     return len(body["workflow"]) - 1
 
@@ -280,7 +284,7 @@ _olympus_breakers = [
     (("workflow", 0, "message", "content", "type"), st.sampled_from(["gif", "", 3])),
     (("workflow", _last, "failover"), st.just({"expiry_time": 600, "condition_status": "read"})),
     (("workflow", 0, "to", "extra"), _text()),
-    (("workflow", 0, "to", "type"), st.sampled_from(["sms", "messenger"])),  # usually mismatches from.type
+    (("workflow", 0, "to", "type"), OTHER_CHANNEL),
 ]
 
 
@@ -337,18 +341,10 @@ def _applications_list(t: Target) -> st.SearchStrategy[Request]:
                                           auth=t.auth), st.integers(1, 100), st.integers(1, 10**6))
     bad = st.builds(lambda s, p: Request("GET", "/v2/applications", 0, params={"page_size": s, "page": p},
                                          auth=t.auth),
-                    st.one_of(st.integers(max_value=0), st.integers(min_value=101), _text(1, 5).filter(_not_int)),
+                    st.one_of(st.integers(max_value=0), st.integers(min_value=101), NOT_INT),
                     st.integers(1, 5))
     return st.one_of(good, bad, st.builds(lambda p: Request("GET", "/v2/applications", 0, auth=t.auth,
                                                             params={"page": p}), st.integers(max_value=0)))
-
-
-def _not_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return True
-    return False
 
 
 def _application_one(t: Target) -> st.SearchStrategy[Request]:
@@ -449,7 +445,7 @@ def _deliveries(t: Target) -> st.SearchStrategy[Request]:
         st.none() | st.integers(-10**6, 10**6), st.none() | st.sampled_from(t.dispatches),
         st.none() | st.sampled_from(["pending", "delivered", "failed", "gave_up", "no_url"]))
     bad = st.builds(lambda lim: Request("GET", "/_sandbox/deliveries", 0, auth=t.auth, params={"limit": lim}),
-                    _text(1, 6).filter(_not_int))
+                    NOT_INT)
     return st.one_of(good, bad, st.just(Request("GET", "/_sandbox/deliveries", 0)))
 
 
