@@ -169,9 +169,14 @@ def timeline_html(data: TimelineData) -> str:
     lines = []
     for row in data.rows:
         marks = []
-        for i, (status, t) in enumerate(row.marks):
+        lanes = [-1.0, -1.0, -1.0]  # where the last label of each lane starts, as a fraction of the axis
+        for status, t in row.marks:
             colour = _COLOURS.get(status, "#555")
-            top = "0px" if i % 2 == 0 else "22px"
+            # a label is about a seventh of the axis wide: use the first lane it does not overlap in
+            lane = next((i for i, start in enumerate(lanes) if t / span - start > 0.15),
+                        min(range(len(lanes)), key=lanes.__getitem__))
+            lanes[lane] = t / span
+            top = f"{20 * lane}px"
             if t / span > 0.6:  # label to the left of the dot, so it stays inside the track
                 label, shift = f"{esc(status)} {t}s &#9679;", "transform:translateX(-100%);"
             else:
@@ -182,7 +187,7 @@ def timeline_html(data: TimelineData) -> str:
         lines.append(
             f'<div style="display:flex;align-items:center;margin:2px 0">'
             f'<div style="width:110px;flex:none"><b>{row.number}</b> {esc(row.channel)}</div>'
-            f'<div style="position:relative;flex:1;height:40px;border-left:1px solid #999;'
+            f'<div style="position:relative;flex:1;height:60px;border-left:1px solid #999;'
             f'border-bottom:1px solid #ddd">{deadline_line}{"".join(marks)}</div></div>')
     notes = [f"0s … {round(span)}s (seconds since the first status)"]
     if data.deadline is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from webhook_helpers import DISPATCH, MSG_SMS, final_report_body, post, status_body
 
 from fbfailover.webhooks import EventStore, make_event
@@ -145,3 +147,11 @@ def test_feed_rows_are_newest_first_by_the_webhooks_own_time():
     rows = EventFeed(arrived).table.value.split("<tr>")[2:]
     assert [("sms" in r, r.split("</td>")[3].rsplit(">", 1)[-1]) for r in rows] == [
         (True, "delivered"), (True, "submitted"), (False, "rejected"), (False, "submitted")]
+
+
+def test_close_status_labels_go_to_separate_lanes():
+    from fbfailover.widgets.timeline import MessageRow, TimelineData, timeline_html
+
+    row = MessageRow(1, "messenger", "m", (("submitted", 0), ("delivered", 1), ("read", 60)))
+    page = timeline_html(TimelineData("d", "completed", (row,), 60, 600, None, None))
+    assert re.findall(r"top:(\d+)px;white-space", page) == ["0", "20", "40"]
