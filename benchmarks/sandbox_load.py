@@ -2,7 +2,9 @@
 
 The standalone sandbox (file database, default clock: 600 simulated seconds per real second, so every
 dispatch also runs its failover in the background) and a bare tornado handler answering 202 are measured
-the same way in the same run, at concurrency 1, 8 and 32, with a valid JWT and the tutorial's body.
+the same way in the same run, at concurrency 1, 8 and 32, with a valid JWT and the tutorial's body. Both
+servers run in processes of their own, apart from the load client; the machine's load average is printed
+before and after, since other work on the machine changes the numbers.
 The load comes from ``wrk`` with a Lua script when it is installed, else from a Python keep-alive client.
 
     python benchmarks/sandbox_load.py [--duration 10] [--client auto|wrk|python]
@@ -233,7 +235,11 @@ def main() -> int:
         bare, bare_url = start_server([sys.executable, "-c", BARE_SERVER], r"listening on (http://\S+)")
         try:
             token = prepare_sandbox(url, "bench001", "benchsecret00001")
-            print(f"client={client} duration={args.duration:g}s cpus={os.cpu_count()} sandbox clock={args.clock}")
+            load_avg = " ".join(f"{v:.2f}" for v in os.getloadavg())
+            print(
+                f"client={client} duration={args.duration:g}s cpus={os.cpu_count()} sandbox clock={args.clock} "
+                f"load average before={load_avg}"
+            )
             results: dict[tuple[str, int], dict] = {}
             for concurrency in CONCURRENCY:
                 for name, target in (("sandbox", url), ("bare", bare_url)):
@@ -247,6 +253,7 @@ def main() -> int:
             for proc in (sandbox, bare):
                 proc.terminate()
                 proc.wait(10)
+    print("load average after=" + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     c8 = results["sandbox", 8]["accepted_rps"]
     print(f"dispatch_rps_c8={c8:.0f}")
     print(f"dispatch_p99_ms_c32={results['sandbox', 32]['p99_ms']:.2f}")

@@ -218,7 +218,7 @@ class DispatchHandler(BaseHandler):
         kind = self.route_options.get("kind", "dispatch")
         scheme, account, app_id = self.authenticate()
         body = self.json_body()
-        problems = check_dispatch(body)
+        problems = check_dispatch(body, self.request.body)
         if problems:
             raise self.invalid(problems)
         dispatch, _ = self.core.sim.create_workflow(account, app_id, scheme, kind, body["workflow"], body["template"])

@@ -106,9 +106,10 @@ class Records:
         return doc
 
     def messages_of(self, dispatch_uuid: str) -> list[dict]:
-        self.write_pending()
-        rows = self.db.execute("SELECT doc FROM messages WHERE dispatch_uuid=?", (dispatch_uuid,))
-        return sorted((json.loads(r[0]) for r in rows), key=lambda m: (m.get("item") or 0, m["created"]))
+        """The messages of a dispatch or workflow in item order (its document lists their uuids)."""
+        dispatch = self.dispatch(dispatch_uuid)
+        found = [self.message(uuid) for uuid in dispatch["messages"]] if dispatch else []
+        return sorted((m for m in found if m is not None), key=lambda m: (m.get("item") or 0, m["created"]))
 
     # -- timers -----------------------------------------------------------------------------------
     def add_timer(self, due: float, kind: str, ref: str, data: dict | None = None) -> int:

@@ -275,8 +275,30 @@ def _check_olympus_item(problems: Problems, where: str, item: dict) -> None:
         _add(problems, f"{where}message.messenger.tag", "is required when category is message_tag")
 
 
-def check_dispatch(body: Any) -> Problems:
-    """Validate a ``POST /v0.1/dispatch`` body: schema, then the failover and per-channel rules."""
+_VERDICTS: dict[bytes, bool] = {}  # exact raw body -> valid? (clients repeat the same body: the tutorial's curl)
+_VERDICTS_MAX = 256
+_VERDICT_BODY_MAX = 8192
+
+
+def check_dispatch(body: Any, raw: bytes | None = None) -> Problems:
+    """Validate a ``POST /v0.1/dispatch`` body: schema, then the failover and per-channel rules.
+
+    ``raw``, the exact bytes ``body`` was parsed from, lets a body seen before skip the checks: the verdict
+    depends on those bytes only.
+    """
+    if raw is None or len(raw) > _VERDICT_BODY_MAX:
+        return _check_dispatch(body)
+    if _VERDICTS.get(raw):
+        return []
+    problems = _check_dispatch(body)
+    if not problems:
+        if len(_VERDICTS) >= _VERDICTS_MAX:
+            _VERDICTS.clear()
+        _VERDICTS[raw] = True
+    return problems
+
+
+def _check_dispatch(body: Any) -> Problems:
     if body is None or body == {} or body == "":
         return [{"name": "workflow", "reason": "The workflow JSON Object cannot be empty"}]
     problems = check("olympus.json", "dispatch", body)
