@@ -43,7 +43,8 @@ chromium:
 # --- the two commands ---------------------------------------------------------------------------
 lab: $(VENV)/.stamp-lab
 	@if [ -f $(FIRST_NOTEBOOK) ]; then target=$(FIRST_NOTEBOOK); else target=notebooks; fi; \
-	  $(BIN)/jupyter lab $$target
+	  if [ "$$(id -u)" = 0 ]; then root=--allow-root; fi; \
+	  $(BIN)/jupyter lab $$root $$target
 
 test: $(VENV)/.stamp-test chromium lint unit notebooks browser
 
