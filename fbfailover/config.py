@@ -43,6 +43,7 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "rest_url": ("VONAGE_REST_URL",),
     "sandbox_url": ("FBFAILOVER_SANDBOX_URL",),
     "workshop_token": ("FBFAILOVER_WORKSHOP_TOKEN",),
+    "public_url": ("FBFAILOVER_PUBLIC_URL",),
 }
 _SECRETS = ("api_secret", "signature_secret", "workshop_token")
 # A project root ends the upward search so a stray ~/.env of another project is never picked up.
@@ -66,6 +67,7 @@ class Settings:
     rest_url: str = DEFAULT_REST_URL
     sandbox_url: str | None = None
     workshop_token: str | None = None
+    public_url: str | None = None
     env_file: Path | None = None
 
     def __repr__(self) -> str:

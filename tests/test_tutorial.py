@@ -213,3 +213,14 @@ def test_a_v1_workflow_is_settled_only_when_every_status_is_in():
     assert _v1_done([status(1, "submitted"), status(1, "rejected"), status(2, "submitted"),
                      status(2, "undeliverable")])
     assert not _v1_done([])
+
+
+def test_a_public_url_is_what_the_receiver_hands_out(box, isolated_settings):
+    (isolated_settings / ".env").write_text("FBFAILOVER_PUBLIC_URL=https://tunnel.example\n")
+    tut = tutorial.connect(sandbox=box)
+    receiver = tut.start_receiver()
+    try:
+        assert receiver.status_url == "https://tunnel.example/webhooks/status"
+        assert receiver.local_url.startswith("http://127.0.0.1:")
+    finally:
+        receiver.stop()

@@ -80,7 +80,7 @@ class Tutorial:
         """Start (or restart) the local webhook receiver, verifying signatures when the secret is known."""
         from fbfailover import webhooks
 
-        public_url = self.environ.get("FBFAILOVER_PUBLIC_URL") or None
+        public_url = self.settings.public_url
         self.receiver = webhooks.start(port, signature_secret=self.settings.signature_secret,
                                        public_url=public_url)
         return self.receiver
