@@ -11,7 +11,7 @@ import tornado.web
 
 from .auth import AuthError
 from .core import VERSION, Core
-from .state import Account, dumps
+from .state import Account, SaveError, dumps
 
 __all__ = ["APP_ERRORS", "GENERIC_ERRORS", "BaseHandler", "Problem", "trace_id"]
 
@@ -66,6 +66,10 @@ class BaseHandler(tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, Problem):
             body = exc.body
+        elif isinstance(exc, SaveError):
+            self.set_status(503)
+            body = Problem(503, "Service Unavailable", f"Nothing was accepted: {exc}",
+                           type=f"{GENERIC_ERRORS}#storage").body
         elif status_code == 405:
             body = Problem(
                 405,

@@ -4,6 +4,10 @@ A delivery is a database row with its exact body bytes; each attempt is a persis
 resumes what was pending. Retries follow Vonage's documented schedule in *simulated* seconds: 5 s, doubling
 up to 15 minutes, then every 15 minutes, given up 24 hours after the first attempt. Only 429, 5xx and
 connection failures are retried; any other answer outside 2xx is final.
+
+Webhooks of one dispatch (or of one message outside a dispatch) go out one after another, in the order they
+were raised, so a receiver sees ``submitted`` before ``delivered`` and the last status before the final report.
+A webhook being retried does not hold back the ones after it: each is retried on its own, as Vonage does.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ class Webhooks:
         self.request_timeout = request_timeout
         self._client: AsyncHTTPClient | None = None
         self._inflight: set[asyncio.Task] = set()
+        self._last: dict[str, asyncio.Task] = {}  # per dispatch/message: the attempt the next one waits for
 
     def client(self) -> AsyncHTTPClient:
         if self._client is None:
@@ -126,10 +131,20 @@ class Webhooks:
         found = self.state.delivery(int(ref))
         if found is None or found[0]["status"] != "pending":
             return None
-        task = asyncio.ensure_future(self._attempt(found[0], found[1], at))
+        doc = found[0]
+        key = doc.get("dispatch_uuid") or doc.get("message_uuid") or ref
+        task = asyncio.ensure_future(self._after(self._last.get(key), doc, found[1], at))
+        self._last[key] = task
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
+        task.add_done_callback(lambda done: self._last.pop(key) if self._last.get(key) is done else None)
         return task
+
+    async def _after(self, previous: asyncio.Task | None, doc: dict, body: bytes, at: float) -> None:
+        """Attempt once the previous webhook of the same dispatch or message has had its attempt."""
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        await self._attempt(doc, body, at)
 
     async def _attempt(self, doc: dict, body: bytes, at: float) -> None:
         account = self.state.account_by_id(doc["account_id"])

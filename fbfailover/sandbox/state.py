@@ -23,10 +23,14 @@ from pathlib import Path
 from .records import Records
 from .schema import DDL, SCHEMA_VERSION, Account, dumps
 
-__all__ = ["SCHEMA_VERSION", "WRITE_BEHIND", "Account", "State", "dumps"]
+__all__ = ["SCHEMA_VERSION", "WRITE_BEHIND", "Account", "SaveError", "State", "dumps"]
 
 WRITE_BEHIND = 0.05  # real seconds between commits of background work
 _RULE_CACHE = 50_000
+
+
+class SaveError(Exception):
+    """Raised to the requests of a group commit that failed: nothing they changed was saved."""
 
 
 def _token(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
@@ -92,6 +96,7 @@ class State(Records):
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, None
+        failure: BaseException | None = None
         try:
             with self.lock:
                 if not self.closed:
@@ -101,9 +106,16 @@ class State(Records):
                     self.db.commit()
                     if self.before_commit is not None:
                         self.commit_later()
+        except sqlite3.Error as exc:  # disk full, file gone read-only...: the waiting requests must not say 202
+            with suppress(sqlite3.Error):
+                self.db.rollback()
+            failure = SaveError(f"the database could not be written ({exc})")
         finally:
             if pending is not None and not pending.done():
-                pending.set_result(None)
+                if failure is None:
+                    pending.set_result(None)
+                else:
+                    pending.set_exception(failure)
 
     def commit_later(self) -> None:
         """Commit within ``WRITE_BEHIND`` seconds (background work: nobody waits for it)."""
