@@ -28,6 +28,8 @@ __all__ = ["Webhooks", "retry_delay", "sign"]
 
 GIVE_UP_AFTER = 24 * 3600.0
 USER_AGENT = "fbfailover-sandbox (Vonage webhook emulation)"
+# Real epoch seconds when the webhook is handed to the HTTP client (not a Vonage header: for latency measurements)
+SENT_AT_HEADER = "X-Fbfailover-Sent-At"
 
 
 def retry_delay(attempts_made: int) -> float:
@@ -163,6 +165,7 @@ class Webhooks:
             request_timeout=self.request_timeout,
         )
         started = time.time()
+        request.headers[SENT_AT_HEADER] = repr(started)
         code: int | None = None
         error: str | None = None
         try:

@@ -83,6 +83,7 @@ def test_unread_messenger_message_fails_over_to_sms(sandbox):
         events = receiver.events(dispatch_uuid=dispatch_uuid)
         assert receiver.rejections == []
         assert {e.signature for e in events} == {"verified"}
+        assert all(e.sent_at is not None and e.sent_at <= e.received_at for e in events)  # latency stamps
         assert len(receiver.events("final_report", dispatch_uuid)) == 1
         statuses = [e for e in events if e.kind == "status"]
         per_message: dict[str, list[str]] = {}
