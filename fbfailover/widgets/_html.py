@@ -6,7 +6,7 @@ import html
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["Snapshot", "esc", "events_of", "subscribe_to"]
+__all__ = ["LiveView", "Snapshot", "esc", "events_of", "subscribe_to"]
 
 
 def esc(value: Any) -> str:
@@ -48,3 +48,39 @@ def count_by(items: Iterable[Any], order: Iterable[str], attr: str = "kind") -> 
     """``[(value, count)]`` for each value in ``order`` that occurs, in that order."""
     values = [getattr(item, attr) for item in items]
     return [(name, values.count(name)) for name in order if name in values]
+
+
+class LiveView:
+    """What both live views share: a static ``snapshot()``, a deterministic repr, unsubscribing on close.
+
+    A subclass (also an ipywidgets widget) sets ``_unsubscribe`` and defines ``text()`` and ``html()``.
+    """
+
+    _unsubscribe: Callable[[], None] | None = None
+
+    def text(self) -> str:  # pragma: no cover - every view overrides it
+        raise NotImplementedError
+
+    def html(self) -> str:  # pragma: no cover - every view overrides it
+        raise NotImplementedError
+
+    def snapshot(self) -> Snapshot:
+        """The view as it is now, as static HTML plus the ``text/plain`` form."""
+        return Snapshot(self.html(), self.text())
+
+    def close(self) -> None:
+        """Stop listening for events and close the widget."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        super().close()  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if data is not None:
+            data["text/plain"] = self.text()
+            data["text/html"] = self.html()
+        return data

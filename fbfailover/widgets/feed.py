@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from fbfailover.webhooks.events import KINDS, Event
-from fbfailover.widgets._html import Snapshot, count_by, esc, events_of, subscribe_to
+from fbfailover.widgets._html import LiveView, count_by, esc, events_of, subscribe_to
 
 __all__ = ["EventFeed", "feed_html", "feed_text"]
 
@@ -71,7 +71,7 @@ def feed_html(events: list[Event], *, limit: int = 50, notices: list[str] | None
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-class EventFeed(widgets.VBox):
+class EventFeed(LiveView, widgets.VBox):
     """A table of a receiver's events that updates live (newest first) with a JSON toggle.
 
     Args:
@@ -153,23 +153,6 @@ class EventFeed(widgets.VBox):
         stats = getattr(self.source, "stats", None)
         return feed_text(self.events, getattr(stats, "rejected", 0) if stats is not None else 0)
 
-    def snapshot(self) -> Snapshot:
-        """The table as it is now, as static HTML plus the ``text/plain`` summary."""
-        return Snapshot(self.table.value, self.text())
-
-    def close(self) -> None:
-        """Stop listening for events and close the widget."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        super().close()
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)
-        if data is not None:
-            data["text/plain"] = self.text()
-            data["text/html"] = self.table.value
-        return data
+    def html(self) -> str:
+        """The HTML shown now."""
+        return self.table.value

@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from fbfailover.webhooks.events import Event
-from fbfailover.widgets._html import Snapshot, esc, events_of, subscribe_to
+from fbfailover.widgets._html import LiveView, esc, events_of, subscribe_to
 
 __all__ = [
     "FailoverTimeline",
@@ -201,7 +201,7 @@ def timeline_html(data: TimelineData) -> str:
             f"<b>{title}</b>{''.join(lines)}<div style=\"margin-left:110px\">{' · '.join(notes)}</div></div>")
 
 
-class FailoverTimeline(widgets.HTML):
+class FailoverTimeline(LiveView, widgets.HTML):
     """The failover timeline of one dispatch, live while events arrive.
 
     Args:
@@ -242,23 +242,6 @@ class FailoverTimeline(widgets.HTML):
         """The deterministic ``text/plain`` form."""
         return timeline_text(self.data)
 
-    def snapshot(self) -> Snapshot:
-        """The timeline as it is now, as static HTML plus the ``text/plain`` form."""
-        return Snapshot(self.value, self.text())
-
-    def close(self) -> None:
-        """Stop listening for events and close the widget."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        super().close()
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)
-        if data is not None:
-            data["text/plain"] = self.text()
-            data["text/html"] = self.value
-        return data
+    def html(self) -> str:
+        """The HTML shown now."""
+        return self.value
