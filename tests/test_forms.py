@@ -141,3 +141,14 @@ def test_the_v1_form_fails_over_on_rejection(tut):
     result = form.submit()
     assert [line[1] for line in result.lines] == ["submitted", "rejected", "submitted", "delivered"]
     assert form.timeline.data.rows and form.timeline.data.rows[-1].channel == "sms"
+
+
+def test_live_mode_sandbox_only_choices_explain_and_send_nothing(isolated_settings):
+    env = {"VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3tvalue", "FB_SENDER_ID": "107083064136738",
+           "FB_RECIPIENT_ID": "2304955562948713", "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
+    live = tutorial.connect(env)
+    for form in (FailoverForm(live), MessagesV1Form(live)):
+        assert form.fields["outcome"].disabled and form.fields["outcome"].value == "never read (the default)"
+        form.fields["outcome"].value = "reads in time"  # what a notebook cell does, whatever the mode
+        result = form.submit()  # would raise if it tried to reach api.nexmo.com without an application
+        assert result.title.startswith("Sandbox only") and "nothing was sent" in result.title

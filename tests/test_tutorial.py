@@ -224,3 +224,13 @@ def test_a_public_url_is_what_the_receiver_hands_out(box, isolated_settings):
         assert receiver.local_url.startswith("http://127.0.0.1:")
     finally:
         receiver.stop()
+
+
+def test_a_later_step_started_alone_sets_up_what_it_needs(tut):
+    panel = tutorial.ensure_application(tut)  # no step 01 or 02 in this fresh .env
+    assert ("Facebook ids", "learned from a simulated inbound message (step 01 shows how)") in panel.lines
+    saved = dotenv_values(tut.env_file)
+    assert saved["FB_SENDER_ID"] and saved["FB_RECIPIENT_ID"] and saved["VONAGE_APPLICATION_ID"]
+    again = tutorial.ensure_application(tut)
+    assert again.title.startswith("Reusing")
+    assert ("Facebook ids", "FB_SENDER_ID and FB_RECIPIENT_ID from .env") in again.lines

@@ -157,11 +157,21 @@ def ensure_application(tut: Tutorial) -> Panel:
     """Make sure this session has a receiver and an application whose webhooks point at it.
 
     Steps 03 to 05 start with this: it reuses the application saved by step 02 (pointing its webhooks at
-    this kernel's receiver) or, when there is none yet, creates one and says so.
+    this kernel's receiver) or, when there is none yet, creates one and says so. In the sandbox it also
+    learns the Facebook ids (as step 01 does) when they are not set yet.
     """
     if tut.receiver is None or not tut.receiver.running:
         tut.start_receiver()
-    return create_or_reuse_application(tut)
+    panel = create_or_reuse_application(tut)
+    if tut.settings.fb_sender_id and tut.settings.fb_recipient_id:
+        panel.lines.append(("Facebook ids", "FB_SENDER_ID and FB_RECIPIENT_ID from .env"))
+    elif tut.offline:  # started here without step 01: do what it does, quietly
+        configure_account_webhooks(tut)
+        learn_facebook_ids(tut)
+        panel.lines.append(("Facebook ids", "learned from a simulated inbound message (step 01 shows how)"))
+    else:
+        panel.lines.append(("Facebook ids", "not set yet: run step 01 to receive a message from your Page"))
+    return panel
 
 
 def mint_token(tut: Tutorial, ttl: int = 900, acl: dict | None = None) -> Panel:

@@ -18,7 +18,7 @@ from fbfailover.tutorial import (
     send_failover,
     send_v1_failover,
 )
-from fbfailover.tutorial.failover_steps import DEFAULT_FROM, DEFAULT_TO
+from fbfailover.tutorial.failover_steps import DEFAULT_FROM, DEFAULT_OUTCOME, DEFAULT_TO
 from fbfailover.validation import id_problem, phone_number_problem, text_problem
 from fbfailover.widgets.feed import EventFeed
 from fbfailover.widgets.forms import Form, _text
@@ -52,9 +52,9 @@ class _SendForm(Form):
             "text_sms": _text("SMS text", DEFAULT_TEXT_SMS),
             **extra,
         }
-        if tut.offline:  # only the sandbox can decide how the recipient behaves
-            fields["outcome"] = widgets.Dropdown(options=list(OUTCOMES), value=outcome,
-                                                 description="Recipient (sandbox)")
+        # Only the sandbox can decide how the recipient behaves; live, real people do and the field is locked.
+        fields["outcome"] = widgets.Dropdown(options=list(OUTCOMES), value=outcome if tut.offline else DEFAULT_OUTCOME,
+                                             description="Recipient (sandbox)", disabled=not tut.offline)
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="waiting")
         super().__init__(fields, checks={
             "from_number": phone_number_problem, "to_number": phone_number_problem,
@@ -70,6 +70,15 @@ class _SendForm(Form):
             raise self.refuse(problems)
         return self.values()
 
+    def sandbox_only(self, values: dict[str, Any]) -> Panel | None:
+        """In live mode, a simulated outcome cannot be had: say so and send nothing."""
+        if self.tut.offline or values["outcome"] == DEFAULT_OUTCOME:
+            return None
+        self.result = Panel(f"Sandbox only: '{values['outcome']}' is simulated by the sandbox. In live mode the "
+                            "real recipient decides, so nothing was sent.", [])
+        self.show(self.result)
+        return self.result
+
     def _mapped(self, exc: ValidationError) -> ValidationError:
         """Show a builder's ValidationError inline, on the fields its API paths name."""
         problems: dict[str, str] = {}
@@ -82,7 +91,7 @@ class _SendForm(Form):
         return {k: values[k] for k in names}
 
     def _apply_outcome(self, values: dict[str, Any]) -> None:
-        apply_outcome(self.tut, values.get("outcome", next(iter(OUTCOMES))),
+        apply_outcome(self.tut, values["outcome"],
                       fb_recipient_id=values["fb_recipient_id"], to_number=values["to_number"])
 
     def _on_progress(self, done: float, total: float) -> None:
@@ -98,7 +107,7 @@ class FailoverForm(_SendForm):
     button_text = "Send"
 
     def __init__(self, tut: Tutorial, *, expiry_time: int = 600, condition_status: str = "read",
-                 outcome: str = next(iter(OUTCOMES))):
+                 outcome: str = DEFAULT_OUTCOME):
         super().__init__(tut, {
             "expiry_time": widgets.IntText(value=expiry_time, description="expiry_time (s)"),
             "condition_status": widgets.Dropdown(options=["read", "delivered"], value=condition_status,
@@ -113,6 +122,8 @@ class FailoverForm(_SendForm):
             ValidationError: a field is invalid — shown inline, nothing is sent.
         """
         values = self._checked_values()
+        if (refused := self.sandbox_only(values)) is not None:
+            return refused
         try:
             sent = send_failover(self.tut, **self._send_kwargs(values), expiry_time=values["expiry_time"],
                                  condition_status=values["condition_status"], before_send=lambda:
@@ -138,7 +149,7 @@ class MessagesV1Form(_SendForm):
     prefix = "v1"
     button_text = "Send with Messages API v1"
 
-    def __init__(self, tut: Tutorial, *, outcome: str = next(iter(OUTCOMES))):
+    def __init__(self, tut: Tutorial, *, outcome: str = DEFAULT_OUTCOME):
         super().__init__(tut, {}, {}, outcome)
 
     def submit(self) -> Panel:
@@ -148,6 +159,8 @@ class MessagesV1Form(_SendForm):
             ValidationError: a field is invalid — shown inline, nothing is sent.
         """
         values = self._checked_values()
+        if (refused := self.sandbox_only(values)) is not None:
+            return refused
         try:
             sent = send_v1_failover(self.tut, **self._send_kwargs(values),
                                     before_send=lambda: self._apply_outcome(values))
