@@ -20,22 +20,26 @@ from .state import State
 
 __all__ = ["Clock", "Scheduler", "iso"]
 
+# Real seconds of timers fired in one go before the loop serves the requests waiting for it.
+_SLICE = 0.002
+
 Fire = Callable[[str, str, dict, float], "Awaitable[Any] | None"]
 
 
-_second: tuple[int, str] = (-1, "")
+_seconds: dict[int, str] = {}  # second -> "YYYY-MM-DDTHH:MM:SS.": simulated and real time alternate
 _MILLIS = [f"{ms:03d}Z" for ms in range(1000)]
 
 
 def iso(sim: float) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``, as in Vonage webhooks."""
-    global _second
     whole = int(sim // 1)
-    cached = _second  # one (second, prefix) pair, swapped atomically: formatting is the costly part
-    if cached[0] != whole:
-        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole)))
+    prefix = _seconds.get(whole)
+    if prefix is None:  # formatting is the costly part
+        if len(_seconds) >= 64:
+            _seconds.clear()
+        prefix = _seconds[whole] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole))
     ms = round((sim - whole) * 1000)
-    return cached[1] + _MILLIS[ms if ms < 1000 else 999]
+    return prefix + _MILLIS[ms if ms < 1000 else 999]
 
 
 class Clock:
@@ -145,7 +149,7 @@ class Scheduler:
         try:
             # Nobody waits for background work: its writes are committed in the next write-behind batch.
             with self.state.deferred():
-                self.run_due(self.clock.now(), limit=200)
+                self.run_due(self.clock.now(), budget=_SLICE)
             self.state.commit_later()
         finally:
             self._arm()
@@ -165,12 +169,18 @@ class Scheduler:
             batch.append((timer_id, due, kind, ref, data))
         return batch
 
-    def run_due(self, upto: float, limit: int | None = None) -> list[Awaitable[Any]]:
-        """Fire the timers due by ``upto`` in due order (about ``limit`` at most, so that requests waiting
-        on the loop are served in between); returns the awaitables the firings started."""
+    def run_due(self, upto: float, limit: int | None = None, budget: float | None = None) -> list[Awaitable[Any]]:
+        """Fire the timers due by ``upto`` in due order (about ``limit`` at most, or for about ``budget`` real
+        seconds, so that requests waiting on the loop are served in between); returns the awaitables the
+        firings started."""
         started: list[Awaitable[Any]] = []
         fired = 0
-        while (limit is None or fired < limit) and (batch := self._pop_due(upto)):
+        stop_at = None if budget is None else time.perf_counter() + budget
+        while (
+            (limit is None or fired < limit)
+            and (stop_at is None or time.perf_counter() < stop_at)
+            and (batch := self._pop_due(upto))
+        ):
             fired += len(batch)
             for timer_id, due, kind, ref, data in batch:
                 self.state.delete_timer(timer_id)

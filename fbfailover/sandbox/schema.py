@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
+import uuid
 from typing import Any
 
-__all__ = ["DDL", "SCHEMA_VERSION", "Account", "dumps"]
+__all__ = ["DDL", "SCHEMA_VERSION", "Account", "dumps", "new_uuid"]
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +46,29 @@ _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circ
 def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept as UTF-8 (what JavaScript's ``JSON.stringify`` produces)."""
     return _ENCODE(value)
+
+
+_random = b""
+_random_lock = threading.Lock()
+
+
+def _forget_random() -> None:
+    global _random
+    _random = b""  # a forked child must not reuse its parent's bytes
+
+
+os.register_at_fork(after_in_child=_forget_random)
+
+
+def new_uuid() -> str:
+    """A random (version 4) UUID as text, like ``str(uuid.uuid4())``; the OS's random bytes are read 4 KiB at a
+    time (one system call per 256 UUIDs instead of one each)."""
+    global _random
+    with _random_lock:
+        if not _random:
+            _random = os.urandom(4096)
+        raw, _random = _random[:16], _random[16:]
+    return str(uuid.UUID(bytes=raw, version=4))
 
 
 class Account:

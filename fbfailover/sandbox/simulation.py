@@ -15,12 +15,12 @@ import asyncio
 import secrets
 import string
 import time
-import uuid
 from typing import Any
 
 from .callbacks import Webhooks
 from .clock import Clock, Scheduler, iso
 from .events import final_report, inbound_v01, status_body
+from .schema import new_uuid
 from .state import Account, State
 
 __all__ = ["DEFAULT_DELAYS", "PRICES", "Simulator", "normalise_channel", "plan"]
@@ -134,7 +134,7 @@ class Simulator:
     # -- messages ---------------------------------------------------------------------------------
     def submit(self, msg: dict, at: float) -> dict:
         """Record a new message as ``submitted``, emit that webhook and schedule its later steps."""
-        msg.setdefault("uuid", str(uuid.uuid4()))
+        msg.setdefault("uuid", new_uuid())
         msg["created"] = at
         msg["status"] = "submitted"
         msg["usage"] = None
@@ -189,7 +189,7 @@ class Simulator:
         """Start a dispatch (``kind`` dispatch|workflow) or a v1 failover (``v1``); returns it, message 0."""
         at = self.clock.now()
         dispatch = {
-            "uuid": _workflow_id() if kind == "v1" else str(uuid.uuid4()),
+            "uuid": _workflow_id() if kind == "v1" else new_uuid(),
             "account_id": account.id,
             "application_id": application_id,
             "auth": auth,
@@ -213,7 +213,7 @@ class Simulator:
         item = dispatch["items"][index]
         dispatch["current"] = index
         msg = {
-            "uuid": str(uuid.uuid4()),
+            "uuid": new_uuid(),
             "account_id": dispatch["account_id"],
             "dispatch_uuid": dispatch["uuid"],
             "application_id": dispatch["application_id"],
@@ -317,7 +317,7 @@ class Simulator:
     def inbound(self, account: Account, channel: str, sender: str, recipient: str, text: str, app: dict | None) -> dict:
         """A user writes to a page or number: deliver a v0.1 inbound webhook."""
         at = self.clock.now()
-        message_uuid = str(uuid.uuid4())
+        message_uuid = new_uuid()
         url = app["inbound_url"] if app else account.mo_url
         body = inbound_v01(message_uuid, channel, sender, recipient, text, at)
         delivery = self.webhooks.send(
