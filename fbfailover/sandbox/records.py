@@ -1,9 +1,9 @@
 """Dispatches, messages, timers and webhook deliveries: the rows the simulation writes many times a second.
 
 Writes go to a queue (``writes.Pending``) rather than straight to SQLite: the queue of a request is written
-and committed before the request is answered; the queue of background work (timers firing, webhook attempts)
-every ``WRITE_BEHIND`` real seconds. Reads see queued writes: documents come from memory, and a query first
-hands every queued write to SQLite.
+and committed (by the writer thread) before the request is answered; the queue of background work (timers
+firing, webhook attempts) every ``WRITE_BEHIND`` real seconds. Reads see queued writes: documents come from
+memory, and a query first commits every queued write.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .writes import Pending
 
 __all__ = ["Records"]
 
-_DOC_CACHE = 8192
+_DOC_CACHE = 32768
 
 
 class Records:
@@ -28,8 +28,9 @@ class Records:
     lock: threading.RLock
 
     def _init_records(self) -> None:
-        self._now = Pending()  # written before the current request is answered
-        self._later = Pending()  # written within WRITE_BEHIND seconds
+        items_json: dict[str, str] = {}
+        self._now = Pending(items_json)  # written before the current request is answered
+        self._later = Pending(items_json)  # written within WRITE_BEHIND seconds
         self._queue = self._now
         # Recently written dispatch and message documents: the simulation reads them back on every step.
         self._docs: dict[str, dict] = {}
@@ -44,12 +45,8 @@ class Records:
         return max(seq[0] if seq else 0, top or 0) + 1
 
     def write_pending(self) -> None:
-        """Hand every queued write to SQLite (inside the current transaction, without committing)."""
-        with self.lock:
-            if self._now:
-                self._now.write(self.db)
-            if self._later:
-                self._later.write(self.db)
+        """Commit every queued write, so that a query sees it (``State`` provides it)."""
+        raise NotImplementedError
 
     def _put(self, table: str, key: Any, value: Any) -> None:
         now, later = getattr(self._now, table), getattr(self._later, table)
@@ -64,6 +61,7 @@ class Records:
     # -- dispatches and messages (documents keyed by uuid) ----------------------------------------
     def _remember(self, key: str, doc: dict) -> None:
         docs = self._docs
+        docs.pop(key, None)  # to the end: the least recently written are dropped first
         docs[key] = doc
         if len(docs) > _DOC_CACHE:
             for old in list(islice(docs, _DOC_CACHE // 2)):
@@ -83,6 +81,7 @@ class Records:
     def dispatch(self, uuid: str) -> dict | None:
         doc = self._docs.get("d" + uuid) or self._now.dispatches.get(uuid) or self._later.dispatches.get(uuid)
         if doc is None:
+            self.write_pending()  # its latest version may still be on its way to the database
             row = self.db.execute("SELECT doc FROM dispatches WHERE uuid=?", (uuid,)).fetchone()
             if row is None:
                 return None
@@ -98,6 +97,7 @@ class Records:
     def message(self, uuid: str) -> dict | None:
         doc = self._docs.get("m" + uuid) or self._now.messages.get(uuid) or self._later.messages.get(uuid)
         if doc is None:
+            self.write_pending()  # its latest version may still be on its way to the database
             row = self.db.execute("SELECT doc FROM messages WHERE uuid=?", (uuid,)).fetchone()
             if row is None:
                 return None

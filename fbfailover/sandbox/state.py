@@ -2,9 +2,10 @@
 
 Every row belongs to an account. The database runs in WAL mode with ``synchronous=NORMAL``: a commit is a
 write to the log without an fsync, so a ``kill -9`` of the process loses nothing that was committed (only a
-power cut could). A request's writes are committed before it is answered (one group commit per loop
-iteration); the writes of background work are committed within ``WRITE_BEHIND`` seconds, in one batch. All
-access happens on the server's loop thread; a lock guards the rare calls from others.
+power cut could). The simulation's rows are committed by the writer thread (``writer.py``), in order: a
+request's writes before it is answered (one group commit per loop iteration, awaited), those of background work
+within ``WRITE_BEHIND`` seconds, in one batch. Everything else happens on the server's loop thread, on a
+connection of its own; a lock guards the rare calls from others.
 """
 
 from __future__ import annotations
@@ -20,24 +21,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from .commits import WRITE_BEHIND, Commits, SaveError
 from .records import Records
 from .schema import DDL, SCHEMA_VERSION, Account, dumps
+from .writer import InlineWriter, Writer
 
 __all__ = ["SCHEMA_VERSION", "WRITE_BEHIND", "Account", "SaveError", "State", "dumps"]
 
-WRITE_BEHIND = 0.05  # real seconds between commits of background work
 _RULE_CACHE = 50_000
-
-
-class SaveError(Exception):
-    """Raised to the requests of a group commit that failed: nothing they changed was saved."""
 
 
 def _token(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(n))
 
 
-class State(Records):
+class State(Commits, Records):
     """The sandbox database; ``State(":memory:")`` keeps everything in memory."""
 
     def __init__(self, path: str | Path = ":memory:"):
@@ -67,73 +65,11 @@ class State(Records):
         self._apps: dict[str, dict] = {}
         self._rules: dict[tuple[int, str, str], dict | None] = {}
         self._init_records()
+        self._writer: Writer | InlineWriter = Writer(self.path) if self.path != ":memory:" else InlineWriter(self.db)
         self._pending: asyncio.Future | None = None
         self._later_handle: asyncio.TimerHandle | None = None
         self.before_commit: Callable[[], None] | None = None
         self.closed = False
-
-    # -- transactions -----------------------------------------------------------------------------
-    def commit(self) -> None:
-        """Make everything so far durable against a crash of the process; open the next transaction."""
-        with self.lock:
-            if self.closed:
-                return
-            self.write_pending()
-            if self.before_commit is not None:
-                self.before_commit()
-            self.db.commit()
-
-    def commit_soon(self) -> asyncio.Future:
-        """Group commit: one commit at the end of this loop iteration for every request served in it.
-
-        Await the returned future before answering a request, so that an answer always means "saved".
-        """
-        if self._pending is None:
-            loop = asyncio.get_running_loop()
-            self._pending = loop.create_future()
-            loop.call_soon(self._flush)
-        return self._pending
-
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, None
-        failure: BaseException | None = None
-        try:
-            with self.lock:
-                if not self.closed:
-                    # Background writes and the clock checkpoint wait for their own batch: fewer pages to write
-                    # before the answer.
-                    self._now.write(self.db)
-                    self.db.commit()
-                    if self.before_commit is not None:
-                        self.commit_later()
-        except sqlite3.Error as exc:  # disk full, file gone read-only...: the waiting requests must not say 202
-            with suppress(sqlite3.Error):
-                self.db.rollback()
-            failure = SaveError(f"the database could not be written ({exc})")
-        finally:
-            if pending is not None and not pending.done():
-                if failure is None:
-                    pending.set_result(None)
-                else:
-                    pending.set_exception(failure)
-
-    def commit_later(self) -> None:
-        """Commit within ``WRITE_BEHIND`` seconds (background work: nobody waits for it)."""
-        if self._later_handle is None and not self.closed:
-            self._later_handle = asyncio.get_running_loop().call_later(WRITE_BEHIND, self._flush_later)
-
-    def _flush_later(self) -> None:
-        self._later_handle = None
-        self.commit()
-
-    @contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Queue the writes made inside for the next background batch (unless a request still owes them)."""
-        previous, self._queue = self._queue, self._later
-        try:
-            yield
-        finally:
-            self._queue = previous
 
     def _checkpoint_loop(self) -> None:
         conn = sqlite3.connect(self.path, check_same_thread=False)
@@ -152,12 +88,15 @@ class State(Records):
         with self.lock:
             if self.closed:
                 return
-            self.write_pending()
-            self.db.commit()
-            if self.path != ":memory:":
-                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self.db.close()
-            self.closed = True
+            try:
+                self.commit()
+            finally:
+                self.closed = True
+                self._writer.close()
+                if self.path != ":memory:":
+                    with suppress(sqlite3.Error):
+                        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self.db.close()
         if self._later_handle is not None:
             with suppress(RuntimeError):  # the loop may be gone already
                 self._later_handle.cancel()
@@ -169,11 +108,15 @@ class State(Records):
             yield self.db
 
     def meta(self, key: str, default: str | None = None) -> str | None:
+        queued = self._now.meta.get(key) or self._later.meta.get(key)
+        if queued is not None:
+            return queued
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        """Queued with the current batch (the clock checkpoint joins every background batch)."""
+        self._queue.meta[key] = value
 
     # -- accounts ---------------------------------------------------------------------------------
     def primary_account(

@@ -1,5 +1,8 @@
 """Rows waiting to be written: the latest version of each, handed to SQLite in one ``executemany`` per table.
 
+``take()`` serializes the queue into statements and their rows (on the thread that owns the documents) and
+empties it; the statements can then run anywhere, e.g. on the writer thread (``writer.py``).
+
 A document changed several times before a flush is serialized once; a timer added and removed before a flush
 (most status steps take a few real milliseconds) never reaches the database at all. Changed documents are
 updated in place (an upsert, not ``INSERT OR REPLACE``, which would move the row and rewrite its indexes).
@@ -11,25 +14,37 @@ import sqlite3
 
 from .schema import dumps
 
-__all__ = ["Pending"]
+__all__ = ["Ops", "Pending"]
+
+Ops = list[tuple[str, list[tuple]]]
+_ITEMS_CACHE = 32768
 
 
 class Pending:
     """One queue of writes; ``write(db)`` executes them inside the current transaction and empties the queue."""
 
-    __slots__ = ("deliveries", "delivery_docs", "dispatches", "dropped", "messages", "timers")
+    __slots__ = ("deliveries", "delivery_docs", "dispatches", "dropped", "items_json", "messages", "meta", "timers")
 
-    def __init__(self) -> None:
+    def __init__(self, items_json: dict[str, str] | None = None) -> None:
+        # A dispatch's workflow items never change: their JSON (by dispatch uuid) is made once, shared by queues.
+        self.items_json: dict[str, str] = {} if items_json is None else items_json
         self.dispatches: dict[str, dict] = {}
         self.messages: dict[str, dict] = {}
         self.timers: dict[int, tuple[int, float, str, str, dict]] = {}
         self.dropped: list[int] = []  # timers to delete
         self.deliveries: dict[int, tuple[int, dict, bytes]] = {}  # new rows: id -> (account_id, doc, body)
         self.delivery_docs: dict[int, dict] = {}  # changed documents of rows already written
+        self.meta: dict[str, str] = {}
 
     def __bool__(self) -> bool:
         return bool(
-            self.dispatches or self.messages or self.timers or self.dropped or self.deliveries or self.delivery_docs
+            self.dispatches
+            or self.messages
+            or self.timers
+            or self.dropped
+            or self.deliveries
+            or self.delivery_docs
+            or self.meta
         )
 
     def __len__(self) -> int:
@@ -40,44 +55,87 @@ class Pending:
             + len(self.dropped)
             + len(self.deliveries)
             + len(self.delivery_docs)
+            + len(self.meta)
         )
 
     def write(self, db: sqlite3.Connection) -> None:
+        for sql, rows in self.take():
+            db.executemany(sql, rows)
+
+    def _dispatch_json(self, doc: dict) -> str:
+        """``dumps(doc)``, with the workflow items' JSON spliced in from the cache (the same text, keys in order)."""
+        items = self.items_json.get(doc["uuid"])
+        if items is None:
+            if len(self.items_json) >= _ITEMS_CACHE:
+                self.items_json.clear()
+            items = self.items_json[doc["uuid"]] = dumps(doc["items"])
+        head: dict = {}
+        tail: dict = {}
+        part = head
+        for key, value in doc.items():
+            if key == "items":
+                part = tail
+            else:
+                part[key] = value
+        if doc.get("status") != "in_progress":  # finished: not written again
+            del self.items_json[doc["uuid"]]
+        text = dumps(head)[:-1] + ("," if head else "") + '"items":' + items
+        return text + ("," + dumps(tail)[1:] if tail else "}")
+
+    def take(self) -> Ops:
+        """The queued writes as ``(sql, rows)`` pairs, documents serialized now; the queue is left empty."""
+        ops: Ops = []
         if self.dispatches:
-            db.executemany(
-                "INSERT INTO dispatches VALUES (?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
-                [(uuid, doc["account_id"], dumps(doc)) for uuid, doc in self.dispatches.items()],
+            ops.append(
+                (
+                    "INSERT INTO dispatches VALUES (?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
+                    [(uuid, doc["account_id"], self._dispatch_json(doc)) for uuid, doc in self.dispatches.items()],
+                )
             )
             self.dispatches = {}
         if self.messages:
-            messages = self.messages
-            db.executemany(
-                "INSERT INTO messages VALUES (?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
-                [(uuid, doc["account_id"], doc.get("dispatch_uuid"), dumps(doc)) for uuid, doc in messages.items()],
+            ops.append(
+                (
+                    "INSERT INTO messages VALUES (?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
+                    [
+                        (uuid, doc["account_id"], doc.get("dispatch_uuid"), dumps(doc))
+                        for uuid, doc in self.messages.items()
+                    ],
+                )
             )
             self.messages = {}
         if self.timers:
-            db.executemany(
-                "INSERT INTO timers (id, due, kind, ref, data) VALUES (?, ?, ?, ?, ?)",
-                [(i, due, kind, ref, dumps(data)) for i, due, kind, ref, data in self.timers.values()],
+            ops.append(
+                (
+                    "INSERT INTO timers (id, due, kind, ref, data) VALUES (?, ?, ?, ?, ?)",
+                    [(i, due, kind, ref, dumps(data)) for i, due, kind, ref, data in self.timers.values()],
+                )
             )
             self.timers = {}
         if self.dropped:
-            db.executemany("DELETE FROM timers WHERE id=?", [(i,) for i in self.dropped])
+            ops.append(("DELETE FROM timers WHERE id=?", [(i,) for i in self.dropped]))
             self.dropped = []
         if self.deliveries:
-            db.executemany(
-                "INSERT INTO deliveries (id, account_id, dispatch_uuid, message_uuid, status, doc, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (i, account_id, doc.get("dispatch_uuid"), doc.get("message_uuid"), doc["status"], dumps(doc), body)
-                    for i, (account_id, doc, body) in self.deliveries.items()
-                ],
+            ops.append(
+                (
+                    "INSERT INTO deliveries (id, account_id, dispatch_uuid, message_uuid, status, doc, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (i, a, doc.get("dispatch_uuid"), doc.get("message_uuid"), doc["status"], dumps(doc), body)
+                        for i, (a, doc, body) in self.deliveries.items()
+                    ],
+                )
             )
             self.deliveries = {}
         if self.delivery_docs:
-            db.executemany(
-                "UPDATE deliveries SET status=?, doc=? WHERE id=?",
-                [(doc["status"], dumps(doc), i) for i, doc in self.delivery_docs.items()],
+            ops.append(
+                (
+                    "UPDATE deliveries SET status=?, doc=? WHERE id=?",
+                    [(doc["status"], dumps(doc), i) for i, doc in self.delivery_docs.items()],
+                )
             )
             self.delivery_docs = {}
+        if self.meta:
+            ops.append(("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(self.meta.items())))
+            self.meta = {}
+        return ops

@@ -1,18 +1,23 @@
-"""The fast paths keep the sandbox's promises: cached JWT verdicts expire, queued writes are saved on stop."""
+"""The fast paths keep the sandbox's promises: cached JWT verdicts expire, queued writes are saved on stop, the
+writer thread saves everything on close and a commit it could not make fails the requests waiting for it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sqlite3
+import uuid
 
 import pytest
 from sandbox_helpers import mint, tutorial_body
 
 from fbfailover.sandbox.auth import LEEWAY, Authenticator, AuthError
 from fbfailover.sandbox.core import Core, SandboxSettings
-from fbfailover.sandbox.state import State
+from fbfailover.sandbox.schema import dumps, new_uuid
+from fbfailover.sandbox.state import SaveError, State
 from fbfailover.sandbox.validation import check_dispatch
+from fbfailover.sandbox.writer import Writer
+from fbfailover.sandbox.writes import Pending
 
 
 def test_a_cached_token_still_expires(key_pair):
@@ -59,3 +64,54 @@ def test_a_remembered_verdict_is_for_the_exact_bytes_only():
     bad = json.loads(raw)
     del bad["workflow"][0]["failover"]
     assert check_dispatch(bad, json.dumps(bad).encode())  # other bytes: checked again
+
+
+def test_the_writer_thread_saves_what_is_queued_when_closed(tmp_path):
+    db = tmp_path / "box.sqlite3"
+    state = State(db)
+    state.primary_account()
+    assert isinstance(state._writer, Writer)
+    for n in range(50):
+        state._writer.submit([("INSERT INTO meta (key, value) VALUES (?, ?)", [(f"k{n}", "v")])])
+    state.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'").fetchone()[0] == 50
+
+
+def test_a_failed_commit_on_the_writer_thread_fails_the_waiting_requests(tmp_path):
+    db = tmp_path / "box.sqlite3"
+
+    async def run() -> None:
+        state = State(db)
+        state.primary_account()
+        state.set_meta("before", "1")
+        state.commit()
+        state._now.timers[10**6] = (10**6, None, "status", "m", {})  # NOT NULL fails: the whole commit fails
+        state.set_meta("lost", "1")
+        with pytest.raises(SaveError):
+            await state.commit_soon()
+        state.set_meta("after", "1")
+        await state.commit_soon()  # the next commit works again
+        state.close()
+
+    asyncio.run(run())
+    with sqlite3.connect(db) as conn:
+        keys = {k for (k,) in conn.execute("SELECT key FROM meta")}
+    assert {"before", "after"} <= keys and "lost" not in keys
+
+
+def test_a_dispatch_document_is_the_same_json_with_its_items_cached():
+    queue = Pending()
+    doc = {"uuid": "u1", "account_id": 1, "items": [{"to": {"id": "é"}}], "status": "in_progress", "events": []}
+    assert queue._dispatch_json(doc) == dumps(doc)
+    doc["events"].append({"event": "sent"})
+    assert queue._dispatch_json(doc) == dumps(doc)  # from the cache this time
+    doc["status"] = "completed"
+    assert queue._dispatch_json(doc) == dumps(doc)
+    assert "u1" not in queue.items_json  # a finished dispatch is not written again
+
+
+def test_generated_uuids_are_version_4_and_distinct():
+    made = {new_uuid() for _ in range(2000)}
+    assert len(made) == 2000
+    assert all(uuid.UUID(u).version == 4 for u in made)
