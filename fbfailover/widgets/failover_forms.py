@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -79,6 +80,35 @@ class _SendForm(Form):
         self.show(self.result)
         return self.result
 
+    def submit(self) -> Panel:
+        """Validate, send, show the live views and follow the workflow to its end; returns the last panel.
+
+        Raises:
+            ValidationError: a field is invalid — shown inline, nothing is sent.
+        """
+        values = self._checked_values()
+        if (refused := self.sandbox_only(values)) is not None:
+            return refused
+        try:
+            self.sent = self._step_send(values, before_send=lambda: self._apply_outcome(values))
+        except ValidationError as exc:
+            raise self._mapped(exc) from exc
+        self.timeline, *others = self._step_views(values)
+        self.timeline.add_class(f"fbf-{self.prefix}-timeline")
+        self.show(self.sent, self.timeline, *others)
+        self.result = self._step_follow()
+        self.output.append_display_data(self.result)
+        return self.result
+
+    def _step_send(self, values: dict[str, Any], before_send: Callable[[], Any]) -> Panel:  # pragma: no cover
+        raise NotImplementedError
+
+    def _step_views(self, values: dict[str, Any]) -> list[widgets.Widget]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _step_follow(self) -> Panel:  # pragma: no cover
+        raise NotImplementedError
+
     def _mapped(self, exc: ValidationError) -> ValidationError:
         """Show a builder's ValidationError inline, on the fields its API paths name."""
         problems: dict[str, str] = {}
@@ -115,32 +145,19 @@ class FailoverForm(_SendForm):
         }, {"expiry_time": lambda v: None if 15 <= v <= 86_400 else "must be between 15 and 86400 seconds"},
             outcome)
 
-    def submit(self) -> Panel:
-        """Validate, send the workflow, follow it to its final report; returns the final panel.
+    def _step_send(self, values: dict[str, Any], before_send: Callable[[], Any]) -> Panel:
+        return send_failover(self.tut, **self._send_kwargs(values), expiry_time=values["expiry_time"],
+                             condition_status=values["condition_status"], before_send=before_send)
 
-        Raises:
-            ValidationError: a field is invalid — shown inline, nothing is sent.
-        """
-        values = self._checked_values()
-        if (refused := self.sandbox_only(values)) is not None:
-            return refused
-        try:
-            sent = send_failover(self.tut, **self._send_kwargs(values), expiry_time=values["expiry_time"],
-                                 condition_status=values["condition_status"], before_send=lambda:
-                                 self._apply_outcome(values))
-        except ValidationError as exc:
-            raise self._mapped(exc) from exc
-        self.sent = sent
+    def _step_views(self, values: dict[str, Any]) -> list[widgets.Widget]:
+        timeline = FailoverTimeline(self.tut.receiver, self.sent["dispatch_uuid"],
+                                    expiry_time=values["expiry_time"], condition_status=values["condition_status"])
         feed = EventFeed(self.tut.receiver, limit=12)
-        timeline = FailoverTimeline(self.tut.receiver, sent["dispatch_uuid"], expiry_time=values["expiry_time"],
-                                    condition_status=values["condition_status"])
-        timeline.add_class("fbf-failover-timeline")
         feed.add_class("fbf-failover-feed")
-        self.show(sent, timeline, feed)
-        self.result = follow_dispatch(self.tut, sent, on_progress=self._on_progress)
-        self.output.append_display_data(self.result)
-        self.timeline = timeline
-        return self.result
+        return [timeline, feed]
+
+    def _step_follow(self) -> Panel:
+        return follow_dispatch(self.tut, self.sent, on_progress=self._on_progress)
 
 
 class MessagesV1Form(_SendForm):
@@ -152,25 +169,11 @@ class MessagesV1Form(_SendForm):
     def __init__(self, tut: Tutorial, *, outcome: str = DEFAULT_OUTCOME):
         super().__init__(tut, {}, {}, outcome)
 
-    def submit(self) -> Panel:
-        """Validate, send, wait until the workflow settles; returns the statuses panel.
+    def _step_send(self, values: dict[str, Any], before_send: Callable[[], Any]) -> Panel:
+        return send_v1_failover(self.tut, **self._send_kwargs(values), before_send=before_send)
 
-        Raises:
-            ValidationError: a field is invalid — shown inline, nothing is sent.
-        """
-        values = self._checked_values()
-        if (refused := self.sandbox_only(values)) is not None:
-            return refused
-        try:
-            sent = send_v1_failover(self.tut, **self._send_kwargs(values),
-                                    before_send=lambda: self._apply_outcome(values))
-        except ValidationError as exc:
-            raise self._mapped(exc) from exc
-        self.sent = sent
-        timeline = FailoverTimeline(self.tut.receiver, sent["workflow_id"])
-        timeline.add_class("fbf-v1-timeline")
-        self.show(sent, timeline)
-        self.result = follow_v1(self.tut, sent)
-        self.output.append_display_data(self.result)
-        self.timeline = timeline
-        return self.result
+    def _step_views(self, values: dict[str, Any]) -> list[widgets.Widget]:
+        return [FailoverTimeline(self.tut.receiver, self.sent["workflow_id"])]
+
+    def _step_follow(self) -> Panel:
+        return follow_v1(self.tut, self.sent)

@@ -51,9 +51,8 @@ def sandbox() -> Iterator:
         box.stop()
 
 
-@pytest.fixture(scope="session")
-def key_pair() -> tuple[str, str]:
-    """(private PEM, public PEM), generated once per session."""
+def _pem_pair() -> tuple[str, str]:
+    """A fresh RSA-2048 pair as (private PEM, public PEM), made with cryptography directly."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -64,20 +63,18 @@ def key_pair() -> tuple[str, str]:
         .decode()
     )
     return private, public
+
+
+@pytest.fixture(scope="session")
+def key_pair() -> tuple[str, str]:
+    """(private PEM, public PEM), generated once per session."""
+    return _pem_pair()
 
 
 @pytest.fixture(scope="session")
 def other_key_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    """A second pair, for tokens signed with the wrong key."""
+    return _pem_pair()
 
 
 @pytest.fixture
