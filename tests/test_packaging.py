@@ -111,3 +111,14 @@ def test_env_example_documents_every_setting_with_a_comment():
 def test_local_files_are_ignored_by_git():
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert ".env" in ignored and ".fbfailover/" in ignored and "*.key" in ignored
+
+
+def test_binder_builds_the_conda_environment_and_runs_postbuild():
+    # repo2docker writes the Dockerfile Binder would build, without needing a Docker engine.
+    repo2docker = Path(sys.executable).with_name("repo2docker")
+    done = subprocess.run([str(repo2docker), "--no-build", "--debug", str(ROOT)], capture_output=True, text=True,
+                          timeout=120, check=True)
+    dockerfile = done.stdout + done.stderr
+    assert "environment.yml" in dockerfile
+    assert "RUN ./postBuild" in dockerfile
+    assert "pip install --no-deps -e ." in (ROOT / "postBuild").read_text()
