@@ -115,3 +115,24 @@ def test_generated_uuids_are_version_4_and_distinct():
     made = {new_uuid() for _ in range(2000)}
     assert len(made) == 2000
     assert all(uuid.UUID(u).version == 4 for u in made)
+
+
+def test_a_running_sandbox_collects_garbage_less_often_and_restores_the_thresholds_when_stopped(tmp_path):
+    import gc
+
+    from fbfailover.sandbox.core import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+
+    async def scenario() -> None:
+        first = Core(State(tmp_path / "a.db"))
+        second = Core(State(tmp_path / "b.db"))
+        await first.start()
+        await second.start()
+        assert all(now >= wanted for now, wanted in zip(gc.get_threshold(), GC_THRESHOLDS, strict=True))
+        await first.stop()
+        assert all(now >= wanted for now, wanted in zip(gc.get_threshold(), GC_THRESHOLDS, strict=True))
+        await second.stop()
+
+    asyncio.run(scenario())
+    assert gc.get_threshold() == before
