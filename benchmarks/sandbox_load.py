@@ -74,6 +74,16 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 """
 
+# --vary-body: every request's Messenger text differs, so no two bodies are the same bytes
+WRK_VARY = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, (string.gsub(wrk.body, "Hi via Messenger", "Hi via Messenger " .. counter)))
+end
+"""
+VARY = False
+
 
 def start_server(args: list[str], pattern: str) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -114,7 +124,7 @@ def _ms(text: str) -> float:
 
 def run_wrk(url: str, token: str, concurrency: int, duration: float) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(body=json.dumps(json.dumps(BODY)), token=token))
+        script.write(WRK_SCRIPT.format(body=json.dumps(json.dumps(BODY)), token=token) + (WRK_VARY if VARY else ""))
     try:
         threads = min(concurrency, 2)
         out = subprocess.run(
@@ -208,7 +218,11 @@ def main() -> int:
         default="real",
         help="sandbox clock; 'real' (default) also runs every failover in the background",
     )
+    parser.add_argument("--vary-body", action="store_true",
+                        help="wrk only: a different Messenger text in every request (no two bodies alike)")
     args = parser.parse_args()
+    global VARY
+    VARY = args.vary_body
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
