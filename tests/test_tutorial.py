@@ -200,19 +200,19 @@ def test_the_two_requests_side_by_side(ready):
 def test_a_v1_workflow_is_settled_only_when_every_status_is_in():
     from types import SimpleNamespace
 
-    from fbfailover.tutorial.failover_steps import _v1_done
+    from fbfailover.webhooks import v1_outcome
 
     def status(item: int, value: str):
         return SimpleNamespace(status=value, body={"workflow": {"item_number": item, "items_total": 2}})
 
     sms_delivered = [status(2, "submitted"), status(2, "delivered")]
-    assert not _v1_done(sms_delivered)  # the messenger statuses are still on their way
-    assert not _v1_done([status(1, "submitted"), *sms_delivered])
-    assert _v1_done([status(1, "submitted"), status(1, "rejected"), *sms_delivered])
-    assert _v1_done([status(1, "submitted"), status(1, "delivered")])
-    assert _v1_done([status(1, "submitted"), status(1, "rejected"), status(2, "submitted"),
-                     status(2, "undeliverable")])
-    assert not _v1_done([])
+    assert v1_outcome(sms_delivered) is None  # the messenger statuses are still on their way
+    assert v1_outcome([status(1, "submitted"), *sms_delivered]) is None
+    assert v1_outcome([status(1, "submitted"), status(1, "rejected"), *sms_delivered]) == "delivered"
+    assert v1_outcome([status(1, "submitted"), status(1, "delivered")]) == "delivered"
+    assert v1_outcome([status(1, "submitted"), status(1, "rejected"), status(2, "submitted"),
+                     status(2, "undeliverable")]) == "failed"
+    assert v1_outcome([]) is None
 
 
 def test_a_public_url_is_what_the_receiver_hands_out(box, isolated_settings):

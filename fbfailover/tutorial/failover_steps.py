@@ -9,6 +9,7 @@ from typing import Any
 from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, to_curl, tutorial_workflow
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
+from fbfailover.webhooks.events import STATUS_ORDER, v1_outcome
 
 __all__ = [
     "OUTCOMES",
@@ -29,7 +30,6 @@ OUTCOMES: dict[str, dict[str, tuple[str, float | None, int | None]]] = {
     "Messenger rejects": {"messenger": ("rejected", None, 1340)},
     "SMS undeliverable": {"sms": ("undeliverable", None, 1260)},
 }
-TERMINAL = {"rejected", "undeliverable"}
 
 
 def apply_outcome(tut: Tutorial, outcome: str, *, fb_recipient_id: str, to_number: str) -> str:
@@ -154,34 +154,6 @@ def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_send
                  data={**answer, "body": body})
 
 
-def _v1_done(events: list[Any]) -> bool:
-    """True once the v1 workflow has settled and every one of its status webhooks so far has arrived.
-
-    Webhooks of different messages can arrive in any order, so "the SMS was delivered" is not enough: each
-    message up to the one that succeeded (or the last one) must show ``submitted`` and its outcome.
-    """
-    by_item: dict[int, set[str]] = {}
-    total = 0
-    for event in events:
-        item = event.body.get("workflow", {}) if isinstance(event.body, dict) else {}
-        number = item.get("item_number")
-        if isinstance(number, int):
-            by_item.setdefault(number, set()).add(event.status)
-            total = max(total, int(item.get("items_total") or 0))
-    for number in range(1, total + 1):
-        seen = by_item.get(number, set())
-        if "submitted" not in seen:
-            return False
-        if seen & {"delivered", "read"}:
-            return True
-        if not seen & TERMINAL:
-            return False
-    return total > 0
-
-
-_RANK = {"submitted": 0, "delivered": 1, "rejected": 1, "undeliverable": 1, "read": 2}
-
-
 def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0) -> Panel:
     """Wait until the v1 workflow settles: a message delivered, or the last one failed. No final report here."""
     receiver, workflow_id = tut.receiver, sent["workflow_id"]
@@ -190,13 +162,13 @@ def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0) -> Panel:
         return [e for e in receiver.events("status") if e.workflow_id == workflow_id]
 
     deadline = time.monotonic() + timeout
-    while not _v1_done(ours()) and time.monotonic() < deadline:
+    while v1_outcome(ours()) is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    if not _v1_done(ours()):  # raises WaitTimeout, listing what did arrive
-        receiver.wait_for("status", predicate=lambda e: e.workflow_id == workflow_id and _v1_done([e]),
+    if v1_outcome(ours()) is None:  # raises WaitTimeout, listing what did arrive
+        receiver.wait_for("status", predicate=lambda e: e.workflow_id == workflow_id and v1_outcome([e]) is not None,
                           timeout=0.1)
     events = sorted(ours(), key=lambda e: (e.body.get("workflow", {}).get("item_number", 0),
-                                           _RANK.get(e.status, 9)))
+                                           STATUS_ORDER.get(e.status, 9)))
     lines = [(f"message {e.body.get('workflow', {}).get('item_number')} ({e.channel})", e.status)
              for e in events]
     return Panel("Messages API v1 statuses (there is no final report)", lines, data={"events": events})

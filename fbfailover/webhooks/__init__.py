@@ -6,23 +6,28 @@ awaited and subscribed to. This package imports no widget code: the live views a
 """
 
 from fbfailover.webhooks.events import (
+    FAILED,
     KINDS,
     ROUTES,
     SENT_AT_HEADER,
+    STATUS_ORDER,
     Event,
     classify,
     dedupe_key,
     make_event,
     parse_timestamp,
+    v1_outcome,
 )
 from fbfailover.webhooks.receiver import Receiver, current, start
 from fbfailover.webhooks.signature import SignatureError, payload_hash, verify_signed_webhook
 from fbfailover.webhooks.store import EventStore, Rejection, Stats, WaitTimeout
 
 __all__ = [
+    "FAILED",
     "KINDS",
     "ROUTES",
     "SENT_AT_HEADER",
+    "STATUS_ORDER",
     "Event",
     "EventStore",
     "Receiver",
@@ -37,5 +42,6 @@ __all__ = [
     "parse_timestamp",
     "payload_hash",
     "start",
+    "v1_outcome",
     "verify_signed_webhook",
 ]

@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "FAILED",
     "KINDS",
     "ROUTES",
     "SENT_AT_HEADER",
+    "STATUS_ORDER",
     "Event",
     "classify",
     "dedupe_key",
     "make_event",
     "parse_timestamp",
+    "v1_outcome",
 ]
 
 KINDS = ("inbound", "status", "final_report")
@@ -43,6 +46,11 @@ ROUTES: dict[str, str] = {
 }
 
 SENT_AT_HEADER = "X-Fbfailover-Sent-At"
+
+# Where each message status stands in a message's life: statuses of the same moment sort by it.
+STATUS_ORDER: dict[str, int] = {"submitted": 0, "delivered": 1, "rejected": 1, "undeliverable": 1, "failed": 1,
+                                "read": 2}
+FAILED = ("rejected", "undeliverable", "failed")
 """Optional request header: the sender's real epoch seconds when it handed the webhook to its HTTP client."""
 
 
@@ -250,3 +258,32 @@ def dedupe_key(event: Event) -> tuple[Any, ...] | None:
     if isinstance(event.body, Mapping) and event.body:
         return (event.kind, "body", json.dumps(event.body, sort_keys=True, default=str))
     return None
+
+
+def v1_outcome(events: list[Any]) -> str | None:
+    """How a Messages API v1 failover workflow ended: ``"delivered"``, ``"failed"``, or None while unsettled.
+
+    v1 has no final report. The workflow is over when a message is delivered (or read), or when every message
+    failed. Webhooks of different messages can arrive in any order, so an outcome is only given once each
+    message up to the deciding one has shown ``submitted`` and its result.
+
+    Args:
+        events: status events of one workflow (others are ignored by their missing ``workflow``).
+    """
+    by_item: dict[int, set[str | None]] = {}
+    total = 0
+    for event in events:
+        item = event.body.get("workflow", {}) if isinstance(event.body, Mapping) else {}
+        number = item.get("item_number") if isinstance(item, Mapping) else None
+        if isinstance(number, int):
+            by_item.setdefault(number, set()).add(event.status)
+            total = max(total, int(item.get("items_total") or 0))
+    for number in range(1, total + 1):
+        seen = by_item.get(number, set())
+        if "submitted" not in seen:
+            return None
+        if seen & {"delivered", "read"}:
+            return "delivered"
+        if not seen & set(FAILED):
+            return None
+    return "failed" if total else None

@@ -9,7 +9,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from fbfailover.webhooks.events import KINDS, Event
+from fbfailover.webhooks.events import KINDS, STATUS_ORDER, Event
 from fbfailover.widgets._html import LiveView, count_by, esc, events_of, subscribe_to
 
 __all__ = ["EventFeed", "feed_html", "feed_text"]
@@ -27,7 +27,6 @@ def _received(event: Event) -> str:
 
 
 _KIND_RANK = {"inbound": 0, "status": 1, "final_report": 2}
-_STATUS_RANK = {"submitted": 0, "delivered": 1, "rejected": 1, "undeliverable": 1, "read": 2}
 
 
 def _newest_first(event: Event) -> tuple:
@@ -40,7 +39,7 @@ def _newest_first(event: Event) -> tuple:
     item = event.body.get("workflow", {}) if isinstance(event.body, dict) else {}
     number = item.get("item_number") if isinstance(item, dict) else None
     return (-moment, -_KIND_RANK.get(event.kind, 1), -(number if isinstance(number, int) else 0),
-            -_STATUS_RANK.get(event.status or "", 0), -(event.seq or 0))
+            -STATUS_ORDER.get(event.status or "", 0), -(event.seq or 0))
 
 
 def feed_text(events: list[Event], rejected: int = 0) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from fbfailover.webhooks.events import Event
+from fbfailover.webhooks.events import FAILED, STATUS_ORDER, Event, v1_outcome
 from fbfailover.widgets._html import LiveView, esc, events_of, subscribe_to
 
 __all__ = [
@@ -30,8 +30,6 @@ __all__ = [
 
 _COLOURS = {"submitted": "#8c8c8c", "delivered": "#1f77b4", "read": "#2ca02c", "rejected": "#d62728",
             "undeliverable": "#d62728", "failed": "#d62728"}
-_FAILED = ("rejected", "undeliverable", "failed")
-_RANK = {"submitted": 0, "delivered": 1, "read": 2, "rejected": 1, "undeliverable": 1, "failed": 1}
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: floa
 
     # Same-moment statuses keep their natural order (submitted before its outcome) whatever order they arrived in.
     statuses = sorted((e for e in mine if e.kind == "status"),
-                      key=lambda e: (e.time, _RANK.get(e.status or "", 9), e.seq))
+                      key=lambda e: (e.time, STATUS_ORDER.get(e.status or "", 9), e.seq))
     order: list[str] = []
     by_message: dict[str, list[Event]] = {}
     for event in statuses:
@@ -102,13 +100,13 @@ def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: floa
     state = (final.status or "completed") if final is not None else "in progress"
     v1 = any(e.workflow_id == dispatch_uuid for e in mine)
     if v1:
-        state = _v1_state(statuses)
+        state = v1_outcome(statuses) or "in progress"
     deadline = round(expiry_time) if expiry_time is not None else None
     failover_at = rows[1].marks[0][1] if len(rows) > 1 else None
     reason = None
     if failover_at is not None:
         first_states = {s for s, _ in rows[0].marks}
-        failed = next((s for s in _FAILED if s in first_states), None)
+        failed = next((s for s in FAILED if s in first_states), None)
         reason = failed or (f"not {condition_status}" if condition_status else "deadline passed")
     return TimelineData(dispatch_uuid, state, rows, seconds(final) if final is not None else None, deadline,
                         failover_at, reason, "workflow" if v1 else "dispatch")
@@ -126,17 +124,6 @@ def _position(key: str, events: list[Event], final: Event | None, seen: list[str
     links = final.body.get("_links", {}).get("messages", []) if final is not None else []
     uuids = [m.get("message_uuid") for m in links if isinstance(m, dict)]
     return (uuids.index(key), 0) if key in uuids else (len(uuids), seen.index(key))
-
-
-def _v1_state(statuses: list[Event]) -> str:
-    """A v1 workflow is over when a message is delivered (or read), or when its last message failed."""
-    if any(e.status in ("delivered", "read") for e in statuses):
-        return "delivered"
-    for e in statuses:
-        item = e.body.get("workflow", {}) if isinstance(e.body, dict) else {}
-        if e.status in _FAILED and item.get("item_number") == item.get("items_total"):
-            return "failed"
-    return "in progress"
 
 
 def timeline_text(data: TimelineData) -> str:
