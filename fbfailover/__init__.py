@@ -41,7 +41,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY = {
     "ENV_NAMES": "config", "Settings": "config", "data_dir": "config", "find_env_file": "config",
-    "is_loopback_url": "config", "load_settings": "config", "project_dir": "config",
+    "is_loopback_url": "config", "is_setting": "config", "load_settings": "config", "project_dir": "config",
     "update_env_file": "config",
     "generate_private_key": "keys", "load_private_key": "keys", "private_pem": "keys", "public_pem": "keys",
     "save_private_key": "keys",
@@ -105,6 +105,7 @@ __all__ = [
     "find_env_file",
     "generate_private_key",
     "is_loopback_url",
+    "is_setting",
     "load_private_key",
     "load_settings",
     "message_v01",
@@ -147,6 +148,7 @@ if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
         data_dir,
         find_env_file,
         is_loopback_url,
+        is_setting,
         load_settings,
         project_dir,
         update_env_file,

@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 
 from .errors import ConfigError
 
-__all__ = ["ENV_NAMES", "Settings", "data_dir", "find_env_file", "is_loopback_url", "load_settings",
+__all__ = ["ENV_NAMES", "Settings", "data_dir", "find_env_file", "is_loopback_url", "is_setting", "load_settings",
            "project_dir", "update_env_file"]
 
 DEFAULT_API_URL = "https://api.nexmo.com"
@@ -46,6 +46,15 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "public_url": ("FBFAILOVER_PUBLIC_URL",),
 }
 _SECRETS = ("api_secret", "signature_secret", "workshop_token")
+_ALL_NAMES = frozenset(name for names in ENV_NAMES.values() for name in names)
+
+
+def is_setting(name: str) -> bool:
+    """True for every environment name fbfailover reads (``ENV_NAMES`` and the ``FBFAILOVER_*`` paths).
+
+    Used to run something with none of the caller's settings (tests, the notebooks' clean runs).
+    """
+    return name in _ALL_NAMES or name.startswith("FBFAILOVER_")
 # A project root ends the upward search so a stray ~/.env of another project is never picked up.
 _ROOT_MARKERS = ("pyproject.toml", ".git")
 

@@ -11,17 +11,15 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from fbfailover.config import is_setting
 from fbfailover.keys import generate_private_key, public_pem, save_private_key
-
-_SETTING_PREFIXES = ("VONAGE_", "NEXMO_", "FBFAILOVER_")
-_SETTING_NAMES = ("FROM_NUMBER", "TO_NUMBER", "FB_SENDER_ID", "FB_RECIPIENT_ID")
 
 
 @pytest.fixture(autouse=True)
 def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Clear every fbfailover setting from the environment and point .env and data at a fresh folder."""
     for name in list(os.environ):
-        if name.startswith(_SETTING_PREFIXES) or name in _SETTING_NAMES:
+        if is_setting(name):
             monkeypatch.delenv(name)
     home = tmp_path_factory.mktemp("settings")
     monkeypatch.setenv("FBFAILOVER_ENV_FILE", str(home / ".env"))

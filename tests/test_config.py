@@ -213,3 +213,12 @@ def test_project_dir(tmp_path):
     assert project_dir(load_settings(environ={}, env_file=env)) == env.resolve().parent
     write(tmp_path / "q" / "pyproject.toml", "")
     assert project_dir(None, cwd=tmp_path / "q") == (tmp_path / "q").resolve()
+
+
+def test_is_setting_knows_every_name_read_and_nothing_else():
+    from fbfailover.config import ENV_NAMES, is_setting
+
+    for names in ENV_NAMES.values():
+        assert all(is_setting(name) for name in names)
+    assert is_setting("FBFAILOVER_ENV_FILE") and is_setting("FBFAILOVER_DATA_DIR")
+    assert not is_setting("PATH") and not is_setting("HOME")

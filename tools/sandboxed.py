@@ -1,8 +1,8 @@
 """Run a command with the tutorial pointed at a temporary folder and no inherited settings.
 
 Usage: ``python tools/sandboxed.py COMMAND [ARG ...]``. The command sees a fresh ``FBFAILOVER_ENV_FILE``
-and ``FBFAILOVER_DATA_DIR`` in a temporary folder (removed afterwards) and none of the caller's
-``VONAGE_*``/``NEXMO_*``/``FBFAILOVER_*`` or tutorial settings. So the notebooks run against the offline
+and ``FBFAILOVER_DATA_DIR`` in a temporary folder (removed afterwards) and none of the caller's settings
+(every name ``fbfailover.config`` reads). So the notebooks run against the offline
 sandbox from a clean start, and the project's own ``.env`` and ``private.key`` are never read or written.
 """
 
@@ -14,12 +14,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-SETTINGS = ("VONAGE_", "NEXMO_", "FBFAILOVER_", "FROM_NUMBER", "TO_NUMBER", "FB_SENDER_ID", "FB_RECIPIENT_ID")
+from fbfailover.config import is_setting
 
 
 def clean_environment(folder: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
     """Return a copy of the environment without tutorial settings, pointed at ``folder``."""
-    env = {k: v for k, v in (os.environ if environ is None else environ).items() if not k.startswith(SETTINGS)}
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if not is_setting(k)}
     env["FBFAILOVER_ENV_FILE"] = str(folder / ".env")
     env["FBFAILOVER_DATA_DIR"] = str(folder / "data")
     return env

@@ -33,6 +33,8 @@ import pytest
 from lab import Lab, register_screenshot_dir, screenshot
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from fbfailover.config import is_setting
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 NOTEBOOKS = REPO / "notebooks"
@@ -67,8 +69,7 @@ LAB_SETTINGS = {
 
 # The caller's settings (credentials, live URLs, numbers) and Jupyter paths never reach the server or
 # kernels: notebooks run in offline sandbox mode, whatever the developer's shell holds.
-DROPPED_PREFIXES = ("VONAGE_", "NEXMO_", "FBFAILOVER_", "JUPYTER", "JPY_")
-DROPPED_NAMES = ("FROM_NUMBER", "TO_NUMBER", "FB_SENDER_ID", "FB_RECIPIENT_ID")
+DROPPED_PREFIXES = ("JUPYTER", "JPY_")
 
 SCREENSHOT_DIR = pytest.StashKey[Path]()
 CONSOLE = pytest.StashKey[list]()
@@ -153,7 +154,7 @@ def _server_environment(base: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(DROPPED_PREFIXES) and key not in DROPPED_NAMES
+        if not key.startswith(DROPPED_PREFIXES) and not is_setting(key)
     }
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "")])
