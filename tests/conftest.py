@@ -95,3 +95,13 @@ def api_server(_recording_server):
     _recording_server.seen.clear()
     _recording_server.script.clear()
     return _recording_server
+
+
+@pytest.fixture(scope="module")
+def box():
+    """An embedded sandbox for a test module, in memory; a 600 s expiry takes 50 ms."""
+    from fbfailover import sandbox
+
+    handle = sandbox.start(db=":memory:", time_scale=12_000)
+    yield handle
+    handle.stop()

@@ -11,15 +11,6 @@ from fbfailover.errors import ValidationError
 from fbfailover.widgets import ApplicationForm, FailoverForm, JwtForm, MessagesV1Form
 
 
-@pytest.fixture(scope="module")
-def box():
-    from fbfailover import sandbox
-
-    handle = sandbox.start(db=":memory:", time_scale=12_000)
-    yield handle
-    handle.stop()
-
-
 @pytest.fixture
 def tut(box, isolated_settings):
     session = tutorial.connect(sandbox=box)

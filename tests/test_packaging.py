@@ -9,7 +9,10 @@ import sys
 import types
 from pathlib import Path
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 import yaml
 
 import fbfailover

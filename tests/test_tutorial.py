@@ -15,15 +15,6 @@ from fbfailover.tokens import decode_for_display
 FROM, TO = "447700900000", "447700900001"
 
 
-@pytest.fixture(scope="module")
-def box():
-    from fbfailover import sandbox
-
-    handle = sandbox.start(db=":memory:", time_scale=12_000)  # a 600 s expiry takes 50 ms
-    yield handle
-    handle.stop()
-
-
 @pytest.fixture
 def tut(box, isolated_settings):
     session = tutorial.connect(sandbox=box)
@@ -81,9 +72,15 @@ def test_save_writes_a_private_env_file_and_keeps_the_sandbox(tut, box):
 
 
 def test_prerequisites_list_settings_and_mode(tut):
+    import re
+
+    from test_packaging import PYPROJECT
+
     text = repr(tutorial.prerequisites(tut))
     assert "FB_RECIPIENT_ID: not set yet" in text and "mode: sandbox" in text
     assert "MISSING" not in text
+    for requirement in PYPROJECT["project"]["dependencies"]:  # every runtime dependency is checked
+        assert f"  {re.match(r'[A-Za-z0-9_.-]+', requirement).group(0)}: installed" in text
 
 
 def test_account_webhooks_point_at_the_receiver(tut):

@@ -7,6 +7,7 @@ whose text is the same on every run (ids, ports and times are in forms the noteb
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,15 +31,24 @@ __all__ = [
 ]
 
 DEFAULT_APP_NAME = "FB Messenger failover tutorial"
-REQUIRED = ("jupyterlab", "ipywidgets", "requests", "pyjwt", "cryptography", "tornado", "python-dotenv",
-            "jsonschema")
+
+
+def _required() -> list[str]:
+    """The package's runtime dependencies, as its own metadata (from pyproject.toml) lists them."""
+    requires = importlib.metadata.requires("fbfailover") or []
+    return [re.match(r"[A-Za-z0-9_.-]+", r).group(0) for r in requires if "extra ==" not in r]
 
 
 def prerequisites(tut: Tutorial) -> Panel:
     """Check Python, the packages, which settings are set, and say which mode the notebooks run in."""
     ok = sys.version_info >= (3, 10)
     lines: list[Any] = [("Python 3.10 or newer", "ok" if ok else f"NO — found {sys.version.split()[0]}")]
-    for name in REQUIRED:
+    try:
+        required = _required()
+    except importlib.metadata.PackageNotFoundError:
+        required = []
+        lines.append(("fbfailover", "NOT INSTALLED — run `make lab` (or postBuild) again"))
+    for name in required:
         try:
             importlib.metadata.version(name)
             lines.append((name, "installed"))
@@ -49,7 +59,8 @@ def prerequisites(tut: Tutorial) -> Panel:
                       "fb_recipient_id"):
         lines.append((ENV_NAMES[fieldname][0], "set" if getattr(file_settings, fieldname) else "not set yet"))
     lines.append(("mode", tut.mode))
-    return Panel("Prerequisites", lines, data={"ok": ok and all("MISSING" not in str(v) for _, v in lines)})
+    problems = [v for _, v in lines if str(v).startswith(("MISSING", "NOT INSTALLED"))]
+    return Panel("Prerequisites", lines, data={"ok": ok and not problems})
 
 
 def configure_account_webhooks(tut: Tutorial) -> Panel:
