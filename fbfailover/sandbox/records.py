@@ -79,14 +79,19 @@ class Records:
         self._remember("d" + doc["uuid"], doc)
 
     def dispatch(self, uuid: str) -> dict | None:
-        doc = self._docs.get("d" + uuid) or self._now.dispatches.get(uuid) or self._later.dispatches.get(uuid)
+        return self._document("dispatches", "d", uuid)
+
+    def _document(self, table: str, prefix: str, uuid: str) -> dict | None:
+        """A dispatch or message document: from the cache, the write queues, else the database."""
+        doc = (self._docs.get(prefix + uuid) or getattr(self._now, table).get(uuid)
+               or getattr(self._later, table).get(uuid))
         if doc is None:
             self.write_pending()  # its latest version may still be on its way to the database
-            row = self.db.execute("SELECT doc FROM dispatches WHERE uuid=?", (uuid,)).fetchone()
+            row = self.db.execute(f"SELECT doc FROM {table} WHERE uuid=?", (uuid,)).fetchone()
             if row is None:
                 return None
             doc = json.loads(row[0])
-            self._remember("d" + uuid, doc)
+            self._remember(prefix + uuid, doc)
         return doc
 
     def put_message(self, doc: dict) -> None:
@@ -95,15 +100,7 @@ class Records:
         self._remember("m" + doc["uuid"], doc)
 
     def message(self, uuid: str) -> dict | None:
-        doc = self._docs.get("m" + uuid) or self._now.messages.get(uuid) or self._later.messages.get(uuid)
-        if doc is None:
-            self.write_pending()  # its latest version may still be on its way to the database
-            row = self.db.execute("SELECT doc FROM messages WHERE uuid=?", (uuid,)).fetchone()
-            if row is None:
-                return None
-            doc = json.loads(row[0])
-            self._remember("m" + uuid, doc)
-        return doc
+        return self._document("messages", "m", uuid)
 
     def messages_of(self, dispatch_uuid: str) -> list[dict]:
         """The messages of a dispatch or workflow in item order (its document lists their uuids)."""
