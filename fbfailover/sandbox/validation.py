@@ -254,25 +254,28 @@ def _check_olympus_item(problems: Problems, where: str, item: dict) -> None:
     _check_address(problems, f"{where}from", item["from"], from_type, sender=True)
     message = item["message"]
     content = message["content"]
-    ctype = content["type"]
-    if ctype not in _V01_TYPES[to_type]:
-        _add(
-            problems,
-            f"{where}message.content.type",
-            f"{ctype} is not supported on {to_type}; use one of: " + ", ".join(sorted(_V01_TYPES[to_type])),
-        )
-    elif ctype not in content:
-        _add(problems, f"{where}message.content.{ctype}", f"is required when content.type is {ctype}")
-    text = content.get("text")
-    if isinstance(text, str) and len(text) > _TEXT_MAX[to_type]:
-        _add(
-            problems,
-            f"{where}message.content.text",
-            f"must be at most {_TEXT_MAX[to_type]} characters on {to_type}",
-        )
-    messenger = message.get("messenger") or {}
+    _check_payload(problems, to_type, content, content["type"], _V01_TYPES[to_type],
+                   f"{where}message.content.", "type", "content.type")
+    _check_messenger_tag(problems, f"{where}message.", message)
+
+
+def _check_payload(problems: Problems, channel: str, holder: dict, kind: str, allowed: Any, where: str,
+                   type_field: str, type_name: str) -> None:
+    """The message kind must suit the channel, its own field must be there, and text must fit the channel."""
+    if kind not in allowed:
+        _add(problems, f"{where}{type_field}",
+             f"{kind} is not supported on {channel}; use one of: " + ", ".join(sorted(allowed)))
+    elif kind not in holder:
+        _add(problems, f"{where}{kind}", f"is required when {type_name} is {kind}")
+    text = holder.get("text")
+    if isinstance(text, str) and len(text) > _TEXT_MAX[channel]:
+        _add(problems, f"{where}text", f"must be at most {_TEXT_MAX[channel]} characters on {channel}")
+
+
+def _check_messenger_tag(problems: Problems, where: str, holder: dict) -> None:
+    messenger = holder.get("messenger") or {}
     if messenger.get("category") == "message_tag" and not messenger.get("tag"):
-        _add(problems, f"{where}message.messenger.tag", "is required when category is message_tag")
+        _add(problems, f"{where}messenger.tag", "is required when category is message_tag")
 
 
 _VERDICTS: dict[bytes, bool] = {}  # exact raw body -> valid? (clients repeat the same body: the tutorial's curl)
@@ -327,22 +330,11 @@ def check_message_v01(body: Any) -> Problems:
 
 def _check_v1_item(problems: Problems, where: str, msg: dict) -> None:
     channel, mtype = msg["channel"], msg["message_type"]
-    if mtype not in _V1_TYPES[channel]:
-        _add(
-            problems,
-            f"{where}message_type",
-            f"{mtype} is not supported on {channel}; use one of: " + ", ".join(sorted(_V1_TYPES[channel])),
-        )
-    elif mtype not in msg:
-        _add(problems, f"{where}{mtype}", f"is required when message_type is {mtype}")
-    text = msg.get("text")
-    if isinstance(text, str) and len(text) > _TEXT_MAX[channel]:
-        _add(problems, f"{where}text", f"must be at most {_TEXT_MAX[channel]} characters on {channel}")
+    _check_payload(problems, channel, msg, mtype, _V1_TYPES[channel], where, "message_type", "message_type")
     if channel in _NUMBER_CHANNELS and not _NUMBER.match(msg["to"]):
         _add(problems, f"{where}to", _NUMBER_REASON)
-    messenger = msg.get("messenger") or {}
-    if channel == "messenger" and messenger.get("category") == "message_tag" and not messenger.get("tag"):
-        _add(problems, f"{where}messenger.tag", "is required when category is message_tag")
+    if channel == "messenger":
+        _check_messenger_tag(problems, where, msg)
 
 
 def check_message_v1(body: Any) -> Problems:
