@@ -28,9 +28,8 @@ class Records:
     lock: threading.RLock
 
     def _init_records(self) -> None:
-        items_json: dict[str, str] = {}
-        self._now = Pending(items_json)  # written before the current request is answered
-        self._later = Pending(items_json)  # written within WRITE_BEHIND seconds
+        self._now = Pending()  # written before the current request is answered
+        self._later = Pending()  # written within WRITE_BEHIND seconds
         self._queue = self._now
         # Recently written dispatch and message documents: the simulation reads them back on every step.
         self._docs: dict[str, dict] = {}

@@ -6,8 +6,9 @@ import json
 import os
 import sqlite3
 import threading
-import uuid
 from typing import Any
+
+import orjson
 
 __all__ = ["DDL", "SCHEMA_VERSION", "Account", "dumps", "new_uuid"]
 
@@ -39,36 +40,52 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_dispatch ON deliveries (dispatch_uuid);
 """
 
-# Documents are built by the sandbox itself and never hold cycles: the circular check would cost a fifth.
+# The same text from the standard library, for what orjson refuses (keys that are not strings, integers over
+# 64 bits). Documents are built by the sandbox itself and never hold cycles: no circular check.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON, non-ASCII kept as UTF-8 (what JavaScript's ``JSON.stringify`` produces)."""
-    return _ENCODE(value)
+    """Compact JSON, non-ASCII kept as UTF-8 (what JavaScript's ``JSON.stringify`` produces).
+
+    orjson writes it about ten times faster than the standard library: every change of a message or dispatch
+    is written as a whole document, several times per dispatch.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return _ENCODE(value)
 
 
 _random = b""
+_used = 0
 _random_lock = threading.Lock()
 
 
 def _forget_random() -> None:
-    global _random
-    _random = b""  # a forked child must not reuse its parent's bytes
+    global _random, _used
+    _random, _used = b"", 0  # a forked child must not reuse its parent's bytes
 
 
 os.register_at_fork(after_in_child=_forget_random)
 
 
 def new_uuid() -> str:
-    """A random (version 4) UUID as text, like ``str(uuid.uuid4())``; the OS's random bytes are read 4 KiB at a
-    time (one system call per 256 UUIDs instead of one each)."""
-    global _random
+    """A random (version 4) UUID as text, like ``str(uuid.uuid4())`` but without building a ``UUID`` object;
+    the OS's random bytes are read 4 KiB at a time (one system call per 256 UUIDs instead of one each)."""
+    global _random, _used
     with _random_lock:
-        if not _random:
-            _random = os.urandom(4096)
-        raw, _random = _random[:16], _random[16:]
-    return str(uuid.UUID(bytes=raw, version=4))
+        if _used >= len(_random):
+            _random, _used = os.urandom(4096), 0
+        raw = _random[_used : _used + 16]
+        _used += 16
+    h = ((int.from_bytes(raw, "big") & _CLEAR) | _VERSION_4).to_bytes(16, "big").hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# The version (4) and variant (RFC 4122) bits of a UUID.
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
 
 
 class Account:

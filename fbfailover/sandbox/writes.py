@@ -17,17 +17,14 @@ from .schema import dumps
 __all__ = ["Ops", "Pending"]
 
 Ops = list[tuple[str, list[tuple]]]
-_ITEMS_CACHE = 32768
 
 
 class Pending:
     """One queue of writes; ``write(db)`` executes them inside the current transaction and empties the queue."""
 
-    __slots__ = ("deliveries", "delivery_docs", "dispatches", "dropped", "items_json", "messages", "meta", "timers")
+    __slots__ = ("deliveries", "delivery_docs", "dispatches", "dropped", "messages", "meta", "timers")
 
-    def __init__(self, items_json: dict[str, str] | None = None) -> None:
-        # A dispatch's workflow items never change: their JSON (by dispatch uuid) is made once, shared by queues.
-        self.items_json: dict[str, str] = {} if items_json is None else items_json
+    def __init__(self) -> None:
         self.dispatches: dict[str, dict] = {}
         self.messages: dict[str, dict] = {}
         self.timers: dict[int, tuple[int, float, str, str, dict]] = {}
@@ -62,26 +59,6 @@ class Pending:
         for sql, rows in self.take():
             db.executemany(sql, rows)
 
-    def _dispatch_json(self, doc: dict) -> str:
-        """``dumps(doc)``, with the workflow items' JSON spliced in from the cache (the same text, keys in order)."""
-        items = self.items_json.get(doc["uuid"])
-        if items is None:
-            if len(self.items_json) >= _ITEMS_CACHE:
-                self.items_json.clear()
-            items = self.items_json[doc["uuid"]] = dumps(doc["items"])
-        head: dict = {}
-        tail: dict = {}
-        part = head
-        for key, value in doc.items():
-            if key == "items":
-                part = tail
-            else:
-                part[key] = value
-        if doc.get("status") != "in_progress":  # finished: not written again
-            del self.items_json[doc["uuid"]]
-        text = dumps(head)[:-1] + ("," if head else "") + '"items":' + items
-        return text + ("," + dumps(tail)[1:] if tail else "}")
-
     def take(self) -> Ops:
         """The queued writes as ``(sql, rows)`` pairs, documents serialized now; the queue is left empty."""
         ops: Ops = []
@@ -89,7 +66,7 @@ class Pending:
             ops.append(
                 (
                     "INSERT INTO dispatches VALUES (?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
-                    [(uuid, doc["account_id"], self._dispatch_json(doc)) for uuid, doc in self.dispatches.items()],
+                    [(uuid, doc["account_id"], dumps(doc)) for uuid, doc in self.dispatches.items()],
                 )
             )
             self.dispatches = {}
