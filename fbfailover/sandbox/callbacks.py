@@ -99,8 +99,8 @@ class Webhooks:
         dispatch_uuid: str | None = None,
         message_uuid: str | None = None,
     ) -> int:
-        """Record a webhook and schedule its first attempt now; with no URL it is recorded as ``no_url``."""
-        raw = dumps(body).encode("utf-8")
+        """Record a webhook and schedule its first attempt now; with no URL it is recorded as ``no_url``, in
+        memory only (``Records.add_unsent``)."""
         doc = {
             "kind": kind,
             "url": url,
@@ -114,9 +114,10 @@ class Webhooks:
             "next_attempt": None,
             "attempts": [],
         }
-        delivery_id = self.state.add_delivery(account.id, doc, raw)
-        if url:
-            self.scheduler.add(at, "deliver", str(delivery_id))
+        if not url:
+            return self.state.add_unsent(account.id, doc, body)
+        delivery_id = self.state.add_delivery(account.id, doc, dumps(body).encode("utf-8"))
+        self.scheduler.add(at, "deliver", str(delivery_id))
         return delivery_id
 
     def resume(self, scheduled: set[str]) -> int:

@@ -94,6 +94,46 @@ def test_no_status_url_is_recorded(sandbox, key_pair):
     assert delivery["status"] == "no_url" and delivery["attempts"] == []
 
 
+def test_webhooks_without_a_url_are_listed_with_the_others_in_order(
+    sandbox, collector, app_with_key, key_pair
+):
+    from sandbox_helpers import mint
+
+    silent = create_app(sandbox, key_pair[1], name="no webhooks")
+    quiet = post_dispatch(sandbox, mint(silent["id"], key_pair[0])).json()["dispatch_uuid"]
+    heard = post_dispatch(sandbox, app_with_key["token"]).json()["dispatch_uuid"]
+    sandbox.advance(700)
+    collector.wait(5, "/status")
+    listed = sandbox.deliveries()
+    assert [d["id"] for d in listed] == sorted(d["id"] for d in listed)
+    assert [d["status"] for d in listed if d["dispatch_uuid"] == quiet] == ["no_url"] * 5
+    assert {d["status"] for d in listed if d["dispatch_uuid"] == heard} == {"delivered"}
+    final = sandbox.deliveries(dispatch_uuid=quiet)[-1]
+    assert final["kind"] == "final_report" and final["body"]["dispatch_uuid"] == quiet and final["url"] == ""
+    assert {d["dispatch_uuid"] for d in sandbox.deliveries(status="no_url")} == {quiet}
+    assert sandbox.deliveries(dispatch_uuid=heard, status="no_url") == []
+    timeline = requests.get(f"{sandbox.url}/_sandbox/dispatches/{quiet}", auth=basic(sandbox), timeout=10).json()
+    assert [d["status"] for d in timeline["deliveries"]] == ["no_url"] * 5
+
+
+def test_only_the_latest_webhooks_without_a_url_are_kept(monkeypatch):
+    from fbfailover.sandbox import records
+    from fbfailover.sandbox.state import State
+
+    monkeypatch.setattr(records, "UNSENT_KEPT", 3)
+    state = State(":memory:")
+    account = state.primary_account()
+    ids = [state.add_unsent(account.id, {"dispatch_uuid": None, "status": "no_url"}, {"n": n}) for n in range(5)]
+    real = state.add_delivery(account.id, {"dispatch_uuid": None, "status": "pending"}, b"{}")
+    state.commit()
+    listed = state.deliveries(account.id)
+    assert [d["id"] for d, _ in listed] == [*ids[2:], real]
+    assert [json.loads(body) for _, body in listed[:3]] == [{"n": 2}, {"n": 3}, {"n": 4}]
+    assert [d["id"] for d, _ in state.deliveries(account.id, limit=2)] == [ids[4], real]
+    assert state.db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 1
+    state.close()
+
+
 def test_inbound_gives_the_learner_the_ids(sandbox, collector, app_with_key):
     result = sandbox.inbound("messenger", text="hello", application_id=app_with_key["id"])
     hit = collector.wait(1, "/inbound")[0]
