@@ -3,44 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import threading
 import time
 from dataclasses import dataclass
 
 from .auth import Authenticator
 from .clock import Clock
+from .collector import pacer
 from .simulation import Simulator
 from .state import Account, State
 
 __all__ = ["Core", "SandboxSettings"]
 
 VERSION = "1"
-
-# Under load the default thresholds (700, 10, 10) ran a full collection every second or so, each pausing the loop
-# for 10-50 ms (every live document is scanned): the worst latencies. Rarer collections of every generation;
-# what the sandbox keeps is freed by reference counting, so little waits for them.
-GC_THRESHOLDS = (5000, 20, 100)
-_gc_lock = threading.Lock()
-_gc_users: list[tuple[int, ...]] = []  # the thresholds before the first running sandbox raised them
-
-
-def _raise_gc_thresholds() -> None:
-    with _gc_lock:
-        if not _gc_users:
-            _gc_users.append(gc.get_threshold())
-            gc.set_threshold(*(max(a, b) for a, b in zip(GC_THRESHOLDS, gc.get_threshold(), strict=True)))
-        else:
-            _gc_users.append(_gc_users[0])
-
-
-def _restore_gc_thresholds() -> None:
-    with _gc_lock:
-        if _gc_users:
-            previous = _gc_users.pop()
-            if not _gc_users:
-                gc.set_threshold(*previous)
-
 
 @dataclass(frozen=True)
 class SandboxSettings:
@@ -86,7 +60,7 @@ class Core:
     async def start(self) -> None:
         """Resume persisted timers and deliveries (awaited on the server's loop)."""
         self.sim.start()
-        _raise_gc_thresholds()
+        pacer.acquire()
         self.started = True
 
     async def stop(self) -> None:
@@ -96,7 +70,7 @@ class Core:
                 await self.sim.stop()
             finally:
                 self.started = False
-                _restore_gc_thresholds()
+                pacer.release()
         self.state.close()
 
     def commit(self) -> None:

@@ -105,10 +105,10 @@ def test_generated_uuids_are_version_4_and_distinct():
     assert all(uuid.UUID(u).version == 4 for u in made)
 
 
-def test_a_running_sandbox_collects_garbage_less_often_and_restores_the_thresholds_when_stopped(tmp_path):
+def test_a_running_sandbox_paces_garbage_collection_and_restores_the_thresholds_when_stopped(tmp_path):
     import gc
 
-    from fbfailover.sandbox.core import GC_THRESHOLDS
+    from fbfailover.sandbox.collector import THRESHOLDS, pacer
 
     before = gc.get_threshold()
 
@@ -117,10 +117,16 @@ def test_a_running_sandbox_collects_garbage_less_often_and_restores_the_threshol
         second = Core(State(tmp_path / "b.db"))
         await first.start()
         await second.start()
-        assert all(now >= wanted for now, wanted in zip(gc.get_threshold(), GC_THRESHOLDS, strict=True))
+        assert pacer.running
+        assert all(now >= wanted for now, wanted in zip(gc.get_threshold(), THRESHOLDS, strict=True))
+        collections = gc.get_stats()[0]["collections"]
+        await asyncio.sleep(0.2)
+        assert gc.get_stats()[0]["collections"] >= collections + 3  # about every 20 ms, by the clock
         await first.stop()
-        assert all(now >= wanted for now, wanted in zip(gc.get_threshold(), GC_THRESHOLDS, strict=True))
+        assert pacer.running
+        assert all(now >= wanted for now, wanted in zip(gc.get_threshold(), THRESHOLDS, strict=True))
         await second.stop()
+        assert not pacer.running
 
     asyncio.run(scenario())
     assert gc.get_threshold() == before
