@@ -18,7 +18,7 @@ import threading
 __all__ = ["FULL_EVERY", "MIDDLE_EVERY", "THRESHOLDS", "YOUNG_EVERY", "pacer"]
 
 YOUNG_EVERY = 0.02  # real seconds
-MIDDLE_EVERY = 100  # young collections (2 s)
+MIDDLE_EVERY = 500  # young collections (10 s)
 FULL_EVERY = 3000  # young collections (60 s)
 THRESHOLDS = (5000, 20, 100)
 
