@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .auth import load_public_key
 from .base import APP_ERRORS, BaseHandler, Problem
+from .channels import v1_fields
 from .control import control_routes
 from .core import Core, SandboxSettings
-from .simulation import v1_fields
 from .state import State
 from .validation import check, check_dispatch, check_message_v01, check_message_v1
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from .auth import AuthError
 from .base import GENERIC_ERRORS, BaseHandler, Problem
+from .channels import DEFAULT_DELAYS, normalise_channel
 from .clock import iso
-from .simulation import DEFAULT_DELAYS, normalise_channel
 from .state import Account
 from .validation import ERROR_CODES, check
 

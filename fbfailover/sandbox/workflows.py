@@ -1,0 +1,185 @@
+"""The failover state machine of dispatches, workflows and v1 failovers (a mixin of ``Simulator``).
+
+A dispatch sends item 0; item i fails (rejected/undeliverable) -> item i+1 at once; ``condition_status`` not
+reached within ``expiry_time`` -> item i+1; reached (``read`` also satisfies ``delivered``) -> completed. The
+last item delivered -> completed; the last item failed -> error. Exactly one final report per dispatch.
+A v1 failover workflow moves on only when a message is rejected or undeliverable, and has no final report.
+Late statuses of earlier messages only produce their own webhooks.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+from typing import Any
+
+from .callbacks import Webhooks
+from .channels import FAILED, v1_fields
+from .clock import Clock, Scheduler, iso
+from .events import final_report
+from .schema import new_uuid
+from .state import Account, State
+
+__all__ = ["Workflows"]
+
+
+class Workflows:
+    """Needs ``state``, ``clock``, ``scheduler``, ``webhooks``, ``submit()`` and ``status_url()``."""
+
+    state: State
+    clock: Clock
+    scheduler: Scheduler
+    webhooks: Webhooks
+
+    def submit(self, msg: dict, at: float) -> dict:
+        raise NotImplementedError
+
+    def status_url(self, account: Account, application_id: str | None, auth: str) -> str:
+        raise NotImplementedError
+
+    def create_workflow(
+        self,
+        account: Account,
+        application_id: str | None,
+        auth: str,
+        kind: str,
+        items: list[dict],
+        template: str = "failover",
+    ) -> tuple[dict, dict]:
+        """Start a dispatch (``kind`` dispatch|workflow) or a v1 failover (``v1``); returns it, message 0."""
+        at = self.clock.now()
+        dispatch = {
+            "uuid": _workflow_id() if kind == "v1" else new_uuid(),
+            "account_id": account.id,
+            "application_id": application_id,
+            "auth": auth,
+            "kind": kind,
+            "template": template,
+            "items": items,
+            "current": 0,
+            "status": "in_progress",
+            "created": at,
+            "created_real": iso(time.time()),
+            "expiry": None,
+            "messages": [],
+            "final_report": None,
+            "finished": None,
+            "events": [],
+        }
+        first = self._send_item(dispatch, 0, at)
+        return dispatch, first
+
+    def _send_item(self, dispatch: dict, index: int, at: float) -> dict:
+        item = dispatch["items"][index]
+        dispatch["current"] = index
+        msg = {
+            "uuid": new_uuid(),
+            "account_id": dispatch["account_id"],
+            "dispatch_uuid": dispatch["uuid"],
+            "application_id": dispatch["application_id"],
+            "auth": dispatch["auth"],
+            "item": index,
+        }
+        if dispatch["kind"] == "v1":
+            msg.update(v1_fields(item))
+            msg["workflow"] = {
+                "id": dispatch["uuid"],
+                "item_number": index + 1,
+                "items_total": len(dispatch["items"]),
+            }
+        else:
+            msg.update(
+                {
+                    "api": "v0.1",
+                    "webhook_version": "v0.1",
+                    "channel": item["to"]["type"],
+                    "to": item["to"],
+                    "from": item["from"],
+                    "link": "dispatch" if dispatch["kind"] == "dispatch" else "workflow",
+                }
+            )
+        dispatch["messages"].append(msg["uuid"])
+        _event(dispatch, at, "sent", item=index, message_uuid=msg["uuid"], channel=msg["channel"])
+        failover = item.get("failover") if dispatch["kind"] != "v1" else None
+        dispatch["expiry"] = None
+        if failover:
+            due = at + failover["expiry_time"]
+            timer = self.scheduler.add(due, "expiry", dispatch["uuid"], {"item": index})
+            dispatch["expiry"] = {
+                "item": index,
+                "deadline": iso(due),
+                "deadline_unix": due,
+                "timer": timer,
+                "condition_status": failover["condition_status"],
+            }
+            dispatch["events"][-1].update(expiry_deadline=iso(due), condition_status=failover["condition_status"])
+        self.state.put_dispatch(dispatch)
+        return self.submit(msg, at)
+
+    def _step(self, dispatch: dict, msg: dict, status: str, at: float) -> None:
+        if dispatch["status"] != "in_progress" or msg.get("item") != dispatch["current"]:
+            return  # a late status of an earlier message: its own webhook only
+        index = dispatch["current"]
+        last = index == len(dispatch["items"]) - 1
+        if status in FAILED:
+            _event(dispatch, at, status, item=index, message_uuid=msg["uuid"])
+            if last:
+                self._finish(dispatch, "error", at)
+            else:
+                self._cancel_expiry(dispatch)
+                self._send_item(dispatch, index + 1, at)
+            return
+        if status not in ("delivered", "read"):
+            return
+        condition = "delivered"
+        if dispatch["kind"] != "v1" and not last:
+            condition = dispatch["items"][index]["failover"]["condition_status"]
+        if status == "read" or condition == "delivered":
+            _event(dispatch, at, f"condition {condition} reached", item=index, message_uuid=msg["uuid"])
+            self._finish(dispatch, "completed", at)
+
+    def _on_expiry(self, dispatch_uuid: str, data: dict, at: float) -> None:
+        dispatch = self.state.dispatch(dispatch_uuid)
+        if dispatch is None or dispatch["status"] != "in_progress" or dispatch["current"] != data["item"]:
+            return
+        _event(dispatch, at, "expired", item=data["item"])
+        self._send_item(dispatch, data["item"] + 1, at)
+
+    def _cancel_expiry(self, dispatch: dict) -> None:
+        if dispatch.get("expiry"):
+            self.scheduler.cancel(dispatch["expiry"]["timer"])
+            dispatch["expiry"] = None
+
+    def _finish(self, dispatch: dict, status: str, at: float) -> None:
+        self._cancel_expiry(dispatch)
+        dispatch["status"] = status
+        dispatch["finished"] = iso(at)
+        _event(dispatch, at, status)
+        if dispatch["kind"] != "v1":
+            messages = [m for m in map(self.state.message, dispatch["messages"]) if m is not None]
+            report = final_report(dispatch, messages, at)
+            dispatch["final_report"] = report
+            account = self.state.account_by_id(dispatch["account_id"])
+            url = self.status_url(account, dispatch["application_id"], dispatch["auth"])
+            self.webhooks.send(
+                account,
+                url,
+                report,
+                kind="final_report",
+                at=at,
+                application_id=dispatch["application_id"],
+                dispatch_uuid=dispatch["uuid"],
+            )
+        self.state.put_dispatch(dispatch)
+        self.state.forget(dispatch["uuid"], *dispatch["messages"])
+
+
+def _workflow_id() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(26))
+
+
+def _event(dispatch: dict, at: float, event: str, **fields: Any) -> None:
+    dispatch["events"].append(
+        {"at": iso(at), "at_unix": round(at, 3), "real_time": iso(time.time()), "event": event, **fields}
+    )
