@@ -20,8 +20,9 @@ from .base import APP_ERRORS, BaseHandler, Problem
 from .channels import v1_fields
 from .control import control_routes
 from .core import Core, SandboxSettings
+from .jsonschemas import check
 from .state import State
-from .validation import check, check_dispatch, check_message_v01, check_message_v1
+from .validation import check_dispatch, check_message_v01, check_message_v1
 
 __all__ = ["make_app"]
 

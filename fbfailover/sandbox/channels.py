@@ -6,8 +6,66 @@ A message is ``submitted`` at once, then moves to ``delivered`` (and ``read`` on
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_DELAYS", "DEFAULT_ERRORS", "DEFAULT_READ_AFTER", "FAILED", "PRICES", "normalise_channel", "plan",
-           "v1_fields"]
+__all__ = [
+    "DEFAULT_DELAYS",
+    "DEFAULT_ERRORS",
+    "DEFAULT_READ_AFTER",
+    "ERROR_CODES",
+    "FAILED",
+    "PRICES",
+    "normalise_channel",
+    "plan",
+    "v1_fields",
+]
+
+# Documented asynchronous error codes of the Messages API (code -> short reason).
+ERROR_CODES: dict[int, str] = {
+    1000: "Throttled",
+    1010: "Missing params",
+    1020: "Invalid params",
+    1021: "Invalid tag",
+    1022: "Invalid template",
+    1030: "Internal error",
+    1040: "Invalid message",
+    1050: "Number barred",
+    1060: "Partner account barred",
+    1070: "Partner quota exceeded",
+    1080: "Account not enabled for REST",
+    1090: "Message too long",
+    1100: "Communication Failed",
+    1110: "Invalid Signature",
+    1120: "Illegal Sender Address - rejected",
+    1130: "Invalid TTL",
+    1140: "Facility not allowed",
+    1150: "Invalid Message class",
+    1160: "Non White-listed Destination",
+    1170: "Invalid or Missing Msisdn Param",
+    1180: "Absent Subscriber Temporary",
+    1190: "Absent Subscriber Permanent",
+    1200: "Portability Error",
+    1210: "Anti-Spam Rejection",
+    1220: "Handset Busy",
+    1230: "Network Error",
+    1240: "Illegal Number",
+    1241: "Too many send requests",
+    1250: "Unroutable",
+    1260: "Destination unreachable",
+    1270: "Subscriber Age Restriction",
+    1280: "Number Blocked by Carrier",
+    1290: "Pre-Paid - Insufficient funds",
+    1300: "Not part of the provider network",
+    1310: "Not suitable device",
+    1320: "Message already sent",
+    1330: "Unknown",
+    1331: "Provider error",
+    1340: "Outside of the allowed window",
+    1350: "Phone matching fee not paid",
+    1360: "TTL was activated",
+    1370: "Expired access Token",
+    1380: "Invalid resource",
+    1381: "Resource size is too large",
+    1382: "Resource type is invalid",
+}
 
 # Simulated seconds from submission to "delivered" when the recipient has no rule.
 DEFAULT_DELAYS = {

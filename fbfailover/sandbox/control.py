@@ -14,10 +14,10 @@ from typing import Any
 
 from .auth import AuthError
 from .base import GENERIC_ERRORS, BaseHandler, Problem
-from .channels import DEFAULT_DELAYS, normalise_channel
+from .channels import DEFAULT_DELAYS, ERROR_CODES, normalise_channel
 from .clock import iso
+from .jsonschemas import check
 from .state import Account
-from .validation import ERROR_CODES, check
 
 __all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
 

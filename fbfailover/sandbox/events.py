@@ -7,8 +7,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from .channels import ERROR_CODES
 from .clock import iso
-from .validation import ERROR_CODES
 
 __all__ = ["address_v01", "final_report", "inbound_v01", "status_body"]
 
