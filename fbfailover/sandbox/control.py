@@ -1,4 +1,5 @@
-"""Control and inspection endpoints under ``/_sandbox/``: recipients, inbound messages, the clock, timelines.
+"""Control endpoints under ``/_sandbox/``: recipients, inbound messages, the clock, accounts (the timelines and
+listings are in ``inspection.py``).
 
 They act on the primary account, or on the account named by a Basic ``Authorization`` header. In workshop
 mode that header is required, ``POST /_sandbox/accounts`` (with the workshop token) creates further accounts,
@@ -8,18 +9,16 @@ and only the primary (instructor's) account may move the clock everyone shares.
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 from typing import Any
 
 from .auth import AuthError
 from .base import GENERIC_ERRORS, BaseHandler, Problem
 from .channels import DEFAULT_DELAYS, ERROR_CODES, normalise_channel
-from .clock import iso
 from .jsonschemas import check
 from .state import Account
 
-__all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
+__all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "ControlHandler", "control_routes"]
 
 TOKEN_HEADER = "X-Workshop-Token"
 OLD_TOKEN_HEADER = "X-Instructor-Token"  # the first name of the header, still accepted
@@ -164,92 +163,6 @@ def _digits(n: int, prefix: str = "") -> str:
     return prefix + "".join(secrets.choice("0123456789") for _ in range(n - len(prefix) - 1)) + "7"
 
 
-class DispatchTimelineHandler(ControlHandler):
-    def get(self, uuid: str) -> None:
-        account = self.account()
-        dispatch = self.core.state.dispatch(uuid)
-        if dispatch is None or dispatch["account_id"] != account.id:
-            raise Problem(404, "Not Found", f"No dispatch or workflow '{uuid}' in this account")
-        messages = [_message_view(m) for m in self.core.state.messages_of(uuid)]
-        deliveries = [
-            {
-                "id": d["id"],
-                "kind": d["kind"],
-                "status": d["status"],
-                "url": d["url"],
-                "message_uuid": d.get("message_uuid"),
-                "attempts": len(d["attempts"]),
-            }
-            for d, _ in self.core.state.deliveries(account.id, dispatch_uuid=uuid)
-        ]
-        expiry = dispatch.get("expiry")
-        self.reply(
-            200,
-            {
-                "dispatch_uuid": uuid,
-                "kind": dispatch["kind"],
-                "template": dispatch["template"],
-                "status": dispatch["status"],
-                "application_id": dispatch["application_id"],
-                "auth": dispatch["auth"],
-                "created": iso(dispatch["created"]),
-                "created_real": dispatch["created_real"],
-                "finished": dispatch["finished"],
-                "current_item": dispatch["current"],
-                "items_total": len(dispatch["items"]),
-                "expiry": None if expiry is None else {k: expiry[k] for k in ("item", "deadline", "condition_status")},
-                "events": dispatch["events"],
-                "messages": messages,
-                "final_report": dispatch["final_report"],
-                "deliveries": deliveries,
-                "now": iso(self.core.clock.now()),
-            },
-        )
-
-
-class MessageHandler(ControlHandler):
-    def get(self, uuid: str) -> None:
-        msg = self.core.state.message(uuid)
-        if msg is None or msg["account_id"] != self.account().id:
-            raise Problem(404, "Not Found", f"No message '{uuid}' in this account")
-        self.reply(200, _message_view(msg))
-
-
-def _message_view(msg: dict) -> dict:
-    return {
-        "message_uuid": msg["uuid"],
-        "item": msg.get("item"),
-        "channel": msg["channel"],
-        "to": msg["to"],
-        "from": msg["from"],
-        "status": msg["status"],
-        "dispatch_uuid": msg.get("dispatch_uuid"),
-        "usage": msg.get("usage"),
-        "error_code": msg.get("error_code"),
-        "history": [{k: v for k, v in h.items() if k != "at_unix"} for h in msg["history"]],
-    }
-
-
-class DeliveriesHandler(ControlHandler):
-    def get(self) -> None:
-        try:
-            limit = int(self.get_query_argument("limit", "500"))
-        except ValueError as exc:
-            raise self.invalid([{"name": "limit", "reason": "must be an integer"}]) from exc
-        rows = self.core.state.deliveries(
-            self.account().id,
-            dispatch_uuid=self.get_query_argument("dispatch_uuid", None),
-            status=self.get_query_argument("status", None),
-            limit=max(1, min(limit, 5000)),
-        )
-        out = []
-        for doc, body in rows:
-            view = {k: v for k, v in doc.items() if k not in ("created_unix", "first_attempt_unix")}
-            view["body"] = json.loads(body)
-            out.append(view)
-        self.reply(200, {"deliveries": out, "count": len(out)})
-
-
 class AccountsHandler(ControlHandler):
     """``POST /_sandbox/accounts``: a fresh account for one attendee (workshop mode, workshop token)."""
 
@@ -302,8 +215,5 @@ def control_routes(opts: dict) -> list[tuple]:
         (r"/_sandbox/recipients/?", RecipientsHandler, opts),
         (r"/_sandbox/recipients/([^/]+)/([^/]+)/?", RecipientHandler, opts),
         (r"/_sandbox/inbound/?", InboundHandler, opts),
-        (r"/_sandbox/dispatches/([^/]+)/?", DispatchTimelineHandler, opts),
-        (r"/_sandbox/messages/([^/]+)/?", MessageHandler, opts),
-        (r"/_sandbox/deliveries/?", DeliveriesHandler, opts),
         (r"/_sandbox/accounts/?", AccountsHandler, opts),
     ]
