@@ -40,8 +40,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_dispatch ON deliveries (dispatch_uuid);
 """
 
-# The same text from the standard library, for what orjson refuses (keys that are not strings, integers over
-# 64 bits). Documents are built by the sandbox itself and never hold cycles: no circular check.
+# The standard library's encoder, for what orjson refuses (keys that are not strings, integers over 64 bits).
+# Documents are built by the sandbox itself and never hold cycles: no circular check.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 
@@ -49,7 +49,8 @@ def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept as UTF-8 (what JavaScript's ``JSON.stringify`` produces).
 
     orjson writes it about ten times faster than the standard library: every change of a message or dispatch
-    is written as a whole document, several times per dispatch.
+    is written as a whole document, several times per dispatch. The text is the standard library's except for
+    some small floats (``1e-7`` rather than ``1e-07``, ``0.000025`` rather than ``2.5e-05``: the same numbers).
     """
     try:
         return orjson.dumps(value).decode()

@@ -144,3 +144,5 @@ def test_documents_are_encoded_as_the_standard_library_would_compact_and_utf8():
     ]
     for value in values:
         assert dumps(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    tiny = {"a": 2.5e-05, "b": 1e-07}  # written differently, read back the same
+    assert dumps(tiny) != json.dumps(tiny, separators=(",", ":")) and json.loads(dumps(tiny)) == tiny
