@@ -146,3 +146,51 @@ def test_documents_are_encoded_as_the_standard_library_would_compact_and_utf8():
         assert dumps(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     tiny = {"a": 2.5e-05, "b": 1e-07}  # written differently, read back the same
     assert dumps(tiny) != json.dumps(tiny, separators=(",", ":")) and json.loads(dumps(tiny)) == tiny
+
+
+class _FakeLog:
+    """A connection that answers checkpoints with a log of ``frames`` pages and records what it was asked."""
+
+    def __init__(self, frames: int):
+        self.frames = frames
+        self.asked: list[str] = []
+
+    def execute(self, sql: str):
+        self.asked.append(sql)
+        answer = (4096,) if sql == "PRAGMA page_size" else (0, self.frames, self.frames // 2)
+        return type("Cursor", (), {"fetchone": lambda _self: answer})()
+
+
+def test_a_log_over_the_limit_is_started_over_and_a_smaller_one_only_copied(monkeypatch):
+    """Under writes without a pause a passive checkpoint never copies the whole log, and the log grew by about
+    75 MB a second: past the limit, the checkpoint thread makes the next commit start it over."""
+    from fbfailover.sandbox import state as state_module
+
+    monkeypatch.setattr(state_module, "LOG_LIMIT", 1 << 20)
+    small, large = _FakeLog(frames=100), _FakeLog(frames=1000)
+    state_module.checkpoint(small)
+    state_module.checkpoint(large)
+    assert "PRAGMA wal_checkpoint(RESTART)" not in small.asked
+    assert large.asked[0] == "PRAGMA wal_checkpoint(PASSIVE)" and large.asked[-1] == "PRAGMA wal_checkpoint(RESTART)"
+
+
+def test_after_a_checkpoint_pass_on_a_real_database_the_next_commit_writes_the_log_from_its_start(
+    tmp_path, monkeypatch
+):
+    from fbfailover.sandbox import state as state_module
+
+    monkeypatch.setattr(state_module, "LOG_LIMIT", 64 * 1024)
+    path = tmp_path / "log.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE docs (doc TEXT)")
+    reader = sqlite3.connect(path, isolation_level=None)
+    for _ in range(50):
+        writer.execute("INSERT INTO docs VALUES (?)", ("x" * 4000,))
+    state_module.checkpoint(reader)
+    writer.execute("INSERT INTO docs VALUES ('after')")
+    _, frames, _ = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames <= 3  # the last commit's pages only: the log started over
+    writer.close()
+    reader.close()
