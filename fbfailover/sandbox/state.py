@@ -34,7 +34,7 @@ CHECKPOINT_EVERY = 0.05  # real seconds between the checkpoint thread's passes
 LOG_LIMIT = 256 << 20  # bytes of log after which a pass also starts the log over
 
 
-def checkpoint(conn: sqlite3.Connection) -> None:
+def checkpoint(conn: sqlite3.Connection, page_size: int) -> None:
     """One pass of the checkpoint thread: copy the log (WAL) into the database without holding up commits.
 
     SQLite starts the log over only after a checkpoint copied all of it, and under writes without a pause a
@@ -45,12 +45,8 @@ def checkpoint(conn: sqlite3.Connection) -> None:
     """
     with suppress(sqlite3.Error):  # busy: next time
         _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if frames * page_size(conn) > LOG_LIMIT:
+        if frames * page_size > LOG_LIMIT:
             conn.execute("PRAGMA wal_checkpoint(RESTART)")
-
-
-def page_size(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA page_size").fetchone()[0]
 
 
 def _token(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
@@ -96,8 +92,9 @@ class State(Commits, Records, Catalog):
     def _checkpoint_loop(self) -> None:
         conn = sqlite3.connect(self.path, check_same_thread=False)
         try:
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
             while not self._closing.wait(CHECKPOINT_EVERY):
-                checkpoint(conn)
+                checkpoint(conn, page_size)
         finally:
             conn.close()
 

@@ -10,8 +10,6 @@ updated in place (an upsert, not ``INSERT OR REPLACE``, which would move the row
 
 from __future__ import annotations
 
-import sqlite3
-
 from .schema import dumps
 
 __all__ = ["Ops", "Pending"]
@@ -20,7 +18,7 @@ Ops = list[tuple[str, list[tuple]]]
 
 
 class Pending:
-    """One queue of writes; ``write(db)`` executes them inside the current transaction and empties the queue."""
+    """One queue of writes; ``take()`` turns it into statements and empties it."""
 
     __slots__ = ("deliveries", "delivery_docs", "dispatches", "dropped", "messages", "meta", "timers")
 
@@ -33,17 +31,6 @@ class Pending:
         self.delivery_docs: dict[int, dict] = {}  # changed documents of rows already written
         self.meta: dict[str, str] = {}
 
-    def __bool__(self) -> bool:
-        return bool(
-            self.dispatches
-            or self.messages
-            or self.timers
-            or self.dropped
-            or self.deliveries
-            or self.delivery_docs
-            or self.meta
-        )
-
     def __len__(self) -> int:
         return (
             len(self.dispatches)
@@ -54,10 +41,6 @@ class Pending:
             + len(self.delivery_docs)
             + len(self.meta)
         )
-
-    def write(self, db: sqlite3.Connection) -> None:
-        for sql, rows in self.take():
-            db.executemany(sql, rows)
 
     def take(self) -> Ops:
         """The queued writes as ``(sql, rows)`` pairs, documents serialized now; the queue is left empty."""

@@ -157,7 +157,7 @@ class _FakeLog:
 
     def execute(self, sql: str):
         self.asked.append(sql)
-        answer = (4096,) if sql == "PRAGMA page_size" else (0, self.frames, self.frames // 2)
+        answer = (0, self.frames, self.frames // 2)
         return type("Cursor", (), {"fetchone": lambda _self: answer})()
 
 
@@ -168,8 +168,8 @@ def test_a_log_over_the_limit_is_started_over_and_a_smaller_one_only_copied(monk
 
     monkeypatch.setattr(state_module, "LOG_LIMIT", 1 << 20)
     small, large = _FakeLog(frames=100), _FakeLog(frames=1000)
-    state_module.checkpoint(small)
-    state_module.checkpoint(large)
+    state_module.checkpoint(small, 4096)
+    state_module.checkpoint(large, 4096)
     assert "PRAGMA wal_checkpoint(RESTART)" not in small.asked
     assert large.asked[0] == "PRAGMA wal_checkpoint(PASSIVE)" and large.asked[-1] == "PRAGMA wal_checkpoint(RESTART)"
 
@@ -188,7 +188,7 @@ def test_after_a_checkpoint_pass_on_a_real_database_the_next_commit_writes_the_l
     reader = sqlite3.connect(path, isolation_level=None)
     for _ in range(50):
         writer.execute("INSERT INTO docs VALUES (?)", ("x" * 4000,))
-    state_module.checkpoint(reader)
+    state_module.checkpoint(reader, 4096)
     writer.execute("INSERT INTO docs VALUES ('after')")
     _, frames, _ = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert frames <= 3  # the last commit's pages only: the log started over
