@@ -129,8 +129,8 @@ class Authenticator:
 
     def _verify(self, token: str) -> tuple[str, int, float, float | None]:
         try:
-            header = jwt.get_unverified_header(token)
-            claims = jwt.decode(token, options={"verify_signature": False})
+            unverified = jwt.decode_complete(token, options={"verify_signature": False})
+            header, claims = unverified["header"], unverified["payload"]
         except jwt.PyJWTError as exc:
             raise AuthError("bearer", "not a JWT") from exc
         if header.get("alg") != "RS256":

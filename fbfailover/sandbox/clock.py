@@ -64,7 +64,7 @@ class Clock:
         self._base_sim += seconds
 
     def set(self, sim: float) -> None:
-        """Jump to ``sim`` if it is later than now (used while firing timers in manual mode)."""
+        """Jump to ``sim`` if it is later than now, in either mode (``Scheduler.advance`` fires timers this way)."""
         now = self.now()
         if sim > now:
             self._base_sim += sim - now
@@ -133,11 +133,9 @@ class Scheduler:
             self._handle.cancel()
             self._handle = None
         self._armed_for = None
-        while self._heap and self._heap[0][1] not in self._timers:
-            heapq.heappop(self._heap)
-        if not self._heap or self.loop is None:
+        due = self._next_due()
+        if due is None or self.loop is None:
             return
-        due = self._heap[0][0]
         if self.clock.manual and due > self.clock.now():
             return  # a manual clock only fires what is already due (webhooks sent "now")
         self._armed_for = due
@@ -203,18 +201,12 @@ class Scheduler:
             batch_due = self._next_due()
             if batch_due is None or batch_due > target:
                 break
-            if self.clock.manual:
-                self.clock.set(batch_due)
-            elif batch_due > self.clock.now():
-                self.clock.advance(batch_due - self.clock.now())
+            self.clock.set(batch_due)
             started = self.run_due(batch_due)
             if started:
                 await asyncio.wait([asyncio.ensure_future(a) for a in started], timeout=settle)
                 self.state.commit()
-        if self.clock.manual:
-            self.clock.set(target)
-        elif target > self.clock.now():
-            self.clock.advance(target - self.clock.now())
+        self.clock.set(target)
         self.state.commit()
         self._arm()
         return self.fired - fired_before
