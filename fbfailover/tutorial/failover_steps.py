@@ -10,6 +10,7 @@ from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, messag
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
 from fbfailover.webhooks.events import STATUS_ORDER, v1_outcome
+from fbfailover.webhooks.store import timeout_error
 
 __all__ = [
     "OUTCOMES",
@@ -162,13 +163,12 @@ def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0) -> Panel:
         return [e for e in receiver.events("status") if e.workflow_id == workflow_id]
 
     deadline = time.monotonic() + timeout
-    while v1_outcome(ours()) is None and time.monotonic() < deadline:
+    events = ours()
+    while v1_outcome(events) is None:
+        if time.monotonic() >= deadline:
+            raise timeout_error(f"the end of workflow {workflow_id}", timeout, receiver.events())
         time.sleep(0.05)
-    if v1_outcome(ours()) is None:  # raises WaitTimeout, listing what did arrive
-        receiver.wait_for("status", predicate=lambda e: e.workflow_id == workflow_id and v1_outcome([e]) is not None,
-                          timeout=0.1)
-    events = sorted(ours(), key=lambda e: (e.body.get("workflow", {}).get("item_number", 0),
-                                           STATUS_ORDER.get(e.status, 9)))
-    lines = [(f"message {e.body.get('workflow', {}).get('item_number')} ({e.channel})", e.status)
-             for e in events]
+        events = ours()
+    events.sort(key=lambda e: (e.item_number or 0, STATUS_ORDER.get(e.status, 9)))
+    lines = [(f"message {e.item_number} ({e.channel})", e.status) for e in events]
     return Panel("Messages API v1 statuses (there is no final report)", lines, data={"events": events})

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Event",
     "classify",
     "dedupe_key",
+    "item_number",
     "make_event",
     "parse_timestamp",
     "v1_outcome",
@@ -85,10 +87,16 @@ class Event:
     sent_at: float | None = None
     key: tuple[Any, ...] | None = field(default=None, repr=False)
 
-    @property
+    @cached_property
     def time(self) -> dt.datetime | None:
-        """The webhook's ``timestamp`` as an aware datetime, or None when absent or unreadable."""
+        """The webhook's ``timestamp`` as an aware datetime, or None when absent or unreadable (parsed once:
+        the feed and the timeline sort by it on every webhook)."""
         return parse_timestamp(self.timestamp)
+
+    @property
+    def item_number(self) -> int | None:
+        """The v1 ``workflow.item_number`` (1 for the first message of a failover workflow), else None."""
+        return item_number(self.body)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (used for the JSON-lines file)."""
@@ -260,6 +268,13 @@ def dedupe_key(event: Event) -> tuple[Any, ...] | None:
     return None
 
 
+def item_number(body: Any) -> int | None:
+    """``workflow.item_number`` of a v1 status webhook's body, else None."""
+    workflow = body.get("workflow") if isinstance(body, Mapping) else None
+    number = workflow.get("item_number") if isinstance(workflow, Mapping) else None
+    return number if isinstance(number, int) else None
+
+
 def v1_outcome(events: list[Any]) -> str | None:
     """How a Messages API v1 failover workflow ended: ``"delivered"``, ``"failed"``, or None while unsettled.
 
@@ -273,11 +288,10 @@ def v1_outcome(events: list[Any]) -> str | None:
     by_item: dict[int, set[str | None]] = {}
     total = 0
     for event in events:
-        item = event.body.get("workflow", {}) if isinstance(event.body, Mapping) else {}
-        number = item.get("item_number") if isinstance(item, Mapping) else None
-        if isinstance(number, int):
+        number = item_number(event.body)
+        if number is not None:
             by_item.setdefault(number, set()).add(event.status)
-            total = max(total, int(item.get("items_total") or 0))
+            total = max(total, int(event.body["workflow"].get("items_total") or 0))
     for number in range(1, total + 1):
         seen = by_item.get(number, set())
         if "submitted" not in seen:

@@ -36,9 +36,7 @@ def _newest_first(event: Event) -> tuple:
     its outcome, an earlier workflow item before a later one, statuses before the final report).
     """
     moment = event.time.timestamp() if event.time is not None else (event.received_at or 0.0)
-    item = event.body.get("workflow", {}) if isinstance(event.body, dict) else {}
-    number = item.get("item_number") if isinstance(item, dict) else None
-    return (-moment, -_KIND_RANK.get(event.kind, 1), -(number if isinstance(number, int) else 0),
+    return (-moment, -_KIND_RANK.get(event.kind, 1), -(event.item_number or 0),
             -STATUS_ORDER.get(event.status or "", 0), -(event.seq or 0))
 
 

@@ -118,9 +118,8 @@ def _position(key: str, events: list[Event], final: Event | None, seen: list[str
     Two messages can start at the same simulated moment (a rejection fails over at once), so the order the
     webhooks arrived in must not decide which row comes first.
     """
-    item = events[0].body.get("workflow", {}) if isinstance(events[0].body, dict) else {}
-    if isinstance(item, dict) and isinstance(item.get("item_number"), int):
-        return (item["item_number"], 0)
+    if events[0].item_number is not None:
+        return (events[0].item_number, 0)
     links = final.body.get("_links", {}).get("messages", []) if final is not None else []
     uuids = [m.get("message_uuid") for m in links if isinstance(m, dict)]
     return (uuids.index(key), 0) if key in uuids else (len(uuids), seen.index(key))
