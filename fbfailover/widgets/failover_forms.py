@@ -20,7 +20,7 @@ from fbfailover.tutorial import (
     send_v1_failover,
 )
 from fbfailover.tutorial.failover_steps import DEFAULT_FROM, DEFAULT_OUTCOME, DEFAULT_TO
-from fbfailover.validation import id_problem, phone_number_problem, text_problem
+from fbfailover.validation import EXPIRY_RANGE, id_problem, phone_number_problem, text_problem
 from fbfailover.widgets.feed import EventFeed
 from fbfailover.widgets.forms import Form, _text
 from fbfailover.widgets.timeline import FailoverTimeline
@@ -65,12 +65,6 @@ class _SendForm(Form):
         self.progress.add_class(f"fbf-{self.prefix}-progress")
         self.children = (*self.children[:-1], self.progress, self.output)
 
-    def _checked_values(self) -> dict[str, Any]:
-        problems = self.check()
-        if problems:
-            raise self.refuse(problems)
-        return self.values()
-
     def sandbox_only(self, values: dict[str, Any]) -> Panel | None:
         """In live mode, a simulated outcome cannot be had: say so and send nothing."""
         if self.tut.offline or values["outcome"] == DEFAULT_OUTCOME:
@@ -86,7 +80,7 @@ class _SendForm(Form):
         Raises:
             ValidationError: a field is invalid — shown inline, nothing is sent.
         """
-        values = self._checked_values()
+        values = self.checked_values()
         if (refused := self.sandbox_only(values)) is not None:
             return refused
         try:
@@ -114,7 +108,7 @@ class _SendForm(Form):
         problems: dict[str, str] = {}
         for p in exc.invalid_parameters:
             problems.setdefault(_PATHS.get(p["name"], p["name"]), p["reason"])
-        return self.refuse({k: v for k, v in problems.items()})
+        return self.refuse(problems)
 
     def _send_kwargs(self, values: dict[str, Any]) -> dict[str, Any]:
         names = ("from_number", "to_number", "fb_sender_id", "fb_recipient_id", "text_messenger", "text_sms")
@@ -130,6 +124,11 @@ class _SendForm(Form):
         self.progress.description = f"{int(done)} / {int(total)} s"
 
 
+def _expiry_problem(seconds: int) -> str | None:
+    low, high = EXPIRY_RANGE
+    return None if low <= seconds <= high else f"must be between {low} and {high} seconds"
+
+
 class FailoverForm(_SendForm):
     """Step 04: the Dispatch failover workflow — Messenger first, SMS if it is not read in time."""
 
@@ -142,7 +141,7 @@ class FailoverForm(_SendForm):
             "expiry_time": widgets.IntText(value=expiry_time, description="expiry_time (s)"),
             "condition_status": widgets.Dropdown(options=["read", "delivered"], value=condition_status,
                                                  description="condition_status"),
-        }, {"expiry_time": lambda v: None if 15 <= v <= 86_400 else "must be between 15 and 86400 seconds"},
+        }, {"expiry_time": _expiry_problem},
             outcome)
 
     def _step_send(self, values: dict[str, Any], before_send: Callable[[], Any]) -> Panel:

@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from fbfailover.errors import FbfailoverError, ValidationError
+from fbfailover.tokens import MAX_TTL
 from fbfailover.tutorial import DEFAULT_APP_NAME, Panel, Tutorial, create_or_reuse_application, mint_token
 from fbfailover.validation import url_problem
 
@@ -76,6 +77,13 @@ class Form(widgets.VBox):
         for item in items:
             self.output.append_display_data(item)
 
+    def checked_values(self) -> dict[str, Any]:
+        """The values, once every field passes its check; else the problems are shown and raised."""
+        problems = self.check()
+        if problems:
+            raise self.refuse(problems)
+        return self.values()
+
     def refuse(self, problems: Mapping[str, str]) -> ValidationError:
         """Show problems inline and return the ValidationError to raise (nothing has been sent)."""
         for name, reason in problems.items():
@@ -129,10 +137,7 @@ class ApplicationForm(Form):
         Raises:
             ValidationError: when a field is invalid (shown inline; nothing is sent).
         """
-        problems = self.check()
-        if problems:
-            raise self.refuse(problems)
-        v = self.values()
+        v = self.checked_values()
         self.result = create_or_reuse_application(self.tut, v["name"].strip(), v["inbound_url"],
                                                   v["status_url"], key_source=v["keys"])
         self.show(self.result)
@@ -164,7 +169,7 @@ class JwtForm(Form):
             "acl": widgets.Textarea(value=acl, description="ACL (JSON)",
                                     placeholder='{"paths": {"/*/messages/**": {}}}',
                                     layout=widgets.Layout(width="520px")),
-        }, checks={"ttl": lambda v: None if 30 <= v <= 86_400 else "must be 30 s to 24 h (86400 s)",
+        }, checks={"ttl": lambda v: None if 30 <= v <= MAX_TTL else f"must be 30 s to 24 h ({MAX_TTL} s)",
                    "acl": _acl_problem})
 
     def submit(self) -> Panel:
@@ -173,10 +178,7 @@ class JwtForm(Form):
         Raises:
             ValidationError: when a field is invalid (shown inline).
         """
-        problems = self.check()
-        if problems:
-            raise self.refuse(problems)
-        v = self.values()
+        v = self.checked_values()
         self.result = mint_token(self.tut, ttl=v["ttl"], acl=json.loads(v["acl"]) if v["acl"].strip() else None)
         self.show(self.result)
         return self.result
