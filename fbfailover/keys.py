@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from .errors import EncryptedKeyError, KeyExistsError, KeyNotFoundError, NotAKeyError
 
-__all__ = ["generate_private_key", "load_private_key", "private_pem", "public_pem", "save_private_key"]
+__all__ = [
+    "generate_private_key",
+    "load_private_key",
+    "private_pem",
+    "public_pem",
+    "save_private_key",
+]
 
 _PEM_MARKER = "-----BEGIN"
 
@@ -103,21 +109,31 @@ def load_private_key(path_or_pem: str | bytes | os.PathLike[str]) -> rsa.RSAPriv
         EncryptedKeyError: the key is protected by a passphrase.
         NotAKeyError: the text is not a PEM RSA private key.
     """
-    if isinstance(path_or_pem, bytes) and _PEM_MARKER.encode() in path_or_pem:
-        data, source = path_or_pem, "the PEM text"
-    elif isinstance(path_or_pem, str) and _PEM_MARKER in path_or_pem:
-        data, source = path_or_pem.encode("ascii", "replace"), "the PEM text"
+    if is_pem(path_or_pem):
+        data = path_or_pem if isinstance(path_or_pem, bytes) else path_or_pem.encode("ascii", "replace")
+        source = "the PEM text"
     else:
         path = Path(os.fsdecode(path_or_pem)).expanduser()
         source = str(path)
         try:
             data = path.read_bytes()
         except FileNotFoundError as exc:
-            raise KeyNotFoundError(f"private key file not found: {path} (create an application to get one, "
-                                   f"or set VONAGE_PRIVATE_KEY_PATH)") from exc
+            raise key_not_found(path) from exc
         except IsADirectoryError as exc:
             raise NotAKeyError(f"{path} is a folder, not a private key file") from exc
     return _parse(data, source)
+
+
+def is_pem(value: object) -> bool:
+    """Whether ``value`` is PEM text (str or bytes) rather than a path to a key file."""
+    if isinstance(value, bytes):
+        return _PEM_MARKER.encode() in value
+    return isinstance(value, str) and _PEM_MARKER in value
+
+
+def key_not_found(path: Path) -> KeyNotFoundError:
+    return KeyNotFoundError(f"private key file not found: {path} (create an application to get one, "
+                            f"or set VONAGE_PRIVATE_KEY_PATH)")
 
 
 def _parse(data: bytes, source: str) -> rsa.RSAPrivateKey:

@@ -23,8 +23,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from .errors import KeyNotFoundError, TokenError
-from .keys import load_private_key
+from .errors import TokenError
+from .keys import is_pem, key_not_found, load_private_key
 
 __all__ = ["MAX_TTL", "basic_auth_header", "decode_for_display", "mint_application_jwt",
            "verify_application_jwt"]
@@ -53,15 +53,13 @@ def _key_from_file(path: str, mtime_ns: int, size: int) -> rsa.RSAPrivateKey:
 def _resolve_key(private_key: KeyLike) -> rsa.RSAPrivateKey:
     if isinstance(private_key, rsa.RSAPrivateKey):
         return private_key
-    marker = b"-----BEGIN" if isinstance(private_key, bytes) else "-----BEGIN"
-    if isinstance(private_key, (str, bytes)) and marker in private_key:
+    if is_pem(private_key):
         return _key_from_pem(private_key)
     path = Path(os.fsdecode(private_key)).expanduser()
     try:
         st = path.stat()
     except FileNotFoundError as exc:
-        raise KeyNotFoundError(f"private key file not found: {path} (create an application to get one, "
-                               f"or set VONAGE_PRIVATE_KEY_PATH)") from exc
+        raise key_not_found(path) from exc
     return _key_from_file(str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
