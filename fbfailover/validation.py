@@ -113,13 +113,18 @@ def url_problem(value: Any) -> str | None:
     return None
 
 
+def _address_problem(kind: str, value: Any) -> str | None:
+    """Why ``value`` is not a valid address of ``kind``: ``number`` (E.164) or ``id`` (a page or user id)."""
+    return phone_number_problem(value) if kind == "number" else id_problem(value)
+
+
 def address_problems(addr: Any, channel: str, kind: str, path: str) -> Problems:
     """Check one ``to``/``from`` object ``{type, id|number}`` of a Dispatch or v0.1 message."""
     if not isinstance(addr, Mapping):
         return [{"name": path, "reason": "is required and must be an object"}]
     if addr.get("type") != channel:
         return [{"name": f"{path}.type", "reason": f"must be '{channel}', the channel of this message"}]
-    reason = phone_number_problem(addr.get("number")) if kind == "number" else id_problem(addr.get("id"))
+    reason = _address_problem(kind, addr.get(kind))
     return [{"name": f"{path}.{kind}", "reason": reason}] if reason else []
 
 
@@ -213,7 +218,7 @@ def message_v1_problems(body: Any, path: str = "", *, nested: bool = False) -> P
     else:
         to_kind, from_kind = V1_CHANNELS[channel]
         for key, kind in (("from", from_kind), ("to", to_kind)):
-            reason = phone_number_problem(body.get(key)) if kind == "number" else id_problem(body.get(key))
+            reason = _address_problem(kind, body.get(key))
             if reason:
                 out.append({"name": _join(path, key), "reason": reason})
         mtype = body.get("message_type")
