@@ -152,12 +152,15 @@ def find_env_file(start: str | os.PathLike[str] | None = None) -> Path | None:
     return None
 
 
+def explicit_env_file(environ: Mapping[str, str]) -> Path | None:
+    """The .env named by FBFAILOVER_ENV_FILE (even if it does not exist yet), else None."""
+    explicit = environ.get("FBFAILOVER_ENV_FILE")
+    return Path(explicit).expanduser().resolve() if explicit else None
+
+
 def _env_file_path(environ: Mapping[str, str], cwd: str | os.PathLike[str] | None) -> Path | None:
     """The .env to use: FBFAILOVER_ENV_FILE (even if missing) or the one found upward."""
-    explicit = environ.get("FBFAILOVER_ENV_FILE")
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    return find_env_file(cwd)
+    return explicit_env_file(environ) or find_env_file(cwd)
 
 
 def _project_root(start: str | os.PathLike[str] | None) -> Path | None:

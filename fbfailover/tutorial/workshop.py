@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from fbfailover.config import Settings, load_settings, project_dir, update_env_file
+from fbfailover.config import Settings, explicit_env_file, load_settings, project_dir, update_env_file
 from fbfailover.errors import ConfigError
 
 __all__ = ["env_file_of", "join_shared_sandbox"]
@@ -23,10 +23,7 @@ __all__ = ["env_file_of", "join_shared_sandbox"]
 
 def env_file_of(settings: Settings, environ: Mapping[str, str]) -> Path:
     """The ``.env`` the tutorial reads and writes: ``FBFAILOVER_ENV_FILE``, the one found, or the project's."""
-    explicit = environ.get("FBFAILOVER_ENV_FILE")
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    return settings.env_file or project_dir() / ".env"
+    return explicit_env_file(environ) or settings.env_file or project_dir() / ".env"
 
 
 def join_shared_sandbox(settings: Settings, environ: Mapping[str, str]) -> Settings:
