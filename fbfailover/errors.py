@@ -17,8 +17,8 @@ parentheses is a second parent::
     ├── WaitTimeout(TimeoutError)        no matching webhook event arrived in time
     ├── SandboxError(RuntimeError)       the sandbox's control API or start-up fails
     ├── UncertainOutcomeError            a POST may or may not have been accepted: check before resending
-    │   ├── UncertainTimeoutError(TransportError)   it was sent, but no answer came in time
-    │   └── UncertainServerError(ServerError)       it was sent, and the answer was a 5xx
+    │   ├── UncertainTransportError(TransportError)   sent, then no answer (timeout, broken connection)
+    │   └── UncertainServerError(ServerError)         sent, and the answer was a 5xx
     ├── TransportError(ConnectionError)  the API could not be reached at all
     └── ApiError                         the API answered with an error status
         ├── BadRequestError              400
@@ -66,7 +66,7 @@ __all__ = [
     "TransportError",
     "UncertainOutcomeError",
     "UncertainServerError",
-    "UncertainTimeoutError",
+    "UncertainTransportError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",
@@ -158,20 +158,17 @@ class SandboxError(FbfailoverError, RuntimeError):
 class UncertainOutcomeError(FbfailoverError):
     """Raised when a request that is not safe to repeat (a POST) may or may not have been accepted.
 
-    The request reached the server, then no answer came in time (``UncertainTimeoutError``) or the answer
-    was a 5xx (``UncertainServerError``). Sending it again could send a second message, so the client never
-    does: find out first. ``check`` says how (for Dispatch and Messages: watch the status webhooks or the
-    event feed); ``resource_id`` is the dispatch or message id when the answer carried one.
+    The request was sent, then no answer came (``UncertainTransportError``: a timeout or a broken connection)
+    or the answer was a 5xx (``UncertainServerError``). Sending it again could send a second message, so the
+    client never does: find out first. ``check`` says how (for Dispatch and Messages: watch the status
+    webhooks or the event feed); ``resource_id`` is the dispatch or message id when the answer carried one.
     """
 
     check: str = ""
     resource_id: str | None = None
 
     def _uncertain(self, text: str) -> str:
-        text += " — the request may or may not have been accepted"
-        if self.resource_id:
-            text += f" (the answer named {self.resource_id})"
-        return text + (f"; {self.check}" if self.check else "; check before sending it again")
+        return f"{text} — the request may or may not have been accepted; {self.check or 'check before resending it'}"
 
 
 class TransportError(FbfailoverError, ConnectionError):
@@ -302,8 +299,8 @@ class UncertainServerError(UncertainOutcomeError, ServerError):
         return self._uncertain(super()._one_line())
 
 
-class UncertainTimeoutError(UncertainOutcomeError, TransportError):
-    """Raised when a POST was sent but no answer came in time: it may or may not have been accepted.
+class UncertainTransportError(UncertainOutcomeError, TransportError):
+    """Raised when a POST was sent but no answer came (timeout, broken connection): it may have been accepted.
 
     Args:
         message: what happened, e.g. ``"no answer from URL within 10 s"``.

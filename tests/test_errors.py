@@ -121,20 +121,21 @@ def test_sandbox_error_is_a_runtime_error():
 
 def test_uncertain_server_error_is_a_server_error_with_one_line():
     err = errors.UncertainServerError(502, method="POST", url="http://127.0.0.1:1/v0.1/dispatch",
-                                      title="Bad Gateway", check="watch the status webhooks",
-                                      resource_id="dispatch_uuid d-1")
+                                      title="Bad Gateway", check="watch the status webhooks for d-1",
+                                      resource_id="d-1")
     assert isinstance(err, errors.ServerError) and isinstance(err, errors.UncertainOutcomeError)
     assert not isinstance(err, errors.TransportError)
+    assert err.resource_id == "d-1" and err.status == 502
     assert str(err) == ("502 Bad Gateway [POST http://127.0.0.1:1/v0.1/dispatch] — the request may or may not "
-                        "have been accepted (the answer named dispatch_uuid d-1); watch the status webhooks")
+                        "have been accepted; watch the status webhooks for d-1")
 
 
 def test_uncertain_timeout_error_is_a_transport_error():
-    err = errors.UncertainTimeoutError("no answer from http://x.test/v1/messages within 1 s", url="http://x.test")
+    err = errors.UncertainTransportError("no answer from http://x.test/v1/messages within 1 s", url="http://x.test")
     assert isinstance(err, errors.TransportError) and isinstance(err, ConnectionError)
     assert isinstance(err, errors.UncertainOutcomeError) and not isinstance(err, errors.ApiError)
     assert err.url == "http://x.test" and err.resource_id is None
-    assert str(err).endswith("may or may not have been accepted; check before sending it again")
+    assert str(err).endswith("may or may not have been accepted; check before resending it")
 
 
 @pytest.mark.parametrize(("retry_after", "tail"), [
