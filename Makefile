@@ -50,6 +50,7 @@ test: $(VENV)/.stamp-test chromium lint unit notebooks browser
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check fbfailover tests benchmarks tools
+	$(BIN)/lint-imports
 
 unit: $(VENV)/.stamp-test
 	$(BIN)/python -m pytest tests -n 2 --ignore=tests/browser -q

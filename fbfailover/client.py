@@ -4,10 +4,18 @@ One method per API call; each builds a secret-free ``Request`` (``request_for`` 
 notebook can show its curl twin), adds credentials only when sending, and maps error answers onto the
 ``errors`` tree in one place.
 
-Retries: 429 and 5xx answers are retried by urllib3's ``Retry`` (honouring ``Retry-After``, capped),
-POST included. The sandbox treats a repeated request like a new one and the live API answers 5xx only
-when it did not accept the request, so a retry rarely duplicates a message; read timeouts are never
-retried, because then the server may have acted.
+Retries never resend a request the API may have accepted: in live mode a second POST is a second
+message, paid for. urllib3's ``Retry`` does the retrying, by this policy:
+
+- a connection that could not be made (refused, DNS, connect timeout) is retried for every method:
+  nothing was sent;
+- 429 and 5xx answers, read timeouts and broken connections are retried only for the idempotent methods
+  (GET, PUT, DELETE, HEAD, OPTIONS), honouring ``Retry-After`` (capped at 30 s);
+- a POST is never resent once it was sent. A 429 raises ``RateLimitError`` saying when to try again
+  (Vonage did not accept it); a 5xx raises ``UncertainServerError`` and a timeout or broken connection
+  ``UncertainTransportError``: both are ``UncertainOutcomeError``, whose one line says that the request
+  may or may not have been accepted and how to find out (for Dispatch and Messages, watch the status
+  webhooks or the event feed; the dispatch or message id is named when the answer carried one).
 """
 
 from __future__ import annotations
@@ -15,16 +23,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from . import __version__
 from .config import Settings, is_loopback_url
-from .errors import ApiError, TransportError, error_for_status
+from .errors import (
+    ApiError,
+    RateLimitError,
+    TransportError,
+    UncertainServerError,
+    UncertainTransportError,
+    error_for_status,
+)
 from .payloads import AuthKind, Request, account_settings_body
 from .tokens import basic_auth_header, mint_application_jwt
 
@@ -32,6 +47,8 @@ __all__ = ["RETRY_STATUSES", "VonageClient"]
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Methods whose repetition does what one request does: only these are resent once they reached the server.
+_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 USER_AGENT = f"fbfailover/{__version__}"
 _JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 
@@ -46,12 +63,47 @@ class _CappedRetry(Retry):
 
 
 def _retry(retries: int) -> Retry:
+    # urllib3 retries connect errors for every method, but read errors and statuses only for allowed_methods.
     return _CappedRetry(
-        total=retries, connect=retries, read=0, status=retries, other=0, redirect=0,
-        status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "POST", "PUT", "DELETE"}),
+        total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
+        status_forcelist=RETRY_STATUSES, allowed_methods=_IDEMPOTENT,
         backoff_factor=0.2, backoff_max=5, respect_retry_after_header=True,
         raise_on_status=False,  # the last answer is returned and mapped onto an ApiError below
     )
+
+
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """Whether the request may have reached the server before ``exc``: anything but a connection never made."""
+    if not isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                            requests.exceptions.ContentDecodingError)):
+        return False  # raised while preparing the request: a bad URL, header or body
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.ProxyError, requests.exceptions.SSLError)):
+        return False
+    reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else None
+    return not isinstance(reason, ConnectTimeoutError)  # NewConnectionError (refused, DNS) is one too
+
+
+def _how_to_check(request: Request, resource_id: str | None = None) -> str:
+    """How to find out whether a POST that got no clear answer was accepted."""
+    path = urlsplit(request.url).path.rstrip("/")
+    named = f" {resource_id}" if resource_id else ""
+    if path.endswith("/dispatch"):
+        return f"watch the status webhooks or the event feed for the dispatch{named} before sending it again"
+    if path.endswith("/messages"):
+        return f"watch the status webhooks or the event feed for the message{named} before sending it again"
+    if path.endswith("/applications"):
+        return "list your applications to see whether it was created before creating it again"
+    if path.endswith("/account/settings"):
+        return "sending the same settings again is harmless"
+    return "check whether it took effect before sending it again"
+
+
+def _resource_id(data: Any) -> str | None:
+    if isinstance(data, dict):
+        for key in ("dispatch_uuid", "message_uuid"):
+            if isinstance(data.get(key), str) and data[key]:
+                return data[key]
+    return None
 
 
 def _hint(url: str) -> str:
@@ -192,7 +244,9 @@ class VonageClient:
 
         Raises:
             ConfigError: the credentials the request needs are not configured.
-            TransportError: the server could not be reached or did not answer in time.
+            TransportError: the server could not be reached, or a GET/PUT/DELETE got no answer in time.
+            UncertainTransportError: a POST was sent but no answer came (a ``TransportError`` too).
+            UncertainServerError: a POST was answered with a 5xx (a ``ServerError`` too).
             ApiError: the server answered with an error status (a subclass per status).
         """
         headers = {"User-Agent": USER_AGENT, **request.headers}
@@ -210,14 +264,19 @@ class VonageClient:
                                             json=request.json, data=request.form, headers=headers,
                                             timeout=self.timeout)
         except requests.RequestException as exc:
-            # With read retries off, urllib3 reports a read timeout as MaxRetryError(ReadTimeoutError).
+            # requests' own message repeats the query string, which holds the secret for query auth.
+            cause = None if request.auth == "query" else exc
+            if not _may_have_arrived(exc):
+                raise TransportError(f"could not reach {request.url}" + _hint(request.url),
+                                     url=request.url) from cause
+            # Once retries are used up, urllib3 reports a read timeout as MaxRetryError(ReadTimeoutError).
             reason = getattr(exc.args[0], "reason", None) if exc.args else None
             timed_out = isinstance(exc, requests.ReadTimeout) or isinstance(reason, ReadTimeoutError)
             what = f"no answer from {request.url} within {self.timeout:g} s" if timed_out else \
-                f"could not reach {request.url}"
-            # requests' own message repeats the query string, which holds the secret for query auth.
-            cause = None if request.auth == "query" else exc
-            raise TransportError(what + _hint(request.url), url=request.url) from cause
+                f"the connection to {request.url} broke before an answer came"
+            if request.method.upper() in _IDEMPOTENT:
+                raise TransportError(what + _hint(request.url), url=request.url) from cause
+            raise UncertainTransportError(what, url=request.url, check=_how_to_check(request)) from cause
         log.debug("%s %s -> %s", request.method, request.url, response.status_code)
         return self._parse(request, response)
 
@@ -248,6 +307,12 @@ class VonageClient:
             title, detail = None, _one_line(response.text) or None
         title = str(title) if title is not None else (response.reason or "error")
         detail = _one_line(str(detail)) if detail is not None else None
-        raise error_for_status(status)(status, method=request.method, url=request.url, title=title,
-                                       detail=detail, body=data if data is not None else response.text,
-                                       **fields)
+        cls = error_for_status(status)
+        if cls is RateLimitError:
+            fields["retry_after"] = response.headers.get("Retry-After")
+        elif status >= 500 and request.method.upper() not in _IDEMPOTENT:
+            cls = UncertainServerError  # it was sent, and a 5xx does not say whether it was acted on
+            fields["resource_id"] = _resource_id(data)
+            fields["check"] = _how_to_check(request, fields["resource_id"])
+        raise cls(status, method=request.method, url=request.url, title=title, detail=detail,
+                  body=data if data is not None else response.text, **fields)

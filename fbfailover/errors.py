@@ -1,7 +1,8 @@
 """The one exception tree of fbfailover.
 
 Every error the package raises on purpose is a ``FbfailoverError``; each also inherits the builtin that
-matches, so ``except ValueError`` keeps working for callers who do not know this package::
+matches, so ``except ValueError`` keeps working for callers who do not know this package. A name in
+parentheses is a second parent::
 
     FbfailoverError
     ├── ConfigError(ValueError)          a setting is missing or malformed
@@ -12,6 +13,12 @@ matches, so ``except ValueError`` keeps working for callers who do not know this
     │   └── KeyExistsError(FileExistsError)
     ├── TokenError(ValueError)           a JWT cannot be minted or read
     ├── ValidationError(ValueError)      a request body breaks a rule; carries invalid_parameters
+    ├── SignatureError(ValueError)       a webhook's signature, payload_hash or iat does not check out
+    ├── WaitTimeout(TimeoutError)        no matching webhook event arrived in time
+    ├── SandboxError(RuntimeError)       the sandbox's control API or start-up fails
+    ├── UncertainOutcomeError            a POST may or may not have been accepted: check before resending
+    │   ├── UncertainTransportError(TransportError)   sent, then no answer (timeout, broken connection)
+    │   └── UncertainServerError(ServerError)         sent, and the answer was a 5xx
     ├── TransportError(ConnectionError)  the API could not be reached at all
     └── ApiError                         the API answered with an error status
         ├── BadRequestError              400
@@ -26,12 +33,13 @@ matches, so ``except ValueError`` keeps working for callers who do not know this
         ├── RateLimitError               429
         └── ServerError                  5xx
 
+The sandbox adds a few leaves of its own under ``SandboxError`` (its database and workshop-account errors).
 ``str(error)`` is always one line a learner can act on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -51,12 +59,18 @@ __all__ = [
     "NotFoundError",
     "PaymentRequiredError",
     "RateLimitError",
+    "SandboxError",
     "ServerError",
+    "SignatureError",
     "TokenError",
     "TransportError",
+    "UncertainOutcomeError",
+    "UncertainServerError",
+    "UncertainTransportError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "ValidationError",
+    "WaitTimeout",
     "error_for_status",
 ]
 
@@ -115,6 +129,46 @@ class ValidationError(FbfailoverError, ValueError):
         for p in self.invalid_parameters:
             out.setdefault(p["name"], p["reason"])
         return out
+
+
+class SignatureError(FbfailoverError, ValueError):
+    """Raised when a webhook's signature, ``payload_hash`` or ``iat`` does not check out."""
+
+
+class WaitTimeout(FbfailoverError, TimeoutError):
+    """Raised when ``wait_for`` sees no matching webhook event in time; lists what arrived instead.
+
+    ``wanted`` describes the event waited for; ``arrived`` holds the events (``fbfailover.webhooks.Event``)
+    that came instead.
+    """
+
+    def __init__(self, message: str, *, wanted: str = "", arrived: Iterable[Any] = ()):
+        self.wanted = wanted
+        self.arrived = list(arrived)
+        super().__init__(message)
+
+
+class SandboxError(FbfailoverError, RuntimeError):
+    """Raised when the sandbox's control API or start-up fails.
+
+    For example when it cannot be reached, refuses a control call, or its database cannot be used.
+    """
+
+
+class UncertainOutcomeError(FbfailoverError):
+    """Raised when a request that is not safe to repeat (a POST) may or may not have been accepted.
+
+    The request was sent, then no answer came (``UncertainTransportError``: a timeout or a broken connection)
+    or the answer was a 5xx (``UncertainServerError``). Sending it again could send a second message, so the
+    client never does: find out first. ``check`` says how (for Dispatch and Messages: watch the status
+    webhooks or the event feed); ``resource_id`` is the dispatch or message id when the answer carried one.
+    """
+
+    check: str = ""
+    resource_id: str | None = None
+
+    def _uncertain(self, text: str) -> str:
+        return f"{text} — the request may or may not have been accepted; {self.check or 'check before resending it'}"
 
 
 class TransportError(FbfailoverError, ConnectionError):
@@ -204,11 +258,59 @@ class UnprocessableEntityError(ApiError):
 
 
 class RateLimitError(ApiError):
-    """Raised on 429 once retries are exhausted."""
+    """Raised on 429: Vonage did not accept the request; ``retry_after`` is its ``Retry-After`` header.
+
+    GET, PUT and DELETE are retried first; a POST is not, so ``str()`` says when to try again.
+    """
+
+    def __init__(self, status: int = 429, *, retry_after: str | None = None, **fields: Any):
+        self.retry_after = retry_after.strip() if retry_after and retry_after.strip() else None
+        super().__init__(status, **fields)
+
+    def _one_line(self) -> str:
+        text = super()._one_line() + " — not accepted; "
+        if self.retry_after is None:
+            return text + "wait a little and try again"
+        if self.retry_after.isdigit():
+            return text + f"try again in {self.retry_after} s (Retry-After)"
+        return text + f"try again after {self.retry_after} (Retry-After)"
 
 
 class ServerError(ApiError):
-    """Raised on 5xx once retries are exhausted."""
+    """Raised on 5xx (GET, PUT and DELETE once retries are exhausted)."""
+
+
+class UncertainServerError(UncertainOutcomeError, ServerError):
+    """Raised when a POST was answered with a 5xx: it may or may not have been accepted, so it is not resent.
+
+    Args:
+        status: the 5xx status.
+        check: how to find out whether the request was accepted.
+        resource_id: the dispatch or message id, when the answer carried one.
+        **fields: as for ``ApiError``.
+    """
+
+    def __init__(self, status: int, *, check: str = "", resource_id: str | None = None, **fields: Any):
+        self.check = check
+        self.resource_id = resource_id
+        super().__init__(status, **fields)
+
+    def _one_line(self) -> str:
+        return self._uncertain(super()._one_line())
+
+
+class UncertainTransportError(UncertainOutcomeError, TransportError):
+    """Raised when a POST was sent but no answer came (timeout, broken connection): it may have been accepted.
+
+    Args:
+        message: what happened, e.g. ``"no answer from URL within 10 s"``.
+        url: the URL the request went to.
+        check: how to find out whether the request was accepted.
+    """
+
+    def __init__(self, message: str, *, url: str = "", check: str = ""):
+        self.check = check
+        super().__init__(self._uncertain(message), url=url)
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

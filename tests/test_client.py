@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from urllib.parse import parse_qs
 
@@ -21,6 +22,9 @@ from fbfailover.errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    UncertainOutcomeError,
+    UncertainServerError,
+    UncertainTransportError,
 )
 from fbfailover.payloads import application_body, to_curl, tutorial_workflow
 from fbfailover.tokens import basic_auth_header, verify_application_jwt
@@ -125,35 +129,166 @@ def test_request_for_gives_the_curl_twin_without_secrets(settings):
     client.close()
 
 
-def test_retry_after_on_429_is_honoured(server, settings):
+def test_retry_after_on_429_is_honoured_for_a_get(server, settings):
     reply(server, 429, {"title": "Rate Limit Hit"}, {"Retry-After": "1"})
-    reply(server, 202, {"dispatch_uuid": "d-2"})
+    reply(server, 200, {"id": "app-1"})
     started = time.monotonic()
     with VonageClient(settings) as client:
-        assert client.send_workflow(BODY) == {"dispatch_uuid": "d-2"}
+        assert client.get_application("app-1") == {"id": "app-1"}
     assert time.monotonic() - started >= 0.9
     assert len(server.seen) == 2
 
 
-def test_500_then_202_is_retried(server, settings):
-    reply(server, 500, "oops")
-    reply(server, 202, {"dispatch_uuid": "d-3"})
+def test_503_then_200_is_retried_for_a_get(server, settings):
+    reply(server, 503, "oops")
+    reply(server, 200, {"id": "app-1"})
     with VonageClient(settings) as client:
-        assert client.send_workflow(BODY)["dispatch_uuid"] == "d-3"
-    assert len(server.seen) == 2
+        assert client.get_application("app-1") == {"id": "app-1"}
+    assert [s["method"] for s in server.seen] == ["GET", "GET"]
+
+
+def test_500_then_200_is_retried_for_a_put(server, settings):
+    reply(server, 500, "oops")
+    reply(server, 200, {"id": "app-1", "name": "renamed"})
+    with VonageClient(settings) as client:
+        assert client.update_application("app-1", {"name": "renamed"})["name"] == "renamed"
+    assert [s["method"] for s in server.seen] == ["PUT", "PUT"]
 
 
 def test_retries_are_bounded_then_mapped(server, settings):
     for _ in range(3):
         reply(server, 503, {"title": "Service Unavailable", "detail": "try later"})
     with VonageClient(settings, retries=2) as client, pytest.raises(ServerError) as info:
-        client.send_workflow(BODY)
+        client.list_applications()
     assert len(server.seen) == 3
     assert info.value.status == 503 and info.value.detail == "try later"
+    assert not isinstance(info.value, UncertainOutcomeError)  # a GET changes nothing: no doubt to report
     for _ in range(2):
         reply(server, 429, {"title": "Rate Limit Hit"}, {"Retry-After": "0"})
     with VonageClient(settings, retries=1) as client, pytest.raises(RateLimitError):
+        client.list_applications()
+    assert len(server.seen) == 5
+
+
+def test_a_post_answered_429_is_not_retried_and_says_when_to_try_again(server, settings):
+    reply(server, 429, {"title": "Rate Limit Hit"}, {"Retry-After": "7"})
+    reply(server, 202, {"dispatch_uuid": "never"})
+    started = time.monotonic()
+    with VonageClient(settings) as client, pytest.raises(RateLimitError) as info:
         client.send_workflow(BODY)
+    assert time.monotonic() - started < 5  # no wait for Retry-After: nothing is retried
+    assert len(server.seen) == 1
+    assert info.value.retry_after == "7"
+    assert str(info.value).endswith("— not accepted; try again in 7 s (Retry-After)")
+
+
+@pytest.mark.parametrize(("send", "what"), [
+    (lambda client: client.send_workflow(BODY), "for the dispatch before sending it again"),
+    (lambda client: client.send_message_v1({"x": 1}), "for the message before sending it again"),
+    (lambda client: client.create_application({"name": "a"}), "list your applications"),
+])
+def test_a_post_the_server_took_then_answered_502_is_not_resent(server, settings, send, what):
+    reply(server, 502, "<html>Bad gateway</html>")  # the server records the request, then fails
+    reply(server, 202, {"dispatch_uuid": "a-second-one"})
+    with VonageClient(settings, retries=3) as client, pytest.raises(UncertainServerError) as info:
+        send(client)
+    assert len(server.seen) == 1  # exactly one request reached the server
+    err = info.value
+    assert isinstance(err, ServerError) and isinstance(err, UncertainOutcomeError)
+    assert err.status == 502 and err.method == "POST"
+    text = str(err)
+    assert "\n" not in text and "may or may not have been accepted" in text and what in text
+    if "dispatch" in what or "message" in what:
+        assert "watch the status webhooks or the event feed" in text
+
+
+def test_an_uncertain_5xx_names_the_dispatch_id_the_answer_carried(server, settings):
+    reply(server, 500, {"title": "Internal Error", "dispatch_uuid": "d-42"})
+    with VonageClient(settings) as client, pytest.raises(UncertainServerError) as info:
+        client.send_workflow(BODY)
+    assert len(server.seen) == 1
+    assert info.value.resource_id == "d-42"
+    assert "for the dispatch d-42 before sending it again" in str(info.value)
+
+
+def test_a_post_with_no_answer_in_time_is_not_resent(server, settings):
+    reply(server, 202, {"late": True}, delay=1.0)
+    reply(server, 202, {"dispatch_uuid": "a-second-one"})
+    with VonageClient(settings, timeout=0.2, retries=3) as client, \
+            pytest.raises(UncertainTransportError) as info:
+        client.send_workflow(BODY)
+    assert len(server.seen) == 1  # the server may have acted: exactly one request
+    err = info.value
+    assert isinstance(err, TransportError) and isinstance(err, UncertainOutcomeError)
+    assert not isinstance(err, ApiError)
+    assert str(err) == (f"no answer from {settings.api_url}/v0.1/dispatch within 0.2 s — the request may or may "
+                        "not have been accepted; watch the status webhooks or the event feed for the dispatch "
+                        "before sending it again")
+
+
+def test_a_post_whose_connection_breaks_after_sending_is_not_resent(settings):
+    """A server that reads the whole request, then hangs up without answering."""
+    received = []
+    done = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+
+    def hang_up() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                received.append(conn.recv(65536))
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with VonageClient(settings.replace(api_url=url), retries=3) as client, \
+                pytest.raises(UncertainTransportError) as info:
+            client.send_message_v1({"x": 1})
+    finally:
+        done.set()
+        thread.join(5)
+        listener.close()
+    assert len(received) == 1 and received[0].startswith(b"POST /v1/messages ")
+    assert str(info.value).startswith(f"the connection to {url}/v1/messages broke before an answer came — "
+                                      "the request may or may not have been accepted; watch the status webhooks")
+
+
+def test_a_get_with_no_answer_in_time_is_retried(server, settings):
+    reply(server, 200, {"late": True}, delay=1.0)
+    reply(server, 200, {"late": True}, delay=1.0)
+    with VonageClient(settings, timeout=0.2, retries=1) as client, \
+            pytest.raises(TransportError, match="no answer from") as info:
+        client.get_application("x")
+    assert not isinstance(info.value, UncertainOutcomeError)
+    assert [s["method"] for s in server.seen] == ["GET", "GET"]
+
+
+def test_a_refused_post_is_retried_then_says_is_the_sandbox_running(settings, monkeypatch):
+    import urllib3.util.connection
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    attempts = []
+    real = urllib3.util.connection.create_connection
+
+    def counting(*args, **kwargs):
+        attempts.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", counting)
+    dead = settings.replace(api_url=f"http://127.0.0.1:{port}")
+    with VonageClient(dead, retries=2) as client, pytest.raises(TransportError) as info:
+        client.send_workflow(BODY)
+    assert len(attempts) == 3  # nothing was sent, so even a POST is tried again
+    assert not isinstance(info.value, UncertainOutcomeError)
+    assert str(info.value) == (f"could not reach http://127.0.0.1:{port}/v0.1/dispatch — "
+                               "is the sandbox running? start it with `fbfailover sandbox`")
 
 
 def test_problem_json_is_mapped_onto_the_error_tree(server, settings):
@@ -210,13 +345,6 @@ def test_connection_refused_names_the_url_and_the_sandbox(settings):
     with VonageClient(dead, retries=0) as client, pytest.raises(TransportError) as info:
         client.update_account_settings("https://x.test/in")
     assert info.value.__cause__ is None  # requests' message would carry the secret in the query string
-
-
-def test_timeout_is_a_transport_error(server, settings):
-    reply(server, 202, {"late": True}, delay=1.0)
-    with VonageClient(settings, timeout=0.2) as client, pytest.raises(TransportError, match="no answer from"):
-        client.send_workflow(BODY)
-    assert len(server.seen) == 1  # a read timeout is never retried: the server may have acted
 
 
 def test_missing_credentials_fail_before_sending(server, settings):

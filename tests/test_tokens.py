@@ -12,8 +12,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fbfailover import tokens
 from fbfailover.errors import KeyNotFoundError, TokenError
-from fbfailover.keys import private_pem, public_pem, save_private_key
+from fbfailover.keys import load_private_key, private_pem, public_pem, save_private_key
 from fbfailover.tokens import (
     basic_auth_header,
     decode_for_display,
@@ -149,3 +150,32 @@ def test_decode_for_display_rejects_non_tokens(text):
 def test_basic_auth_header():
     header = basic_auth_header("abc123", "s3cr3t")
     assert header == "Basic " + base64.b64encode(b"abc123:s3cr3t").decode()
+
+
+def test_minted_token_verifies_with_pyjwt_and_the_public_key(rsa_key, public_key):
+    token = mint_application_jwt(APP, private_pem(rsa_key), now=time.time(), jti="j-1", ttl=60)
+    claims = jwt.decode(token, public_key, algorithms=["RS256"])
+    assert claims["application_id"] == APP and claims["jti"] == "j-1"
+    assert claims["exp"] - claims["iat"] == 60
+
+
+def test_a_pem_is_loaded_once_and_its_key_object_reused(rsa_key, public_key, monkeypatch):
+    loaded = []
+
+    def counting_loader(pem):
+        loaded.append(pem)
+        return load_private_key(pem)
+
+    monkeypatch.setattr(tokens, "load_private_key", counting_loader)
+    tokens._key_from_pem.cache_clear()
+    try:
+        pem = private_pem(rsa_key)
+        first = mint_application_jwt(APP, pem, jti="a")
+        second = mint_application_jwt(APP, pem.encode(), jti="b")  # same key as bytes: same cache entry
+        assert len(loaded) == 1
+        assert tokens._key_from_pem(pem.encode()) is tokens._key_from_pem(pem.encode())
+        assert len(loaded) == 1
+        for token in (first, second):
+            assert jwt.decode(token, public_key, algorithms=["RS256"])["application_id"] == APP
+    finally:
+        tokens._key_from_pem.cache_clear()  # drop the entry made through the counting loader

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import requests
 
+from fbfailover.errors import SandboxError
+
 __all__ = ["AccountError", "WorkshopAccount", "create_account", "public_host"]
 
 
-class AccountError(RuntimeError):
+class AccountError(SandboxError):
     """Raised when a shared sandbox does not hand out an account; ``str()`` says what to do."""
 
     def __init__(self, message: str, status: int | None = None):

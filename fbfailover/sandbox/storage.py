@@ -15,7 +15,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from fbfailover.errors import FbfailoverError
+from fbfailover.errors import SandboxError
 
 __all__ = ["MIN_FREE_BYTES", "StorageError", "check_database"]
 
@@ -24,7 +24,7 @@ MIN_FREE_BYTES = 16 * 1024 * 1024
 _PROBE_BYTES = 256 * 1024
 
 
-class StorageError(FbfailoverError, OSError):
+class StorageError(SandboxError, OSError):
     """Raised when the sandbox cannot safely use its database; ``str()`` names the file and the reason."""
 
     def __init__(self, path: str | Path, reason: str):

@@ -22,7 +22,7 @@ from typing import Any
 
 import jwt
 
-from fbfailover import errors
+from fbfailover.errors import SignatureError  # defined with the rest of the error tree
 
 __all__ = ["DEFAULT_MAX_AGE", "SignatureError", "payload_hash", "verify_signed_webhook"]
 
@@ -31,10 +31,6 @@ DEFAULT_MAX_AGE = 300.0
 
 CLOCK_SKEW = 60.0
 """How far in the future an ``iat`` may be before it is refused (clocks of two machines differ)."""
-
-
-class SignatureError(errors.FbfailoverError, ValueError):
-    """Raised when a webhook's signature, ``payload_hash`` or ``iat`` does not check out."""
 
 
 def payload_hash(body: bytes) -> str:

@@ -11,26 +11,17 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fbfailover import errors
+from fbfailover.errors import WaitTimeout  # defined with the rest of the error tree
 from fbfailover.webhooks.events import Event
 
 __all__ = ["DEFAULT_MAX_EVENTS", "EventStore", "Rejection", "Stats", "WaitTimeout", "matcher"]
 
 DEFAULT_MAX_EVENTS = 10_000
-
-
-class WaitTimeout(errors.FbfailoverError, TimeoutError):
-    """Raised when ``wait_for`` sees no matching event in time; lists what arrived instead."""
-
-    def __init__(self, message: str, *, wanted: str = "", arrived: Iterable[Event] = ()):
-        self.wanted = wanted
-        self.arrived = list(arrived)
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
