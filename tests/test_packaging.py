@@ -79,7 +79,7 @@ def test_importing_the_package_is_light():
 
 
 # PyPI name -> conda-forge name, where they differ
-CONDA_NAMES = {"fastjsonschema": "python-fastjsonschema"}
+CONDA_NAMES: dict[str, str] = {}  # PyPI name -> conda-forge name, where they differ
 
 
 def test_environment_yml_matches_pyproject_dependencies():

@@ -16,7 +16,7 @@ _HOMES = {
     "SandboxControl": "embedded",
     "default_db": "embedded",
     "start": "embedded",
-    "make_app": "app",
+    "make_app": "server",
     "SandboxSettings": "core",
 }
 

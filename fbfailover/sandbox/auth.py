@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .state import Account, State
+from .catalog import Account, Accounts, Catalog
 
 __all__ = ["DEFAULT_LIFETIME", "LEEWAY", "MAX_LIFETIME", "AuthError", "Authenticator", "load_public_key"]
 
@@ -56,10 +56,12 @@ def _number(value: Any) -> bool:
 
 
 class Authenticator:
-    """Verifies credentials against the state; caches parsed keys and recently verified tokens."""
+    """Verifies credentials against the accounts and applications; caches parsed keys and verified tokens."""
 
-    def __init__(self, state: State, *, now: Callable[[], float] = time.time, cache_size: int = 4096):
-        self.state = state
+    def __init__(self, accounts: Accounts, catalog: Catalog, *, now: Callable[[], float] = time.time,
+                 cache_size: int = 4096):
+        self.accounts = accounts
+        self.catalog = catalog
         self.now = now
         self._keys: dict[str, tuple[str, rsa.RSAPublicKey]] = {}
         self._verified: OrderedDict[str, tuple[str, int, float, float | None]] = OrderedDict()
@@ -104,7 +106,7 @@ class Authenticator:
     def check_secret(self, api_key: str | None, api_secret: str | None) -> Account | None:
         if not api_key or api_secret is None:
             return None
-        account = self.state.account_by_key(api_key)
+        account = self.accounts.by_key(api_key)
         if account is None or not hmac.compare_digest(account.api_secret.encode(), api_secret.encode()):
             return None
         return account
@@ -125,7 +127,7 @@ class Authenticator:
         if app_id not in self._keys:  # deleted since it was verified
             self._verified.pop(token, None)
             raise AuthError("bearer", "unknown application")
-        return self.state.account_by_id(account_id), app_id
+        return self.accounts.by_id(account_id), app_id
 
     def _verify(self, token: str) -> tuple[str, int, float, float | None]:
         try:
@@ -138,7 +140,7 @@ class Authenticator:
         app_id = claims.get("application_id")
         if not isinstance(app_id, str):
             raise AuthError("bearer", "application_id claim missing")
-        app = self.state.application(app_id)
+        app = self.catalog.application(app_id)
         if app is None:
             raise AuthError("bearer", "unknown application")
         try:

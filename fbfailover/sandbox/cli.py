@@ -72,10 +72,9 @@ def run(args: argparse.Namespace) -> int:
     import tornado.httpserver
     import tornado.netutil
 
-    from .app import make_app
     from .core import Core, SandboxSettings
     from .embedded import default_db
-    from .state import State
+    from .server import make_app
     from .storage import StorageError, check_database
 
     if args.time_scale <= 0:
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"fbfailover sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     port = sockets[0].getsockname()[1]
-    core = Core(State(db), settings)
+    core = Core.open(db, settings)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -113,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await core.start()
-        gc.freeze()  # what was loaded so far lives as long as the process: keep it out of every collection
+        # This process is the sandbox's own (never a learner's kernel), so it may tune its garbage collector:
+        # what was loaded so far lives as long as the process, so keep it out of every collection.
+        gc.freeze()
         server = tornado.httpserver.HTTPServer(make_app(core), max_body_size=64 * 1024 * 1024)
         server.add_sockets(sockets)
         account = core.account
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             f"api_key={account.api_key} api_secret={account.api_secret} signature_secret={account.signature_secret}",
             flush=True,
         )
-        print(f"db={core.state.path} clock={settings.clock} time_scale={settings.time_scale:g}", flush=True)
+        print(f"db={core.db.path} clock={settings.clock} time_scale={settings.time_scale:g}", flush=True)
         if token:
             print(join_instructions(args.host, port, token), flush=True)
         await stop.wait()

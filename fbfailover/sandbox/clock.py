@@ -16,14 +16,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .state import State
+from .records import Records
+from .storage import Database
 
 __all__ = ["Clock", "Scheduler", "iso"]
 
 # Real seconds of timers fired in one go before the loop serves the requests waiting for it.
 _SLICE = 0.002
 
-Fire = Callable[[str, str, dict, float], "Awaitable[Any] | None"]
+Fire = Callable[[str, dict, float], "Awaitable[Any] | None"]
 
 
 _seconds: dict[int, str] = {}  # second -> "YYYY-MM-DDTHH:MM:SS.": simulated and real time alternate
@@ -85,12 +86,13 @@ class Clock:
 
 
 class Scheduler:
-    """Persisted timers; ``fire(kind, ref, data, at)`` runs when one is due and may return an awaitable."""
+    """Persisted timers of several kinds; the part that owns a kind registers what runs when one is due."""
 
-    def __init__(self, state: State, clock: Clock, fire: Fire):
-        self.state = state
+    def __init__(self, db: Database, records: Records, clock: Clock):
+        self.db = db
+        self.records = records
         self.clock = clock
-        self.fire = fire
+        self._handlers: dict[str, Fire] = {}
         self._heap: list[tuple[float, int]] = []
         self._timers: dict[int, tuple[float, str, str, dict]] = {}
         self._handle: asyncio.TimerHandle | None = None
@@ -98,10 +100,14 @@ class Scheduler:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.fired = 0
 
+    def on(self, kind: str, handler: Fire) -> None:
+        """Run ``handler(ref, data, at)`` for each due timer of ``kind``; it may return an awaitable."""
+        self._handlers[kind] = handler
+
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Load every persisted timer and arm the earliest."""
         self.loop = loop
-        for timer_id, due, kind, ref, data in self.state.timers():
+        for timer_id, due, kind, ref, data in self.records.timers():
             self._timers[timer_id] = (due, kind, ref, data)
             heapq.heappush(self._heap, (due, timer_id))
         self._arm()
@@ -117,7 +123,7 @@ class Scheduler:
     def add(self, due: float, kind: str, ref: str, data: dict | None = None) -> int:
         """Persist a timer (committed with the current transaction) and arm it."""
         data = data or {}
-        timer_id = self.state.add_timer(due, kind, ref, data)
+        timer_id = self.records.add_timer(due, kind, ref, data)
         self._timers[timer_id] = (due, kind, ref, data)
         heapq.heappush(self._heap, (due, timer_id))
         if self.loop is not None and (self._armed_for is None or due < self._armed_for):
@@ -126,7 +132,7 @@ class Scheduler:
 
     def cancel(self, timer_id: int | None) -> None:
         if timer_id is not None and self._timers.pop(timer_id, None) is not None:
-            self.state.delete_timer(timer_id)
+            self.records.delete_timer(timer_id)
 
     def _arm(self) -> None:
         if self._handle is not None:
@@ -145,10 +151,8 @@ class Scheduler:
         self._handle = None
         self._armed_for = None
         try:
-            # Nobody waits for background work: its writes are committed in the next write-behind batch.
-            with self.state.deferred():
-                self.run_due(self.clock.now(), budget=_SLICE)
-            self.state.commit_later()
+            self.run_due(self.clock.now(), budget=_SLICE)
+            self.db.changed()  # nobody waits for background work: committed within WRITE_BEHIND
         finally:
             self._arm()
 
@@ -181,9 +185,9 @@ class Scheduler:
         ):
             fired += len(batch)
             for timer_id, due, kind, ref, data in batch:
-                self.state.delete_timer(timer_id)
+                self.records.delete_timer(timer_id)
                 self.fired += 1
-                result = self.fire(kind, ref, data, due)
+                result = self._handlers[kind](ref, data, due)
                 if result is not None:
                     started.append(result)
         return started
@@ -205,9 +209,8 @@ class Scheduler:
             started = self.run_due(batch_due)
             if started:
                 await asyncio.wait([asyncio.ensure_future(a) for a in started], timeout=settle)
-                self.state.commit()
         self.clock.set(target)
-        self.state.commit()
+        self.db.commit()
         self._arm()
         return self.fired - fired_before
 

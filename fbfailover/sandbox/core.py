@@ -1,20 +1,26 @@
-"""The sandbox's parts wired together: settings, state, clock, simulator and authenticator."""
+"""The sandbox's parts, wired together once: storage, clock and timers, webhooks, messages, failover, auth.
+
+Each part receives what it uses through its constructor; nothing here is a base class of anything.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from .auth import Authenticator
-from .clock import Clock
-from .collector import pacer
-from .simulation import Simulator
-from .state import Account, State
+from .catalog import Account, Accounts, Catalog
+from .clock import Clock, Scheduler
+from .failover import Failover
+from .records import Records
+from .simulation import Messages
+from .storage import Database
+from .webhooks import Webhooks
 
 __all__ = ["Core", "SandboxSettings"]
 
-VERSION = "1"
 
 @dataclass(frozen=True)
 class SandboxSettings:
@@ -37,45 +43,61 @@ class SandboxSettings:
 
 
 class Core:
-    """Everything a request handler needs; lives on the server's loop."""
+    """Everything a request handler needs; lives on the server's loop.
 
-    def __init__(self, state: State, settings: SandboxSettings | None = None):
+    Args:
+        db: the database (``Database(path)``); the core closes it when it stops.
+        settings: how the sandbox runs.
+    """
+
+    def __init__(self, db: Database, settings: SandboxSettings | None = None):
         self.settings = settings or SandboxSettings()
-        self.state = state
-        self._primary_id = state.primary_account(
+        self.db = db
+        self.accounts = Accounts(db)
+        self.catalog = Catalog(db)
+        self.records = Records(db)
+        self._primary_id = self.accounts.primary(
             self.settings.api_key, self.settings.api_secret, self.settings.signature_secret
         ).id
-        start = float(state.meta("clock") or time.time())
+        start = float(db.meta("clock") or time.time())
         self.clock = Clock(start, self.settings.time_scale, manual=self.settings.clock == "manual")
-        self.sim = Simulator(state, self.clock)
-        self.auth = Authenticator(state)
+        self.scheduler = Scheduler(db, self.records, self.clock)
+        self.webhooks = Webhooks(db, self.records, self.accounts, self.clock, self.scheduler)
+        self.messages = Messages(self.records, self.catalog, self.accounts, self.clock, self.scheduler, self.webhooks)
+        self.failover = Failover(self.records, self.accounts, self.clock, self.scheduler, self.messages,
+                                 self.webhooks)
+        self.auth = Authenticator(self.accounts, self.catalog)
+        db.before_commit.append(self._remember_clock)
         self.started = False
-        state.before_commit = self.sim.checkpoint
+
+    @classmethod
+    def open(cls, path: str | Path, settings: SandboxSettings | None = None) -> Core:
+        """A core over the database at ``path`` (``":memory:"`` keeps nothing)."""
+        return cls(Database(path), settings)
 
     @property
     def account(self) -> Account:
         """The primary account (the one the control API acts on by default)."""
-        return self.state.account_by_id(self._primary_id)
+        return self.accounts.by_id(self._primary_id)
+
+    def _remember_clock(self) -> None:
+        """Every commit saves simulated time, so that a restart continues from here."""
+        self.db.set_meta("clock", repr(self.clock.now()))
 
     async def start(self) -> None:
-        """Resume persisted timers and deliveries (awaited on the server's loop)."""
-        self.sim.start()
-        pacer.acquire()
+        """Resume persisted timers and the deliveries that were in flight (on the server's loop)."""
+        self.scheduler.start(asyncio.get_running_loop())
+        scheduled = {ref for _, _, kind, ref, _ in self.records.timers() if kind == "deliver"}
+        self.webhooks.resume(scheduled)
+        self.db.commit()
         self.started = True
 
     async def stop(self) -> None:
-        """Stop timers, let in-flight webhooks finish briefly, then flush and close the database."""
-        if self.started:
-            try:
-                await self.sim.stop()
-            finally:
-                self.started = False
-                pacer.release()
-        self.state.close()
-
-    def commit(self) -> None:
-        self.state.commit()
-
-    def saved(self) -> asyncio.Future:
-        """Await before answering: resolves once this iteration's group commit is done."""
-        return self.state.commit_soon()
+        """Stop timers, let in-flight webhooks finish briefly, then commit and close the database."""
+        try:
+            if self.started:
+                self.scheduler.stop()
+                await self.webhooks.close()
+        finally:
+            self.started = False
+            self.db.close()

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from fbfailover.config import data_dir
+from fbfailover.errors import SandboxError
 
 __all__ = ["Sandbox", "SandboxControl", "default_db", "start"]
 
@@ -33,16 +34,23 @@ class SandboxControl:
             self._session.auth = auth
 
     def _call(self, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
-        response = self._session.request(
-            method, f"{self.url}/_sandbox/{path}", json=body, params=params, timeout=self.timeout
-        )
+        """One control call; raises ``SandboxError`` with the sandbox's reasons, or when it cannot be reached."""
+        try:
+            response = self._session.request(
+                method, f"{self.url}/_sandbox/{path}", json=body, params=params, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise SandboxError(
+                f"could not reach the sandbox at {self.url} ({type(exc).__name__}) — is it running? "
+                "Start it with `fbfailover sandbox`"
+            ) from exc
         if response.status_code >= 400:
             try:
                 problem = response.json()
             except ValueError:
                 problem = {"detail": response.text}
             reasons = "; ".join(f"{p['name']}: {p['reason']}" for p in problem.get("invalid_parameters", []))
-            raise RuntimeError(
+            raise SandboxError(
                 f"{response.status_code} {problem.get('title', '')}: {reasons or problem.get('detail', '')}"
             )
         return response.json() if response.content else None
@@ -121,7 +129,7 @@ class Sandbox(SandboxControl):
         self.api_key: str = account.api_key
         self.api_secret: str = account.api_secret
         self.signature_secret: str = account.signature_secret
-        self.db: str = core.state.path
+        self.db: str = core.db.path
 
     @property
     def port(self) -> int:
@@ -165,12 +173,12 @@ def start(
         api_key, api_secret, signature_secret: fixed credentials instead of the stored or generated ones.
     Raises:
         ValueError: for a bad clock or time scale. OSError: when the port is taken.
+        StorageError: the database cannot be used (read-only, full disk, locked, not SQLite).
     """
     from fbfailover.background import serve
 
-    from .app import make_app
     from .core import Core, SandboxSettings
-    from .state import State
+    from .server import make_app
     from .storage import check_database
 
     settings = SandboxSettings(
@@ -180,9 +188,9 @@ def start(
         api_secret=api_secret,
         signature_secret=signature_secret,
     )
-    check_database(default_db() if db is None else db)
-    state = State(default_db() if db is None else db)
-    core = Core(state, settings)
+    path = default_db() if db is None else db
+    check_database(path)
+    core = Core.open(path, settings)
     app = make_app(core)
     server = serve(
         app,

@@ -1,147 +1,172 @@
-"""Dispatches, messages, timers and webhook deliveries: the rows the simulation writes many times a second.
+"""The simulation's rows: dispatch and message documents, timers and webhook deliveries.
 
-Writes go to a queue (``writes.Pending``) rather than straight to SQLite: the queue of a request is written
-and committed (by the writer thread) before the request is answered; the queue of background work (timers
-firing, webhook attempts) every ``WRITE_BEHIND`` real seconds. Reads see queued writes: documents come from
-memory, and a query first commits every queued write.
+They change many times a second, so writes are buffered in memory and handed to the connection in one
+``executemany`` per table when the database commits (``Database.before_commit``): a document changed several
+times in between is written once, and a timer added and removed in between (most status steps take a few real
+milliseconds) is never written at all. Every read is served from memory or from the same connection on the same
+thread, so nothing ever waits for a writer: documents of work in progress are kept in memory until they finish,
+and listings first hand the buffered rows to the connection.
+
+Bounded in memory: the documents of dispatches and messages in progress (``DOCS_KEPT`` at most), the
+deliveries still pending, and the latest ``UNSENT_KEPT`` webhooks per account that had no URL to go to (those
+are never written: there is nothing to resume, and writing them was half of the database's work when no webhook
+URL is set).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections import deque
-from itertools import islice
 from typing import Any
 
-from .schema import dumps
-from .writes import Pending
+from .storage import Database, dumps
 
 __all__ = ["UNSENT_KEPT", "Records"]
 
-_DOC_CACHE = 32768
-# Webhooks that had no URL to go to, kept per account for the deliveries listing: in memory only. They are no work
-# to resume, and writing them made up about half of the database's work when no webhook URL was set.
 UNSENT_KEPT = 1000
+DOCS_KEPT = 20_000  # documents kept in memory at most (work in progress, and finished ones changed late)
+
+_UPSERT = {
+    "dispatches": "INSERT INTO dispatches VALUES (?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
+    "messages": "INSERT INTO messages VALUES (?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET doc=excluded.doc",
+}
 
 
 class Records:
-    """The mixin of ``State`` for the simulation's rows; needs ``db``, ``lock`` and ``_init_records()``."""
+    """Documents, timers and deliveries over one ``Database``; registers its flush with the database's commit."""
 
-    db: sqlite3.Connection
-    lock: threading.RLock
-
-    def _init_records(self) -> None:
-        self._now = Pending()  # written before the current request is answered
-        self._later = Pending()  # written within WRITE_BEHIND seconds
-        self._queue = self._now
-        # Recently written dispatch and message documents: the simulation reads them back on every step.
-        self._docs: dict[str, dict] = {}
-        # Deliveries still to be attempted: id -> (account_id, doc, body).
-        self._live: dict[int, tuple[int, dict, bytes]] = {}
-        # The latest webhooks without a URL, per account: (id, doc, body).
+    def __init__(self, db: Database):
+        self.db = db
+        db.before_commit.append(self.flush)
+        self._docs: dict[tuple[str, str], dict] = {}  # (table, uuid) -> document of work in progress
+        self._dirty: dict[tuple[str, str], dict] = {}  # written since the last flush
+        self._finished: list[tuple[str, str]] = []  # to drop from memory once written
+        self._new_timers: dict[int, tuple[int, float, str, str, dict]] = {}
+        self._dropped_timers: list[int] = []
+        self._new_deliveries: dict[int, tuple[int, dict, bytes]] = {}
+        self._changed_deliveries: dict[int, dict] = {}
+        self._pending: dict[int, tuple[int, dict, bytes]] = {}  # deliveries still to be attempted
         self._unsent: dict[int, deque[tuple[int, dict, dict]]] = {}
         self._next_timer = self._next_id("timers")
         self._next_delivery = self._next_id("deliveries")
+        for i, account_id, doc, body in db.execute(
+            "SELECT id, account_id, doc, body FROM deliveries WHERE status='pending'"
+        ):
+            self._pending[i] = (account_id, json.loads(doc), body)
 
     def _next_id(self, table: str) -> int:
         seq = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name=?", (table,)).fetchone()
         top = self.db.execute(f"SELECT MAX(id) FROM {table}").fetchone()[0]  # a fixed table name
         return max(seq[0] if seq else 0, top or 0) + 1
 
-    def write_pending(self) -> None:
-        """Commit every queued write, so that a query sees it (``State`` provides it)."""
-        raise NotImplementedError
+    def flush(self) -> None:
+        """Hand every buffered write to the connection (inside its open transaction)."""
+        db = self.db
+        if self._dirty:
+            docs = [(key, doc) for key, doc in self._dirty.items()]
+            self._dirty = {}
+            dispatches = [(uuid, d["account_id"], dumps(d)) for (t, uuid), d in docs if t == "dispatches"]
+            messages = [(uuid, d["account_id"], d.get("dispatch_uuid"), dumps(d))
+                        for (t, uuid), d in docs if t == "messages"]
+            if dispatches:
+                db.executemany(_UPSERT["dispatches"], dispatches)
+            if messages:
+                db.executemany(_UPSERT["messages"], messages)
+        if self._finished:
+            for key in self._finished:
+                self._docs.pop(key, None)
+            self._finished = []
+        if self._new_timers:
+            rows = [(i, due, kind, ref, dumps(data)) for i, due, kind, ref, data in self._new_timers.values()]
+            self._new_timers = {}
+            db.executemany("INSERT INTO timers (id, due, kind, ref, data) VALUES (?, ?, ?, ?, ?)", rows)
+        if self._dropped_timers:
+            rows = [(i,) for i in self._dropped_timers]
+            self._dropped_timers = []
+            db.executemany("DELETE FROM timers WHERE id=?", rows)
+        if self._new_deliveries:
+            rows = [(i, a, doc.get("dispatch_uuid"), doc.get("message_uuid"), doc["status"], dumps(doc), body)
+                    for i, (a, doc, body) in self._new_deliveries.items()]
+            self._new_deliveries = {}
+            db.executemany(
+                "INSERT INTO deliveries (id, account_id, dispatch_uuid, message_uuid, status, doc, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        if self._changed_deliveries:
+            rows = [(doc["status"], dumps(doc), i) for i, doc in self._changed_deliveries.items()]
+            self._changed_deliveries = {}
+            db.executemany("UPDATE deliveries SET status=?, doc=? WHERE id=?", rows)
 
-    def _put(self, table: str, key: Any, value: Any) -> None:
-        now, later = getattr(self._now, table), getattr(self._later, table)
-        if self._queue is self._now:
-            later.pop(key, None)
-            now[key] = value
-        elif key in now:
-            now[key] = value  # still owed to a request
-        else:
-            later[key] = value
-
-    # -- dispatches and messages (documents keyed by uuid) ----------------------------------------
-    def _remember(self, key: str, doc: dict) -> None:
-        docs = self._docs
-        docs.pop(key, None)  # to the end: the least recently written are dropped first
-        docs[key] = doc
-        if len(docs) > _DOC_CACHE:
-            for old in list(islice(docs, _DOC_CACHE // 2)):
-                del docs[old]
-
-    def forget(self, *uuids: str) -> None:
-        """Drop finished documents from the cache (fewer live objects: shorter garbage collections)."""
-        for uuid in uuids:
-            self._docs.pop("d" + uuid, None)
-            self._docs.pop("m" + uuid, None)
-
+    # -- dispatches and messages (documents keyed by uuid) ------------------------------------------------
     def put_dispatch(self, doc: dict) -> None:
         """Write a dispatch document; the caller owns ``doc`` and must put it again after changing it."""
-        self._put("dispatches", doc["uuid"], doc)
-        self._remember("d" + doc["uuid"], doc)
-
-    def dispatch(self, uuid: str) -> dict | None:
-        return self._document("dispatches", "d", uuid)
-
-    def _document(self, table: str, prefix: str, uuid: str) -> dict | None:
-        """A dispatch or message document: from the cache, the write queues, else the database."""
-        doc = (self._docs.get(prefix + uuid) or getattr(self._now, table).get(uuid)
-               or getattr(self._later, table).get(uuid))
-        if doc is None:
-            self.write_pending()  # its latest version may still be on its way to the database
-            row = self.db.execute(f"SELECT doc FROM {table} WHERE uuid=?", (uuid,)).fetchone()
-            if row is None:
-                return None
-            doc = json.loads(row[0])
-            self._remember(prefix + uuid, doc)
-        return doc
+        self._put("dispatches", doc)
 
     def put_message(self, doc: dict) -> None:
         """Write a message document; as for dispatches, put it again after every change."""
-        self._put("messages", doc["uuid"], doc)
-        self._remember("m" + doc["uuid"], doc)
+        self._put("messages", doc)
+
+    def _put(self, table: str, doc: dict) -> None:
+        key = (table, doc["uuid"])
+        docs = self._docs
+        docs.pop(key, None)  # to the end: the least recently written go first
+        docs[key] = self._dirty[key] = doc
+        if len(docs) > DOCS_KEPT:
+            for old in list(docs)[: DOCS_KEPT // 2]:
+                del docs[old]  # a read finds them in the write buffer or the database
+
+    def dispatch(self, uuid: str) -> dict | None:
+        return self._document("dispatches", uuid)
 
     def message(self, uuid: str) -> dict | None:
-        return self._document("messages", "m", uuid)
+        return self._document("messages", uuid)
+
+    def _document(self, table: str, uuid: str) -> dict | None:
+        key = (table, uuid)
+        doc = self._docs.get(key) or self._dirty.get(key)
+        if doc is None:
+            row = self.db.execute(f"SELECT doc FROM {table} WHERE uuid=?", (uuid,)).fetchone()  # fixed names
+            doc = json.loads(row[0]) if row else None
+        return doc
+
+    def finished(self, dispatch_uuid: str, message_uuids: list[str]) -> None:
+        """A dispatch and its messages are done: keep them in memory only until they are written."""
+        self._finished.append(("dispatches", dispatch_uuid))
+        self._finished.extend(("messages", uuid) for uuid in message_uuids)
 
     def messages_of(self, dispatch_uuid: str) -> list[dict]:
-        """The messages of a dispatch or workflow in item order (its document lists their uuids)."""
+        """The messages of a dispatch or workflow in item order."""
         dispatch = self.dispatch(dispatch_uuid)
         found = [self.message(uuid) for uuid in dispatch["messages"]] if dispatch else []
         return sorted((m for m in found if m is not None), key=lambda m: (m.get("item") or 0, m["created"]))
 
-    # -- timers -----------------------------------------------------------------------------------
-    def add_timer(self, due: float, kind: str, ref: str, data: dict | None = None) -> int:
+    # -- timers -------------------------------------------------------------------------------------------
+    def add_timer(self, due: float, kind: str, ref: str, data: dict) -> int:
         timer_id = self._next_timer
         self._next_timer += 1
-        self._queue.timers[timer_id] = (timer_id, due, kind, ref, data or {})
+        self._new_timers[timer_id] = (timer_id, due, kind, ref, data)
         return timer_id
 
     def delete_timer(self, timer_id: int) -> None:
-        if self._now.timers.pop(timer_id, None) is None and self._later.timers.pop(timer_id, None) is None:
-            self._queue.dropped.append(timer_id)  # already in the database
+        if self._new_timers.pop(timer_id, None) is None:
+            self._dropped_timers.append(timer_id)
 
     def timers(self) -> list[tuple[int, float, str, str, dict]]:
-        self.write_pending()
+        """Every timer, earliest first (read once, at start)."""
+        self.flush()
         rows = self.db.execute("SELECT id, due, kind, ref, data FROM timers ORDER BY due, id").fetchall()
         return [(i, d, k, r, json.loads(x)) for i, d, k, r, x in rows]
 
-    # -- webhook deliveries -----------------------------------------------------------------------
+    # -- webhook deliveries -------------------------------------------------------------------------------
     def add_delivery(self, account_id: int, doc: dict, body: bytes) -> int:
         delivery_id = self._next_delivery
         self._next_delivery += 1
-        self._queue.deliveries[delivery_id] = row = (account_id, doc, body)
-        if doc["status"] == "pending":
-            self._live[delivery_id] = row
+        self._new_deliveries[delivery_id] = self._pending[delivery_id] = (account_id, doc, body)
         return delivery_id
 
     def add_unsent(self, account_id: int, doc: dict, body: dict) -> int:
-        """Record a webhook that had no URL (``status: no_url``); the latest ``UNSENT_KEPT`` of an account are
-        listed with its deliveries until the sandbox stops. ``body`` must not change afterwards."""
+        """Record a webhook that had no URL (``status: no_url``), in memory only; ``body`` must not change."""
         delivery_id = self._next_delivery
         self._next_delivery += 1
         kept = self._unsent.get(account_id)
@@ -150,51 +175,35 @@ class Records:
         kept.append((delivery_id, doc, body))
         return delivery_id
 
-    def update_delivery(self, delivery_id: int, doc: dict) -> None:
-        for queue in (self._now, self._later):
-            row = queue.deliveries.get(delivery_id)
-            if row is not None:
-                row = (row[0], doc, row[2])
-                if queue is self._later and self._queue is self._now:
-                    del queue.deliveries[delivery_id]
-                    queue = self._now
-                queue.deliveries[delivery_id] = row
-                break
-        else:
-            row = self._live.get(delivery_id)
-            self._put("delivery_docs", delivery_id, doc)
-        if doc["status"] == "pending" and row is not None:
-            self._live[delivery_id] = (row[0], doc, row[2])
-        else:
-            self._live.pop(delivery_id, None)
-
     def delivery(self, delivery_id: int) -> tuple[dict, bytes] | None:
-        live = self._live.get(delivery_id)
-        if live is not None:
-            return {**live[1], "id": delivery_id, "account_id": live[0]}, live[2]
-        self.write_pending()
-        row = self.db.execute("SELECT id, account_id, doc, body FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
+        """A pending delivery with its body (attempts only concern pending ones), else None."""
+        row = self._pending.get(delivery_id)
         if row is None:
             return None
-        doc = json.loads(row[2])
-        if doc["status"] == "pending":
-            self._live[delivery_id] = (row[1], doc, row[3])
-        return {**doc, "id": row[0], "account_id": row[1]}, row[3]
+        return {**row[1], "id": delivery_id, "account_id": row[0]}, row[2]
+
+    def update_delivery(self, delivery_id: int, doc: dict) -> None:
+        """Store a delivery's new state; one that is no longer ``pending`` leaves memory once written."""
+        new = self._new_deliveries.get(delivery_id)
+        if new is not None:
+            self._new_deliveries[delivery_id] = (new[0], doc, new[2])
+        else:
+            self._changed_deliveries[delivery_id] = doc
+        pending = self._pending.get(delivery_id)
+        if pending is not None:
+            if doc["status"] == "pending":
+                self._pending[delivery_id] = (pending[0], doc, pending[2])
+            else:
+                del self._pending[delivery_id]
 
     def pending_deliveries(self) -> list[int]:
         """Ids of every delivery still to be attempted."""
-        self.write_pending()
-        return [i for (i,) in self.db.execute("SELECT id FROM deliveries WHERE status='pending'")]
+        return sorted(self._pending)
 
-    def deliveries(
-        self,
-        account_id: int,
-        *,
-        dispatch_uuid: str | None = None,
-        status: str | None = None,
-        limit: int = 500,
-    ) -> list[tuple[dict, bytes]]:
-        self.write_pending()
+    def deliveries(self, account_id: int, *, dispatch_uuid: str | None = None, status: str | None = None,
+                   limit: int = 500) -> list[tuple[dict, bytes]]:
+        """The latest ``limit`` deliveries of an account (oldest first), ``no_url`` ones included."""
+        self.flush()
         sql, args = "SELECT id, doc, body FROM deliveries WHERE account_id=?", [account_id]
         if dispatch_uuid:
             sql += " AND dispatch_uuid=?"
@@ -205,7 +214,7 @@ class Records:
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
         rows = self.db.execute(sql, args).fetchall()
-        found = [({**json.loads(d), "id": i}, b) for i, d, b in reversed(rows)]
+        found: list[tuple[dict, Any]] = [({**json.loads(d), "id": i}, b) for i, d, b in reversed(rows)]
         unsent = [
             ({**doc, "id": i}, dumps(body).encode("utf-8"))
             for i, doc, body in self._unsent.get(account_id, ())

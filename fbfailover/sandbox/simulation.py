@@ -1,71 +1,97 @@
-"""The simulated world: messages and their status steps, webhooks, inbound messages and the clock checkpoint.
+"""Simulated messages: each is ``submitted`` at once, then steps to its outcome on persisted timers; and inbound
+messages from users.
 
-Each status step of a message is a persisted timer; how channels and recipients behave is in ``channels``, the
-failover state machine of dispatches and workflows in ``workflows``.
+How long each step takes comes from the channel table (``fbfailover.channels``) and the recipient's rule
+(``PUT /_sandbox/recipients/...``). Every step is a status webhook. Parts that care about a message's steps
+(the failover state machine) subscribe to them with ``listen()``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
-from .callbacks import Webhooks
-from .channels import PRICES, normalise_channel, plan
+from fbfailover.channels import DEFAULT_ERRORS, DEFAULT_READ_AFTER, by_name
+
+from .bodies import address_v01, inbound, status_body
+from .catalog import Account, Accounts, Catalog
 from .clock import Clock, Scheduler, iso
-from .events import inbound_v01, status_body
-from .schema import new_uuid
-from .state import Account, State
-from .workflows import Workflows
+from .records import Records
+from .webhooks import Webhooks
 
-__all__ = ["Simulator"]
+__all__ = ["Messages", "plan", "rule_channel"]
 
-class Simulator(Workflows):
-    """Messages, dispatches and their timers over one ``State``; runs on the server's loop."""
+Listener = Callable[[dict, str, float], None]
 
-    def __init__(self, state: State, clock: Clock):
-        self.state = state
+
+def rule_channel(channel: str) -> str:
+    """The name recipient rules use for ``channel`` (its v0.1 name: ``viber_service`` is ``viber_service_msg``)."""
+    found = by_name(channel)
+    return found.name if found else channel
+
+
+def plan(channel: str, rule: dict | None) -> list[tuple[float, str, int | None]]:
+    """The status steps after ``submitted``: ``(delay, status, error_code)``, from the table and the rule."""
+    found = by_name(channel)
+    delivered_after = found.delivered_after if found else 1.0
+    if rule is None:
+        return [(delivered_after, "delivered", None)]
+    outcome, after = rule["outcome"], rule.get("after")
+    if outcome == "read":
+        after = DEFAULT_READ_AFTER if after is None else float(after)
+        return [(min(delivered_after, after), "delivered", None), (after, "read", None)]
+    if outcome == "delivered":
+        return [(delivered_after if after is None else float(after), "delivered", None)]
+    default_after = 0.0 if outcome == "rejected" else delivered_after
+    code = rule.get("error_code") or DEFAULT_ERRORS[outcome]
+    return [(default_after if after is None else float(after), outcome, code)]
+
+
+class Messages:
+    """Messages and their status steps, on the server's loop."""
+
+    def __init__(self, records: Records, catalog: Catalog, accounts: Accounts, clock: Clock, scheduler: Scheduler,
+                 webhooks: Webhooks):
+        self.records = records
+        self.catalog = catalog
+        self.accounts = accounts
         self.clock = clock
-        self.scheduler = Scheduler(state, clock, self._fire)
-        self.webhooks = Webhooks(state, clock, self.scheduler)
+        self.scheduler = scheduler
+        self.webhooks = webhooks
+        self._listeners: list[Listener] = []
+        scheduler.on("status", self._on_status)
 
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Resume every persisted timer and every delivery that was in flight."""
-        self.scheduler.start(asyncio.get_running_loop())
-        scheduled = {ref for _, _, kind, ref, _ in self.state.timers() if kind == "deliver"}
-        self.webhooks.resume(scheduled)
-        self.state.commit()
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener(message, status, at)`` after every status step of every message."""
+        self._listeners.append(listener)
 
-    async def stop(self) -> None:
-        self.scheduler.stop()
-        self.checkpoint()
-        await self.webhooks.close()
-        self.state.commit()
-
-    def checkpoint(self) -> None:
-        """Remember simulated time so that a restart continues from here."""
-        self.state.set_meta("clock", repr(self.clock.now()))
-
-    def _fire(self, kind: str, ref: str, data: dict, at: float) -> Any:
-        if kind == "deliver":
-            return self.webhooks.attempt(ref, at)
-        if kind == "status":
-            self._on_status(ref, data, at)
-        elif kind == "expiry":
-            self._on_expiry(ref, data, at)
-        return None
-
-    # -- routing ----------------------------------------------------------------------------------
+    # -- routing ----------------------------------------------------------------------------------------
     def status_url(self, account: Account, application_id: str | None, auth: str) -> str:
         """JWT -> the application's status URL; Basic -> the account's delivery-receipt URL."""
         if auth == "jwt" and application_id:
-            app = self.state.application(application_id)
+            app = self.catalog.application(application_id)
             return app["status_url"] if app else ""
         return account.dr_url
 
+    def v1_message(self, item: dict, application_id: str | None) -> dict:
+        """The parts of a v1 message its webhooks need; statuses come in the version the send or the application
+        asks for (``webhook_version``, else ``capabilities.messages.version``, else v1)."""
+        app = self.catalog.application(application_id) if application_id else None
+        version = item.get("webhook_version") or (app or {}).get("messages_version") or "v1"
+        return {
+            "api": "v1",
+            "webhook_version": version,
+            "channel": item["channel"],
+            "to": item["to"],
+            "from": item["from"],
+            "client_ref": item.get("client_ref"),
+            "webhook_url": item.get("webhook_url"),
+        }
+
     def _emit(self, msg: dict, entry: dict) -> None:
-        account = self.state.account_by_id(msg["account_id"])
+        account = self.accounts.by_id(msg["account_id"])
         url = msg.get("webhook_url") or self.status_url(account, msg.get("application_id"), msg["auth"])
         self.webhooks.send(
             account,
@@ -78,75 +104,63 @@ class Simulator(Workflows):
             message_uuid=msg["uuid"],
         )
 
-    # -- messages ---------------------------------------------------------------------------------
+    # -- messages ---------------------------------------------------------------------------------------
     def submit(self, msg: dict, at: float) -> dict:
         """Record a new message as ``submitted``, emit that webhook and schedule its later steps."""
-        msg.setdefault("uuid", new_uuid())
+        msg.setdefault("uuid", str(uuid.uuid4()))
         msg["created"] = at
         msg["status"] = "submitted"
         msg["usage"] = None
         msg["error_code"] = None
         entry = {"status": "submitted", "at_unix": at, "timestamp": iso(at), "real_time": iso(time.time())}
         msg["history"] = [entry]
-        self.state.put_message(msg)
+        self.records.put_message(msg)
         self._emit(msg, entry)
         ident = msg["to"] if isinstance(msg["to"], str) else (msg["to"].get("id") or msg["to"].get("number"))
-        rule = self.state.recipient(msg["account_id"], normalise_channel(msg["channel"]), ident)
+        rule = self.catalog.recipient(msg["account_id"], rule_channel(msg["channel"]), ident)
         for delay, status, code in plan(msg["channel"], rule):
             self.scheduler.add(at + delay, "status", msg["uuid"], {"status": status, "error_code": code})
         return msg
 
     def _on_status(self, message_uuid: str, data: dict, at: float) -> None:
-        msg = self.state.message(message_uuid)
+        msg = self.records.message(message_uuid)
         if msg is None:
             return
         status = data["status"]
-        entry: dict[str, Any] = {
-            "status": status,
-            "at_unix": at,
-            "timestamp": iso(at),
-            "real_time": iso(time.time()),
-        }
+        entry: dict[str, Any] = {"status": status, "at_unix": at, "timestamp": iso(at), "real_time": iso(time.time())}
         if status in ("delivered", "read"):
-            entry["usage"] = msg["usage"] = {
-                "currency": "EUR",
-                "price": PRICES.get(normalise_channel(msg["channel"]), "0.0050"),
-            }
+            found = by_name(msg["channel"])
+            entry["usage"] = msg["usage"] = {"currency": "EUR", "price": found.price if found else "0.0050"}
         if data.get("error_code"):
             entry["error_code"] = msg["error_code"] = data["error_code"]
         msg["status"] = status
         msg["history"].append(entry)
-        self.state.put_message(msg)
+        self.records.put_message(msg)
         self._emit(msg, entry)
-        if msg.get("dispatch_uuid"):
-            dispatch = self.state.dispatch(msg["dispatch_uuid"])
-            if dispatch is not None:
-                self._step(dispatch, msg, status, at)
+        for listener in self._listeners:
+            listener(msg, status, at)
 
-
-    # -- inbound ----------------------------------------------------------------------------------
-    def inbound(self, account: Account, channel: str, sender: str, recipient: str, text: str, app: dict | None) -> dict:
-        """A user writes to a page or number: deliver a v0.1 inbound webhook."""
+    # -- inbound ----------------------------------------------------------------------------------------
+    def inbound(self, account: Account, channel: str, sender: str, recipient: str, text: str,
+                app: dict | None) -> dict:
+        """A user writes to a page or number: deliver the inbound webhook (the application's version, else v0.1)."""
         at = self.clock.now()
-        message_uuid = new_uuid()
+        message_uuid = str(uuid.uuid4())
         url = app["inbound_url"] if app else account.mo_url
-        body = inbound_v01(message_uuid, channel, sender, recipient, text, at)
+        version = (app or {}).get("messages_version") or "v0.1"
+        body = inbound(version, message_uuid, channel, sender, recipient, text, at)
         delivery = self.webhooks.send(
-            account,
-            url,
-            body,
-            kind="inbound",
-            at=at,
-            application_id=app["id"] if app else None,
+            account, url, body, kind="inbound", at=at, application_id=app["id"] if app else None,
             message_uuid=message_uuid,
         )
         return {
             "message_uuid": message_uuid,
             "channel": channel,
-            "from": body["from"],
-            "to": body["to"],
+            "from": address_v01(channel, sender, "to"),  # a user is addressed like a recipient
+            "to": address_v01(channel, recipient, "from"),
             "application_id": app["id"] if app else None,
             "delivered_to": url or None,
             "delivery_id": delivery,
             "timestamp": body["timestamp"],
+            "webhook_version": version,
         }

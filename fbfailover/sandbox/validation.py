@@ -1,4 +1,10 @@
-"""Request validation: the JSON Schemas (``jsonschemas``) plus the business rules beyond them.
+"""Request validation: the sandbox's own JSON Schemas (``schemas/``) and the rules of the channel table.
+
+One engine, ``jsonschema_rs`` (a compiled JSON Schema 2020-12 validator: quick to import and to run), decides
+validity and lists every violation, which the sandbox words in its own terms. The
+channel enums of the schemas (marked ``x-from-channel-table``) are filled from ``fbfailover.channels`` when a
+schema loads, and the rules beyond a schema (how each channel addresses ``to`` and ``from``, which content it
+carries, its longest text, the failover rules) read the same table.
 
 Every check returns a list of ``{"name": <field path>, "reason": <text>}`` entries, one per violation, in the
 shape of Vonage's ``invalid_parameters``; an empty list means the body is valid.
@@ -6,42 +12,141 @@ shape of Vonage's ``invalid_parameters``; an empty list means the body is valid.
 
 from __future__ import annotations
 
-import re
+import json
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from .jsonschemas import Problems, check
+import jsonschema_rs
 
-__all__ = ["check_dispatch", "check_message_v01", "check_message_v1"]
+from fbfailover import channels
+from fbfailover.channels import CHANNELS, by_name
 
-# Content types each channel can carry and its longest text (Messages API v0.1 / Dispatch).
-_V01_TYPES = {
-    "sms": {"text"},
-    "mms": {"image"},
-    "messenger": {"text", "image", "audio", "video", "file"},
-    "viber_service_msg": {"text", "image"},
-    "whatsapp": {"text", "image", "audio", "video", "file", "template", "custom"},
+__all__ = ["Problems", "check", "check_dispatch", "check_message_v01", "check_message_v1", "field_path", "from_table",
+           "schema"]
+
+Problems = list[dict[str, str]]
+
+# What each ``x-from-channel-table`` marker of a schema stands for.
+_TABLE_ENUMS = {
+    "v0.1 channels": list(channels.MESSAGES_V01),
+    "v1 channels": list(channels.MESSAGES_V1),
+    "v0.1 content types": sorted({t for c in CHANNELS for t in c.v01_content}),
+    "v1 message types": sorted({t for c in CHANNELS for t in c.v1_content}),
 }
-_V1_TYPES = {
-    "sms": {"text", "custom"},
-    "mms": {"image", "vcard", "audio", "video"},
-    "messenger": {"text", "image", "audio", "video", "file"},
-    "viber_service": {"text", "image", "video", "file"},
-    "whatsapp": {"text", "image", "audio", "video", "file", "template", "custom", "sticker"},
-    "rcs": {"text", "image", "video", "file", "custom"},
-}
-_TEXT_MAX = {
-    "sms": 1000,
-    "mms": 1000,
-    "messenger": 640,
-    "viber_service_msg": 1000,
-    "viber_service": 1000,
-    "whatsapp": 4096,
-    "rcs": 3072,
-}
-_NUMBER = re.compile(r"^[1-9][0-9]{6,14}$")
-_SENDER = re.compile(r"^(?:[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$")
-_NUMBER_CHANNELS = {"sms", "mms", "whatsapp"}
+
+
+def from_table(node: Any) -> Any:
+    """Fill every enum marked ``x-from-channel-table`` from the channel table."""
+    if isinstance(node, dict):
+        if "x-from-channel-table" in node:
+            return {**node, "enum": _TABLE_ENUMS[node["x-from-channel-table"]]}
+        return {k: from_table(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [from_table(v) for v in node]
+    return node
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Replace every local ``$ref`` by its definition (the schemas hold no cycles)."""
+    if isinstance(node, dict):
+        if set(node) == {"$ref"}:
+            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+@cache
+def schema(resource: str, definition: str) -> dict[str, Any]:
+    """One definition of a schema file, references inlined and channel enums filled from the table."""
+    text = resources.files("fbfailover.sandbox").joinpath("schemas", resource).read_text("utf-8")
+    root = from_table(json.loads(text))
+    found = _inline(root["$defs"][definition], root["$defs"])
+    found["$schema"] = root["$schema"]
+    return found
+
+
+@cache
+def _validator(resource: str, definition: str) -> Any:
+    return jsonschema_rs.validator_for(schema(resource, definition))
+
+
+def field_path(parts: Any) -> str:
+    """Render a JSON path (``['workflow', 0, 'failover']``) as ``workflow[0].failover``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _join(base: str, name: str) -> str:
+    return f"{base}.{name}" if base else name
+
+
+def _schema_node(root: dict[str, Any], path: list) -> dict[str, Any]:
+    node: Any = root
+    for part in path:
+        node = node[part]
+    return node if isinstance(node, dict) else {}
+
+
+_ARTICLE = {"integer": "an", "object": "an", "array": "an"}
+
+
+def _describe(error: Any, root: dict[str, Any]) -> list[tuple[str, str]]:
+    """The sandbox's own wording of one schema violation: (field path, reason) pairs."""
+    path = field_path(error.instance_path)
+    node = _schema_node(root, list(error.schema_path)[:-1])  # the schema holding the failed keyword
+    kind = error.kind
+    name = type(kind).__name__
+    if name == "Required":
+        return [(_join(path, kind.property), "is required")]
+    if name == "AdditionalProperties":
+        return [(_join(path, k), "is not a known field") for k in kind.unexpected] or [(path, "has unknown fields")]
+    if name == "Pattern":
+        return [(path, node.get("x-reason") or f"must match {kind.pattern}")]
+    if name == "Type":
+        names = [n for n in kind.types if n != "null"]
+        return [(path, " or ".join(f"must be {_ARTICLE.get(n, 'a')} {n}" for n in names))]
+    if name == "Enum":
+        return [(path, "must be one of: " + ", ".join(str(v) for v in kind.options))]
+    if name in ("Minimum", "Maximum"):
+        if "minimum" in node and "maximum" in node:
+            return [(path, f"must be between {node['minimum']} and {node['maximum']}")]
+        return [(path, f"must be at {'least' if name == 'Minimum' else 'most'} {kind.limit}")]
+    if name in ("MinLength", "MaxLength"):
+        lo, hi = node.get("minLength"), node.get("maxLength")
+        if lo is not None and hi is not None:
+            return [(path, f"must be between {lo} and {hi} characters long")]
+        return [(path, f"must be at {'least' if name == 'MinLength' else 'most'} {kind.limit} characters long")]
+    if name == "MinItems":
+        return [(path, f"must hold at least {kind.limit} item{'s' if kind.limit != 1 else ''}")]
+    if name == "MaxItems":
+        return [(path, f"must hold at most {kind.limit} items")]
+    return [(path, "is not valid")]
+
+
+def check(resource: str, definition: str, body: Any) -> Problems:
+    """Validate ``body`` against one schema definition; one entry per violation, sorted by field."""
+    validator = _validator(resource, definition)
+    if validator.is_valid(body):
+        return []
+    root = schema(resource, definition)
+    problems: dict[str, str] = {}
+    for error in validator.iter_errors(body):
+        for name, reason in _describe(error, root):
+            problems.setdefault(name or "body", reason)
+    return [{"name": n, "reason": r} for n, r in sorted(problems.items())]
+
+
+# -- the rules of the channel table -----------------------------------------------------------------------
 _NUMBER_REASON = "must be an E.164 number without a leading + or 00, e.g. 447700900000"
+_SENDER_REASON = "must be an E.164 number without + or 00, or an alphanumeric sender id of at most 11 characters"
 
 
 def _add(problems: Problems, name: str, reason: str) -> None:
@@ -49,47 +154,39 @@ def _add(problems: Problems, name: str, reason: str) -> None:
         problems.append({"name": name, "reason": reason})
 
 
-def _check_address(problems: Problems, where: str, addr: dict, channel: str, sender: bool) -> None:
-    if channel in _NUMBER_CHANNELS:
-        number = addr.get("number")
-        if number is None:
-            _add(problems, f"{where}.number", f"is required for the {channel} channel")
-        elif not (_SENDER if sender else _NUMBER).match(number):
-            _add(
-                problems,
-                f"{where}.number",
-                _NUMBER_REASON
-                if not sender
-                else "must be an E.164 number without + or 00, or an alphanumeric sender (at most 11)",
-            )
-    elif addr.get("id") is None:
-        _add(problems, f"{where}.id", f"is required for the {channel} channel")
+def _address_reason(kind: str, value: Any) -> str | None:
+    """Why ``value`` is not an address of ``kind`` (``number``, ``sender`` or ``id``), or None."""
+    if kind == "number":
+        return None if isinstance(value, str) and channels.NUMBER.fullmatch(value) else _NUMBER_REASON
+    if kind == "sender":
+        return None if isinstance(value, str) and channels.SENDER.fullmatch(value) else _SENDER_REASON
+    return None  # ids: 1..50 characters, checked by the schema
 
 
-def _check_olympus_item(problems: Problems, where: str, item: dict) -> None:
-    to_type, from_type = item["to"]["type"], item["from"]["type"]
-    if to_type != from_type:
-        _add(problems, f"{where}from.type", f"must match to.type ({to_type})")
-    _check_address(problems, f"{where}to", item["to"], to_type, sender=False)
-    _check_address(problems, f"{where}from", item["from"], from_type, sender=True)
-    message = item["message"]
-    content = message["content"]
-    _check_payload(problems, to_type, content, content["type"], _V01_TYPES[to_type],
-                   f"{where}message.content.", "type", "content.type")
-    _check_messenger_tag(problems, f"{where}message.", message)
+def _check_v01_address(problems: Problems, where: str, addr: dict, channel: channels.Channel, kind: str) -> None:
+    field = "id" if kind == "id" else "number"
+    value = addr.get(field)
+    if value is None:
+        _add(problems, f"{where}.{field}", f"is required for the {channel.name} channel")
+        return
+    reason = _address_reason(kind, value)
+    if reason:
+        _add(problems, f"{where}.{field}", reason)
 
 
-def _check_payload(problems: Problems, channel: str, holder: dict, kind: str, allowed: Any, where: str,
-                   type_field: str, type_name: str) -> None:
-    """The message kind must suit the channel, its own field must be there, and text must fit the channel."""
+def _check_payload(problems: Problems, channel: channels.Channel, api: str, holder: dict, kind: str, where: str,
+                   type_field: str) -> None:
+    """The content kind must suit the channel, its own field must be there, and text must fit the channel."""
+    allowed = channel.content(api)
     if kind not in allowed:
         _add(problems, f"{where}{type_field}",
-             f"{kind} is not supported on {channel}; use one of: " + ", ".join(sorted(allowed)))
+             f"{kind} is not supported on {channel.name}; use one of: " + ", ".join(sorted(allowed)))
     elif kind not in holder:
+        type_name = "content.type" if api == "v0.1" else "message_type"
         _add(problems, f"{where}{kind}", f"is required when {type_name} is {kind}")
     text = holder.get("text")
-    if isinstance(text, str) and len(text) > _TEXT_MAX[channel]:
-        _add(problems, f"{where}text", f"must be at most {_TEXT_MAX[channel]} characters on {channel}")
+    if isinstance(text, str) and len(text) > channel.text_max:
+        _add(problems, f"{where}text", f"must be at most {channel.text_max} characters on {channel.name}")
 
 
 def _check_messenger_tag(problems: Problems, where: str, holder: dict) -> None:
@@ -98,39 +195,33 @@ def _check_messenger_tag(problems: Problems, where: str, holder: dict) -> None:
         _add(problems, f"{where}messenger.tag", "is required when category is message_tag")
 
 
-_VERDICTS: dict[bytes, bool] = {}  # exact raw body -> valid? (clients repeat the same body: the tutorial's curl)
-_VERDICTS_MAX = 256
-_VERDICT_BODY_MAX = 8192
+def _check_v01_item(problems: Problems, where: str, item: dict, allowed: tuple[str, ...]) -> None:
+    to_type, from_type = item["to"]["type"], item["from"]["type"]
+    channel = by_name(to_type)
+    if channel is None or to_type not in allowed:
+        _add(problems, f"{where}to.type", "must be one of: " + ", ".join(allowed))
+        return
+    if to_type != from_type:
+        _add(problems, f"{where}from.type", f"must match to.type ({to_type})")
+    _check_v01_address(problems, f"{where}to", item["to"], channel, channel.to_kind)
+    _check_v01_address(problems, f"{where}from", item["from"], channel, channel.from_kind)
+    message = item["message"]
+    content = message["content"]
+    _check_payload(problems, channel, "v0.1", content, content["type"], f"{where}message.content.", "type")
+    _check_messenger_tag(problems, f"{where}message.", message)
 
 
-def check_dispatch(body: Any, raw: bytes | None = None) -> Problems:
-    """Validate a ``POST /v0.1/dispatch`` body: schema, then the failover and per-channel rules.
-
-    ``raw``, the exact bytes ``body`` was parsed from, lets a body seen before skip the checks: the verdict
-    depends on those bytes only.
-    """
-    if raw is None or len(raw) > _VERDICT_BODY_MAX:
-        return _check_dispatch(body)
-    if _VERDICTS.get(raw):
-        return []
-    problems = _check_dispatch(body)
-    if not problems:
-        if len(_VERDICTS) >= _VERDICTS_MAX:
-            _VERDICTS.clear()
-        _VERDICTS[raw] = True
-    return problems
-
-
-def _check_dispatch(body: Any) -> Problems:
+def check_dispatch(body: Any) -> Problems:
+    """Validate a ``POST /v0.1/dispatch`` body: schema, then the failover and per-channel rules."""
     if body is None or body == {} or body == "":
         return [{"name": "workflow", "reason": "The workflow JSON Object cannot be empty"}]
-    problems = check("olympus.json", "dispatch", body)
+    problems = check("dispatch.json", "dispatch", body)
     if problems:
         return problems
     workflow = body["workflow"]
     last = len(workflow) - 1
     for i, item in enumerate(workflow):
-        _check_olympus_item(problems, f"workflow[{i}].", item)
+        _check_v01_item(problems, f"workflow[{i}].", item, channels.DISPATCH)
         if i < last and "failover" not in item:
             _add(problems, f"workflow[{i}].failover", "is required on every workflow item except the last")
         if i == last and "failover" in item:
@@ -142,18 +233,21 @@ def check_message_v01(body: Any) -> Problems:
     """Validate a ``POST /v0.1/messages`` body."""
     if body is None or body == {} or body == "":
         return [{"name": "message", "reason": "The message JSON Object cannot be empty"}]
-    problems = check("olympus.json", "message_v01", body)
+    problems = check("dispatch.json", "message_v01", body)
     if not problems:
-        _check_olympus_item(problems, "", body)
+        _check_v01_item(problems, "", body, channels.MESSAGES_V01)
     return problems
 
 
 def _check_v1_item(problems: Problems, where: str, msg: dict) -> None:
-    channel, mtype = msg["channel"], msg["message_type"]
-    _check_payload(problems, channel, msg, mtype, _V1_TYPES[channel], where, "message_type", "message_type")
-    if channel in _NUMBER_CHANNELS and not _NUMBER.match(msg["to"]):
-        _add(problems, f"{where}to", _NUMBER_REASON)
-    if channel == "messenger":
+    channel = by_name(msg["channel"])
+    assert channel is not None  # the schema's enum comes from the table
+    _check_payload(problems, channel, "v1", msg, msg["message_type"], where, "message_type")
+    for side, kind in (("to", channel.to_kind), ("from", channel.from_kind)):
+        reason = _address_reason(kind, msg[side])
+        if reason:
+            _add(problems, f"{where}{side}", reason)
+    if channel.name == "messenger":
         _check_messenger_tag(problems, where, msg)
 
 

@@ -118,20 +118,22 @@ def test_webhooks_without_a_url_are_listed_with_the_others_in_order(
 
 def test_only_the_latest_webhooks_without_a_url_are_kept(monkeypatch):
     from fbfailover.sandbox import records
-    from fbfailover.sandbox.state import State
+    from fbfailover.sandbox.catalog import Accounts
+    from fbfailover.sandbox.storage import Database
 
     monkeypatch.setattr(records, "UNSENT_KEPT", 3)
-    state = State(":memory:")
-    account = state.primary_account()
-    ids = [state.add_unsent(account.id, {"dispatch_uuid": None, "status": "no_url"}, {"n": n}) for n in range(5)]
-    real = state.add_delivery(account.id, {"dispatch_uuid": None, "status": "pending"}, b"{}")
-    state.commit()
-    listed = state.deliveries(account.id)
+    db = Database(":memory:")
+    rows = records.Records(db)
+    account = Accounts(db).primary()
+    ids = [rows.add_unsent(account.id, {"dispatch_uuid": None, "status": "no_url"}, {"n": n}) for n in range(5)]
+    real = rows.add_delivery(account.id, {"dispatch_uuid": None, "status": "pending"}, b"{}")
+    db.commit()
+    listed = rows.deliveries(account.id)
     assert [d["id"] for d, _ in listed] == [*ids[2:], real]
     assert [json.loads(body) for _, body in listed[:3]] == [{"n": 2}, {"n": 3}, {"n": 4}]
-    assert [d["id"] for d, _ in state.deliveries(account.id, limit=2)] == [ids[4], real]
-    assert state.db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 1
-    state.close()
+    assert [d["id"] for d, _ in rows.deliveries(account.id, limit=2)] == [ids[4], real]
+    assert db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 1
+    db.close()
 
 
 def test_inbound_gives_the_learner_the_ids(sandbox, collector, app_with_key):

@@ -12,10 +12,9 @@ from test_sandbox_standalone import ROOT, Standalone
 
 from fbfailover.background import serve
 from fbfailover.sandbox.accounts import AccountError, create_account
-from fbfailover.sandbox.app import make_app
+from fbfailover.sandbox.server import make_app
 from fbfailover.sandbox.core import Core, SandboxSettings
 from fbfailover.sandbox.embedded import Sandbox
-from fbfailover.sandbox.state import State
 from fbfailover.webhooks.signature import SignatureError, verify_signed_webhook
 
 TOKEN = "room-42-token"
@@ -23,8 +22,8 @@ TOKEN = "room-42-token"
 
 def start_workshop(token: str = TOKEN, db: str = ":memory:", **settings) -> Sandbox:
     """An embedded sandbox in workshop mode (manual clock); the handle's credentials are the instructor's."""
-    core = Core(
-        State(db),
+    core = Core.open(
+        db,
         SandboxSettings(
             clock=settings.pop("clock", "manual"),
             workshop=True,

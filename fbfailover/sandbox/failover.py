@@ -1,4 +1,4 @@
-"""The failover state machine of dispatches, workflows and v1 failovers (a mixin of ``Simulator``).
+"""The failover state machine of dispatches, workflows and v1 failovers.
 
 A dispatch sends item 0; item i fails (rejected/undeliverable) -> item i+1 at once; ``condition_status`` not
 reached within ``expiry_time`` -> item i+1; reached (``read`` also satisfies ``delivered``) -> completed. The
@@ -12,31 +12,34 @@ from __future__ import annotations
 import secrets
 import string
 import time
+import uuid
 from typing import Any
 
-from .callbacks import Webhooks
-from .channels import FAILED, v1_fields
+from fbfailover.channels import FAILED
+
+from .bodies import final_report
+from .catalog import Account, Accounts
 from .clock import Clock, Scheduler, iso
-from .events import final_report
-from .schema import new_uuid
-from .state import Account, State
+from .records import Records
+from .simulation import Messages
+from .webhooks import Webhooks
 
-__all__ = ["Workflows"]
+__all__ = ["Failover"]
 
 
-class Workflows:
-    """Needs ``state``, ``clock``, ``scheduler``, ``webhooks``, ``submit()`` and ``status_url()``."""
+class Failover:
+    """Dispatches and v1 failover workflows over ``messages``: sends their items and decides what happens next."""
 
-    state: State
-    clock: Clock
-    scheduler: Scheduler
-    webhooks: Webhooks
-
-    def submit(self, msg: dict, at: float) -> dict:
-        raise NotImplementedError
-
-    def status_url(self, account: Account, application_id: str | None, auth: str) -> str:
-        raise NotImplementedError
+    def __init__(self, records: Records, accounts: Accounts, clock: Clock, scheduler: Scheduler, messages: Messages,
+                 webhooks: Webhooks):
+        self.records = records
+        self.accounts = accounts
+        self.clock = clock
+        self.scheduler = scheduler
+        self.messages = messages
+        self.webhooks = webhooks
+        messages.listen(self._on_status)
+        scheduler.on("expiry", self._on_expiry)
 
     def create_workflow(
         self,
@@ -50,7 +53,7 @@ class Workflows:
         """Start a dispatch (``kind`` dispatch|workflow) or a v1 failover (``v1``); returns it, message 0."""
         at = self.clock.now()
         dispatch = {
-            "uuid": _workflow_id() if kind == "v1" else new_uuid(),
+            "uuid": _workflow_id() if kind == "v1" else str(uuid.uuid4()),
             "account_id": account.id,
             "application_id": application_id,
             "auth": auth,
@@ -74,7 +77,7 @@ class Workflows:
         item = dispatch["items"][index]
         dispatch["current"] = index
         msg = {
-            "uuid": new_uuid(),
+            "uuid": str(uuid.uuid4()),
             "account_id": dispatch["account_id"],
             "dispatch_uuid": dispatch["uuid"],
             "application_id": dispatch["application_id"],
@@ -82,7 +85,7 @@ class Workflows:
             "item": index,
         }
         if dispatch["kind"] == "v1":
-            msg.update(v1_fields(item))
+            msg.update(self.messages.v1_message(item, dispatch["application_id"]))
             msg["workflow"] = {
                 "id": dispatch["uuid"],
                 "item_number": index + 1,
@@ -114,11 +117,12 @@ class Workflows:
                 "condition_status": failover["condition_status"],
             }
             dispatch["events"][-1].update(expiry_deadline=iso(due), condition_status=failover["condition_status"])
-        self.state.put_dispatch(dispatch)
-        return self.submit(msg, at)
+        self.records.put_dispatch(dispatch)
+        return self.messages.submit(msg, at)
 
-    def _step(self, dispatch: dict, msg: dict, status: str, at: float) -> None:
-        if dispatch["status"] != "in_progress" or msg.get("item") != dispatch["current"]:
+    def _on_status(self, msg: dict, status: str, at: float) -> None:
+        dispatch = self.records.dispatch(msg["dispatch_uuid"]) if msg.get("dispatch_uuid") else None
+        if dispatch is None or dispatch["status"] != "in_progress" or msg.get("item") != dispatch["current"]:
             return  # a late status of an earlier message: its own webhook only
         index = dispatch["current"]
         last = index == len(dispatch["items"]) - 1
@@ -140,7 +144,7 @@ class Workflows:
             self._finish(dispatch, "completed", at)
 
     def _on_expiry(self, dispatch_uuid: str, data: dict, at: float) -> None:
-        dispatch = self.state.dispatch(dispatch_uuid)
+        dispatch = self.records.dispatch(dispatch_uuid)
         if dispatch is None or dispatch["status"] != "in_progress" or dispatch["current"] != data["item"]:
             return
         _event(dispatch, at, "expired", item=data["item"])
@@ -157,11 +161,11 @@ class Workflows:
         dispatch["finished"] = iso(at)
         _event(dispatch, at, status)
         if dispatch["kind"] != "v1":
-            messages = [m for m in map(self.state.message, dispatch["messages"]) if m is not None]
+            messages = [m for m in map(self.records.message, dispatch["messages"]) if m is not None]
             report = final_report(dispatch, messages, at)
             dispatch["final_report"] = report
-            account = self.state.account_by_id(dispatch["account_id"])
-            url = self.status_url(account, dispatch["application_id"], dispatch["auth"])
+            account = self.accounts.by_id(dispatch["account_id"])
+            url = self.messages.status_url(account, dispatch["application_id"], dispatch["auth"])
             self.webhooks.send(
                 account,
                 url,
@@ -171,8 +175,8 @@ class Workflows:
                 application_id=dispatch["application_id"],
                 dispatch_uuid=dispatch["uuid"],
             )
-        self.state.put_dispatch(dispatch)
-        self.state.forget(dispatch["uuid"], *dispatch["messages"])
+        self.records.put_dispatch(dispatch)
+        self.records.finished(dispatch["uuid"], dispatch["messages"])
 
 
 def _workflow_id() -> str:

@@ -12,18 +12,19 @@ import hmac
 import secrets
 from typing import Any
 
-from .auth import AuthError
-from .base import GENERIC_ERRORS, BaseHandler, Problem
-from .channels import DEFAULT_DELAYS, ERROR_CODES, normalise_channel
-from .jsonschemas import check
-from .state import Account
+from fbfailover.channels import CHANNELS, ERROR_CODES, by_name
+
+from ..auth import AuthError
+from ..catalog import Account
+from ..http import ERRORS, BaseHandler, Problem
+from ..validation import check
 
 __all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "ControlHandler", "control_routes"]
 
 TOKEN_HEADER = "X-Workshop-Token"
 OLD_TOKEN_HEADER = "X-Instructor-Token"  # the first name of the header, still accepted
 
-CHANNELS = {"sms", "mms", "messenger", "whatsapp", "viber_service_msg", "viber_service", "rcs"}
+DEFAULT_DELAYS = {c.name: c.delivered_after for c in CHANNELS}
 
 
 class ControlHandler(BaseHandler):
@@ -50,8 +51,8 @@ class ControlHandler(BaseHandler):
     def _refuse(self) -> Account:
         raise AuthError("basic", "control endpoints take Basic credentials")
 
-    def body(self, definition: str) -> Any:
-        body = self.json_body(empty={})
+    def checked_body(self, definition: str) -> Any:
+        body = self.body(empty={})
         problems = check("control.json", definition, body)
         if problems:
             raise self.invalid(problems)
@@ -66,7 +67,7 @@ class InfoHandler(ControlHandler):
                 "sandbox": "fbfailover",
                 "api_key": self.account().api_key,
                 "clock": self.core.clock.describe(),
-                "pending_timers": len(self.core.sim.scheduler),
+                "pending_timers": len(self.core.scheduler),
                 "default_delays": DEFAULT_DELAYS,
             },
         )
@@ -80,34 +81,35 @@ class ClockHandler(ControlHandler):
 class AdvanceHandler(ControlHandler):
     async def post(self) -> None:
         self.instructor()
-        body = self.body("advance")
-        fired = await self.core.sim.scheduler.advance(float(body["seconds"]))
-        self.core.commit()
+        body = self.checked_body("advance")
+        fired = await self.core.scheduler.advance(float(body["seconds"]))
         self.reply(200, {**self.core.clock.describe(), "fired": fired})
 
 
 class RecipientsHandler(ControlHandler):
     def get(self) -> None:
-        self.reply(200, {"recipients": self.core.state.recipients(self.account().id)})
+        self.reply(200, {"recipients": self.core.catalog.recipients(self.account().id)})
 
     def delete(self) -> None:
-        removed = self.core.state.delete_recipients(self.account().id)
-        self.core.commit()
+        removed = self.core.catalog.delete_recipients(self.account().id)
+        self.core.db.commit()
         self.reply(200, {"removed": removed})
 
 
 class RecipientHandler(ControlHandler):
-    def _channel(self, channel: str) -> str:
-        if channel not in CHANNELS:
-            raise self.invalid([{"name": "channel", "reason": "must be one of: " + ", ".join(sorted(CHANNELS))}])
-        return normalise_channel(channel)
+    def _channel(self, name: str) -> str:
+        channel = by_name(name)
+        if channel is None:
+            names = sorted({c.name for c in CHANNELS} | {c.v1_name for c in CHANNELS if c.v1_name})
+            raise self.invalid([{"name": "channel", "reason": "must be one of: " + ", ".join(names)}])
+        return channel.name
 
     def put(self, channel: str, ident: str) -> None:
         channel = self._channel(channel)
-        body = self.body("recipient")
+        body = self.checked_body("recipient")
         outcome, code = body["outcome"], body.get("error_code")
         problems = []
-        if outcome == "read" and channel in ("sms", "mms"):
+        if outcome == "read" and not by_name(channel).readable:  # type: ignore[union-attr]
             problems.append({"name": "outcome", "reason": f"{channel} never reports read; use delivered"})
         if code is not None and outcome not in ("rejected", "undeliverable"):
             problems.append({"name": "error_code", "reason": "only applies to rejected or undeliverable"})
@@ -116,13 +118,13 @@ class RecipientHandler(ControlHandler):
         if problems:
             raise self.invalid(problems)
         rule = {"outcome": outcome, "after": body.get("after"), "error_code": code}
-        self.core.state.set_recipient(self.account().id, channel, ident, rule)
-        self.core.commit()
+        self.core.catalog.set_recipient(self.account().id, channel, ident, rule)
+        self.core.db.commit()
         self.reply(200, {"channel": channel, "id": ident, **rule})
 
     def get(self, channel: str, ident: str) -> None:
         channel = self._channel(channel)
-        rule = self.core.state.recipient(self.account().id, channel, ident)
+        rule = self.core.catalog.recipient(self.account().id, channel, ident)
         self.reply(
             200,
             {
@@ -134,28 +136,29 @@ class RecipientHandler(ControlHandler):
         )
 
     def delete(self, channel: str, ident: str) -> None:
-        removed = self.core.state.delete_recipients(self.account().id, self._channel(channel), ident)
-        self.core.commit()
+        removed = self.core.catalog.delete_recipients(self.account().id, self._channel(channel), ident)
+        self.core.db.commit()
         self.reply(200, {"removed": removed})
 
 
 class InboundHandler(ControlHandler):
     def post(self) -> None:
         account = self.account()
-        body = self.body("inbound")
+        body = self.checked_body("inbound")
         channel = body["channel"]
         app = None
         if body.get("application_id"):
-            app = self.core.state.application(body["application_id"])
+            app = self.core.catalog.application(body["application_id"])
             if app is None or app["account_id"] != account.id:
                 raise self.invalid([{"name": "application_id", "reason": "no such application in this account"}])
         # Without an application the Page or number is linked to none, and Vonage sends its messages to the
         # account-level inbound webhook (moCallBackUrl).
-        numeric = channel in ("sms", "whatsapp")
-        sender = body.get("from") or (_digits(12, "447") if numeric else _digits(16))
-        recipient = body.get("to") or (_digits(12, "447") if numeric else _digits(15))
-        result = self.core.sim.inbound(account, channel, sender, recipient, body.get("text") or "Hello", app)
-        self.core.commit()
+        table = by_name(channel)
+        # The user is addressed like the channel's recipients, the page or number like its senders.
+        sender = body.get("from") or (_digits(12, "447") if table.to_kind == "number" else _digits(16))
+        recipient = body.get("to") or (_digits(12, "447") if table.from_kind != "id" else _digits(15))
+        result = self.core.messages.inbound(account, channel, sender, recipient, body.get("text") or "Hello", app)
+        self.core.db.commit()
         self.reply(202, result)
 
 
@@ -173,7 +176,7 @@ class AccountsHandler(ControlHandler):
                 404,
                 "Not Found",
                 "Accounts can only be created in workshop mode (fbfailover sandbox --workshop)",
-                type=f"{GENERIC_ERRORS}#not-found",
+                type=f"{ERRORS}#not-found",
             )
         given = self.request.headers.get(TOKEN_HEADER) or self.request.headers.get(OLD_TOKEN_HEADER) or ""
         if not hmac.compare_digest(token.encode(), given.encode("utf-8", "replace")):
@@ -181,11 +184,11 @@ class AccountsHandler(ControlHandler):
                 401,
                 "Unauthorised",
                 f"Send the workshop token (FBFAILOVER_WORKSHOP_TOKEN) in the {TOKEN_HEADER} header",
-                type=f"{GENERIC_ERRORS}#unauthorized",
+                type=f"{ERRORS}#unauthorized",
             )
-        self.json_body(empty={})  # no fields are read, but a body must still be well-formed JSON
-        account = self.core.state.create_account()
-        await self.core.saved()
+        self.body(empty={})  # no fields are read, but a body must still be well-formed JSON
+        account = self.core.accounts.create()
+        await self.core.db.saved()
         self.reply(
             201,
             {
@@ -196,20 +199,9 @@ class AccountsHandler(ControlHandler):
         )
 
 
-class OpenApiHandler(ControlHandler):
-    """``GET /_sandbox/openapi.json``: the sandbox's description of itself (no credentials needed)."""
-
-    def get(self) -> None:
-        from .openapi import document
-
-        self.set_status(200)
-        self.finish(document())
-
-
 def control_routes(opts: dict) -> list[tuple]:
     return [
         (r"/_sandbox/?", InfoHandler, opts),
-        (r"/_sandbox/openapi\.json", OpenApiHandler, opts),
         (r"/_sandbox/clock/?", ClockHandler, opts),
         (r"/_sandbox/clock/advance/?", AdvanceHandler, opts),
         (r"/_sandbox/recipients/?", RecipientsHandler, opts),

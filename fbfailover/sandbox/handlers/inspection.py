@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from .base import Problem
-from .clock import iso
+from ..clock import iso
+from ..http import Problem
 from .control import ControlHandler
 
 __all__ = ["inspection_routes"]
@@ -17,10 +17,10 @@ __all__ = ["inspection_routes"]
 class DispatchTimelineHandler(ControlHandler):
     def get(self, uuid: str) -> None:
         account = self.account()
-        dispatch = self.core.state.dispatch(uuid)
+        dispatch = self.core.records.dispatch(uuid)
         if dispatch is None or dispatch["account_id"] != account.id:
             raise Problem(404, "Not Found", f"No dispatch or workflow '{uuid}' in this account")
-        messages = [_message_view(m) for m in self.core.state.messages_of(uuid)]
+        messages = [_message_view(m) for m in self.core.records.messages_of(uuid)]
         deliveries = [
             {
                 "id": d["id"],
@@ -30,7 +30,7 @@ class DispatchTimelineHandler(ControlHandler):
                 "message_uuid": d.get("message_uuid"),
                 "attempts": len(d["attempts"]),
             }
-            for d, _ in self.core.state.deliveries(account.id, dispatch_uuid=uuid)
+            for d, _ in self.core.records.deliveries(account.id, dispatch_uuid=uuid)
         ]
         expiry = dispatch.get("expiry")
         self.reply(
@@ -59,7 +59,7 @@ class DispatchTimelineHandler(ControlHandler):
 
 class MessageHandler(ControlHandler):
     def get(self, uuid: str) -> None:
-        msg = self.core.state.message(uuid)
+        msg = self.core.records.message(uuid)
         if msg is None or msg["account_id"] != self.account().id:
             raise Problem(404, "Not Found", f"No message '{uuid}' in this account")
         self.reply(200, _message_view(msg))
@@ -86,7 +86,7 @@ class DeliveriesHandler(ControlHandler):
             limit = int(self.get_query_argument("limit", "500"))
         except ValueError as exc:
             raise self.invalid([{"name": "limit", "reason": "must be an integer"}]) from exc
-        rows = self.core.state.deliveries(
+        rows = self.core.records.deliveries(
             self.account().id,
             dispatch_uuid=self.get_query_argument("dispatch_uuid", None),
             status=self.get_query_argument("status", None),

@@ -14,9 +14,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .auth import load_public_key
-from .base import APP_ERRORS, BaseHandler, Problem
-from .jsonschemas import check
+from ..auth import load_public_key
+from ..http import APP_ERRORS, ERRORS, BaseHandler, Problem
+from ..validation import check
 
 __all__ = ["ApplicationHandler", "ApplicationsHandler"]
 
@@ -50,7 +50,7 @@ class _ApplicationBase(BaseHandler):
     family = "application"
 
     async def _save(self, account_id: int, app_id: str, existing_key: str | None) -> dict:
-        body = self.json_body(empty={})
+        body = self.body(empty={})
         problems = check("applications.json", "application", body)
         public_key = ((body.get("keys") or {}).get("public_key") if isinstance(body, dict) else None) or None
         if not problems and public_key is not None:
@@ -69,22 +69,22 @@ class _ApplicationBase(BaseHandler):
             "capabilities": body.get("capabilities", {}),
             "privacy": {"improve_ai": bool((body.get("privacy") or {}).get("improve_ai", False))},
         }
-        self.core.state.put_application(account_id, app_id, body["name"], public_key, doc)
+        self.core.catalog.put_application(account_id, app_id, body["name"], public_key, doc)
         self.core.auth.forget(app_id)
-        self.core.commit()
-        view = _app_view(self.core.state.application(app_id))  # type: ignore[arg-type]
+        self.core.db.commit()
+        view = _app_view(self.core.catalog.application(app_id))  # type: ignore[arg-type]
         if private_key is not None:
             view["keys"]["private_key"] = private_key
         return view
 
     def _own(self, app_id: str, account_id: int) -> dict:
-        app = self.core.state.application(app_id)
+        app = self.core.catalog.application(app_id)
         if app is None or app["account_id"] != account_id:
             raise Problem(
                 404,
                 "Not Found",
                 f"ID '{app_id}' does not exist, or you do not have access",
-                type="https://developer.nexmo.com/api-errors#not-found",
+                type=f"{ERRORS}#not-found",
             )
         return app
 
@@ -109,7 +109,7 @@ class ApplicationsHandler(_ApplicationBase):
                 invalid_parameters=problems,
             )
         assert page_size is not None and page is not None
-        total, apps = self.core.state.applications(account.id, (page - 1) * page_size, page_size)
+        total, apps = self.core.catalog.applications(account.id, (page - 1) * page_size, page_size)
         pages = max(1, math.ceil(total / page_size))
         base = f"/v2/applications?page_size={page_size}"
         links: dict[str, Any] = {
@@ -163,7 +163,7 @@ class ApplicationHandler(_ApplicationBase):
     def delete(self, app_id: str) -> None:
         _, account, _ = self.authenticate(basic_only=True)
         self._own(app_id, account.id)
-        self.core.state.delete_application(app_id)
+        self.core.catalog.delete_application(app_id)
         self.core.auth.forget(app_id)
-        self.core.commit()
+        self.core.db.commit()
         self.reply(204)

@@ -1,13 +1,12 @@
-"""Webhook delivery: compact JSON, signed like Vonage's, retried with back-off, every attempt recorded.
+"""Webhook delivery: signed like Vonage's, retried with back-off, every attempt recorded (the bodies: ``bodies.py``).
 
 A delivery is a database row with its exact body bytes; each attempt is a persisted timer, so a restart
-resumes what was pending. Retries follow Vonage's documented schedule in *simulated* seconds: 5 s, doubling
-up to 15 minutes, then every 15 minutes, given up 24 hours after the first attempt. Only 429, 5xx and
-connection failures are retried; any other answer outside 2xx is final.
-
-Webhooks of one dispatch (or of one message outside a dispatch) go out one after another, in the order they
-were raised, so a receiver sees ``submitted`` before ``delivered`` and the last status before the final report.
-A webhook being retried does not hold back the ones after it: each is retried on its own, as Vonage does.
+resumes what was pending. Retries follow Vonage's documented schedule in *simulated* seconds: 5 s, doubling up to
+15 minutes, then every 15 minutes, given up 24 hours after the first attempt. Only 429, 5xx and connection
+failures are retried; any other answer outside 2xx is final. Webhooks of one dispatch (or of one message outside a
+dispatch) go out one after another, in the order they were raised, so a receiver sees ``submitted`` before
+``delivered`` and the last status before the final report. A webhook being retried does not hold back the ones
+after it: each is retried on its own, as Vonage does.
 """
 
 from __future__ import annotations
@@ -21,8 +20,10 @@ from typing import Any
 import jwt
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from .catalog import Account, Accounts
 from .clock import Clock, Scheduler, iso
-from .state import Account, State, dumps
+from .records import Records
+from .storage import Database, dumps
 
 __all__ = ["Webhooks", "retry_delay", "sign"]
 
@@ -59,16 +60,21 @@ class Webhooks:
 
     def __init__(
         self,
-        state: State,
+        db: Database,
+        records: Records,
+        accounts: Accounts,
         clock: Clock,
         scheduler: Scheduler,
         *,
         connect_timeout: float = 3.0,
         request_timeout: float = 15.0,
     ):
-        self.state = state
+        self.db = db
+        self.records = records
+        self.accounts = accounts
         self.clock = clock
         self.scheduler = scheduler
+        scheduler.on("deliver", self.attempt)
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
         self._client: AsyncHTTPClient | None = None
@@ -115,24 +121,24 @@ class Webhooks:
             "attempts": [],
         }
         if not url:
-            return self.state.add_unsent(account.id, doc, body)
-        delivery_id = self.state.add_delivery(account.id, doc, dumps(body).encode("utf-8"))
+            return self.records.add_unsent(account.id, doc, body)
+        delivery_id = self.records.add_delivery(account.id, doc, dumps(body).encode("utf-8"))
         self.scheduler.add(at, "deliver", str(delivery_id))
         return delivery_id
 
     def resume(self, scheduled: set[str]) -> int:
         """Schedule pending deliveries whose attempt was in flight when the process died."""
         count = 0
-        for delivery_id in self.state.pending_deliveries():
+        for delivery_id in self.records.pending_deliveries():
             if str(delivery_id) not in scheduled:
                 self.scheduler.add(self.clock.now(), "deliver", str(delivery_id))
                 count += 1
         return count
 
-    def attempt(self, ref: str, at: float) -> asyncio.Task | None:
-        """Start one attempt of delivery ``ref`` (a timer fired); returns the running task."""
-        found = self.state.delivery(int(ref))
-        if found is None or found[0]["status"] != "pending":
+    def attempt(self, ref: str, data: dict, at: float) -> asyncio.Task | None:
+        """Start one attempt of delivery ``ref`` (its timer fired); returns the running task."""
+        found = self.records.delivery(int(ref))
+        if found is None:
             return None
         doc = found[0]
         key = doc.get("dispatch_uuid") or doc.get("message_uuid") or ref
@@ -150,7 +156,7 @@ class Webhooks:
         await self._attempt(doc, body, at)
 
     async def _attempt(self, doc: dict, body: bytes, at: float) -> None:
-        account = self.state.account_by_id(doc["account_id"])
+        account = self.accounts.by_id(doc["account_id"])
         headers = {
             "Content-Type": "application/json",
             "Authorization": f"Bearer {sign(body, account, doc.get('application_id'))}",
@@ -178,7 +184,7 @@ class Webhooks:
         except Exception as exc:  # DNS failures, refused connections, bad URLs: all retried
             error = f"{type(exc).__name__}: {exc}"
         # The delivery may have been read before the await: read it again so concurrent changes are kept.
-        found = self.state.delivery(doc["id"])
+        found = self.records.delivery(doc["id"])
         if found is None:
             return
         doc = found[0]
@@ -196,17 +202,16 @@ class Webhooks:
             }
         )
         doc["next_attempt"] = None
-        with self.state.deferred():  # nobody waits for the outcome: it joins the next background batch
-            if code is not None and 200 <= code < 300:
-                doc["status"] = "delivered"
-            elif code is None or code == 429 or code >= 500:
-                due = at + retry_delay(len(doc["attempts"]))
-                if due - first > GIVE_UP_AFTER:
-                    doc["status"] = "gave_up"
-                else:
-                    doc["next_attempt"] = iso(due)
-                    self.scheduler.add(due, "deliver", str(doc["id"]))
+        if code is not None and 200 <= code < 300:
+            doc["status"] = "delivered"
+        elif code is None or code == 429 or code >= 500:
+            due = at + retry_delay(len(doc["attempts"]))
+            if due - first > GIVE_UP_AFTER:
+                doc["status"] = "gave_up"
             else:
-                doc["status"] = "failed"
-            self.state.update_delivery(doc["id"], {k: v for k, v in doc.items() if k not in ("id", "account_id")})
-        self.state.commit_later()
+                doc["next_attempt"] = iso(due)
+                self.scheduler.add(due, "deliver", str(doc["id"]))
+        else:
+            doc["status"] = "failed"
+        self.records.update_delivery(doc["id"], {k: v for k, v in doc.items() if k not in ("id", "account_id")})
+        self.db.changed()  # nobody waits for the outcome

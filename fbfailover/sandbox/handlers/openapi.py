@@ -13,9 +13,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["document"]
+from ..validation import from_table
+from .control import ControlHandler
 
-_FILES = ("olympus", "messages_v1", "applications", "control")
+__all__ = ["OpenApiHandler", "document"]
+
+_FILES = ("dispatch", "messages_v1", "applications", "control")
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _JSON = "application/json"
 
@@ -25,7 +28,7 @@ def _schemas() -> dict[str, Any]:
     for name in _FILES:
         raw = resources.files("fbfailover.sandbox").joinpath(f"schemas/{name}.json").read_text(encoding="utf-8")
         text = raw.replace('"#/$defs/', f'"#/components/schemas/{name}.')
-        for key, schema in json.loads(text)["$defs"].items():
+        for key, schema in from_table(json.loads(text))["$defs"].items():
             out[f"{name}.{key}"] = schema
     out["Problem"] = {
         "type": "object",
@@ -86,11 +89,11 @@ def _paths() -> dict[str, Any]:
     control = ["basic"]
     return {
         "/v0.1/dispatch": {"post": _op("Send a failover workflow (Dispatch API)", {"202": "dispatch_uuid"},
-                                       body="olympus.dispatch", auth=list(sends), errors=send_errors)},
+                                       body="dispatch.dispatch", auth=list(sends), errors=send_errors)},
         "/beta/workflows": {"post": _op("The developer-preview name of /v0.1/dispatch", {"202": "workflow_uuid"},
-                                        body="olympus.dispatch", auth=list(sends), errors=send_errors)},
+                                        body="dispatch.dispatch", auth=list(sends), errors=send_errors)},
         "/v0.1/messages": {"post": _op("Send one message (Messages API v0.1)", {"202": "message_uuid"},
-                                       body="olympus.message_v01", auth=list(sends), errors=send_errors)},
+                                       body="dispatch.message_v01", auth=list(sends), errors=send_errors)},
         "/v1/messages": {"post": _op("Send a message, with optional failover (Messages API v1)",
                                      {"202": "message_uuid, workflow_id"}, body="messages_v1.request",
                                      auth=list(sends), errors=(401, 413, 415, 422))},
@@ -170,3 +173,11 @@ def _document() -> str:
 def document() -> str:
     """The OpenAPI document as compact JSON text (built once)."""
     return _document()
+
+
+class OpenApiHandler(ControlHandler):
+    """``GET /_sandbox/openapi.json``: the sandbox's description of itself (no credentials needed)."""
+
+    def get(self) -> None:
+        self.set_status(200)
+        self.finish(document())

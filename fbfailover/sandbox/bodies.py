@@ -1,5 +1,5 @@
-"""Webhook bodies, in the shapes Vonage sends: v0.1 message status (with the dispatch link), v1 message status
-(with the failover workflow), the Dispatch final report and the v0.1 inbound message."""
+"""Webhook bodies in the shapes Vonage sends: message statuses (v0.1 with the dispatch link, v1 with the failover
+workflow), the Dispatch final report, and inbound messages (v0.1 or v1, by the application's webhook version)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,24 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from .channels import ERROR_CODES
+from fbfailover.channels import ERROR_CODES, by_name
+
 from .clock import iso
 
-__all__ = ["address_v01", "final_report", "inbound_v01", "status_body"]
+__all__ = ["address_v01", "final_report", "inbound", "status_body"]
 
 # A per-workflow fee added to the final report's usage: the one live capture showed the workflow costing
 # 0.0020 EUR more than its delivered message. Invented but consistent.
 DISPATCH_FEE = Decimal("0.0020")
-NUMBER_CHANNELS = {"sms", "mms", "whatsapp"}
 
 
-def address_v01(channel: str, ident: str) -> dict:
-    """``{"type": channel, "number"|"id": ident}``."""
-    channel = "viber_service_msg" if channel == "viber_service" else channel
-    return {"type": channel, "number" if channel in NUMBER_CHANNELS else "id": ident}
+def address_v01(channel: str, ident: str, side: str = "to") -> dict:
+    """``{"type": channel, "number"|"id": ident}``: the v0.1 address of one side (``to``/``from``) of a message."""
+    found = by_name(channel)
+    if found is None:
+        return {"type": channel, "id": ident}
+    kind = found.to_kind if side == "to" else found.from_kind
+    return {"type": found.name, "number" if kind in ("number", "sender") else "id": ident}
 
 
 def _error_v01(code: int) -> dict:
@@ -30,7 +33,7 @@ def _error_v01(code: int) -> dict:
 
 def _error_v1(code: int) -> dict:
     return {
-        "type": f"https://developer.nexmo.com/api-errors/messages#{code}",
+        "type": f"https://developer.vonage.com/api-errors/messages#{code}",
         "title": code,
         "detail": ERROR_CODES.get(code, "Unknown"),
         "instance": str(uuid.uuid4()),
@@ -60,7 +63,7 @@ def status_body(msg: dict, entry: dict) -> dict:
         return body
     to, frm = msg["to"], msg["from"]
     if isinstance(to, str):  # a v1 message asking for v0.1 webhooks
-        to, frm = address_v01(msg["channel"], to), address_v01(msg["channel"], frm)
+        to, frm = address_v01(msg["channel"], to, "to"), address_v01(msg["channel"], frm, "from")
     body = {"message_uuid": msg["uuid"], "to": to, "from": frm, "timestamp": iso(at), "status": status}
     if entry.get("usage"):
         body["usage"] = entry["usage"]
@@ -111,12 +114,33 @@ def final_report(dispatch: dict, messages: list[dict], at: float) -> dict:
     }
 
 
-def inbound_v01(message_uuid: str, channel: str, sender: str, recipient: str, text: str, at: float) -> dict:
-    """An inbound message as the Messages API v0.1 delivers it to an application's inbound URL."""
-    body: dict[str, Any] = {
+def inbound(version: str, message_uuid: str, channel: str, sender: str, recipient: str, text: str,
+            at: float) -> dict:
+    """An inbound message as the Messages API delivers it to an inbound URL, in the shape of ``version``.
+
+    v0.1 (objects): ``to``/``from`` are ``{type, id|number}`` and the text is in ``message.content``; v1 (flat):
+    ``to``/``from`` are strings and ``channel``, ``message_type`` and ``text`` are top-level fields.
+    """
+    found = by_name(channel)
+    if version == "v1":
+        body: dict[str, Any] = {
+            "channel": found.v1_name if found and found.v1_name else channel,
+            "message_uuid": message_uuid,
+            "to": recipient,
+            "from": sender,
+            "timestamp": iso(at),
+            "message_type": "text",
+            "text": text,
+        }
+        if channel == "sms":
+            body["sms"] = {"num_messages": "1"}
+        return body
+    # A user writes *to* the page or number: the page is addressed like the channel's sender, the user like its
+    # recipient.
+    body = {
         "message_uuid": message_uuid,
-        "to": address_v01(channel, recipient),
-        "from": address_v01(channel, sender),
+        "to": address_v01(channel, recipient, "from"),
+        "from": address_v01(channel, sender, "to"),
         "timestamp": iso(at),
         "message": {"content": {"type": "text", "text": text}},
     }

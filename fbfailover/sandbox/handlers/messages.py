@@ -1,0 +1,56 @@
+"""``POST /v0.1/messages`` and ``POST /v1/messages`` (with its optional ``failover`` list)."""
+
+from __future__ import annotations
+
+from ..http import BaseHandler
+from ..validation import check_message_v01, check_message_v1
+
+__all__ = ["MessagesV01Handler", "MessagesV1Handler"]
+
+
+class MessagesV01Handler(BaseHandler):
+    family = "dispatch"
+
+    async def post(self) -> None:
+        scheme, account, app_id = self.authenticate()
+        body = self.body()
+        problems = check_message_v01(body)
+        if problems:
+            raise self.invalid(problems)
+        msg = {
+            "account_id": account.id,
+            "application_id": app_id,
+            "auth": scheme,
+            "api": "v0.1",
+            "webhook_version": "v0.1",
+            "channel": body["to"]["type"],
+            "to": body["to"],
+            "from": body["from"],
+            "client_ref": body.get("client_ref"),
+        }
+        self.core.messages.submit(msg, self.core.clock.now())
+        await self.core.db.saved()
+        self.reply(202, {"message_uuid": msg["uuid"]})
+
+
+class MessagesV1Handler(BaseHandler):
+    family = "v1"
+
+    async def post(self) -> None:
+        scheme, account, app_id = self.authenticate()
+        body = self.body()
+        problems = check_message_v1(body)
+        if problems:
+            raise self.invalid(problems)
+        failover = body.get("failover") or []
+        if failover:
+            primary = {k: v for k, v in body.items() if k != "failover"}
+            workflow, first = self.core.failover.create_workflow(account, app_id, scheme, "v1", [primary, *failover])
+            answer = {"message_uuid": first["uuid"], "workflow_id": workflow["uuid"]}
+        else:
+            msg = {"account_id": account.id, "application_id": app_id, "auth": scheme,
+                   **self.core.messages.v1_message(body, app_id)}
+            self.core.messages.submit(msg, self.core.clock.now())
+            answer = {"message_uuid": msg["uuid"]}
+        await self.core.db.saved()
+        self.reply(202, answer)

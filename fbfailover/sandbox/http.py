@@ -1,0 +1,181 @@
+"""The HTTP layer every handler shares: one base handler, one body parser, one problem-JSON style per API family.
+
+Every answer is JSON with an ``X-Fbfailover-Sandbox`` header; every error, hostile input included (a body nested
+thousands of levels deep, megabytes of it, odd content types, broken ``Authorization`` headers), is a
+problem-details body with a 4xx status, never a 500 page. The ``type`` URLs all live under
+``https://developer.vonage.com/api-errors``, the domain Vonage's current SDKs and error pages use.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+import tornado.web
+
+from .auth import AuthError
+from .catalog import Account
+from .storage import SaveError, dumps
+
+__all__ = ["APP_ERRORS", "ERRORS", "MAX_DEPTH", "MESSAGES_ERRORS", "VERSION", "BaseHandler", "Problem"]
+
+VERSION = "1"
+ERRORS = "https://developer.vonage.com/api-errors"
+APP_ERRORS = f"{ERRORS}/application"
+MESSAGES_ERRORS = f"{ERRORS}/messages"
+#: JSON nested deeper than this is refused (400): no request of these APIs comes close.
+MAX_DEPTH = 32
+
+
+class Problem(tornado.web.HTTPError):
+    """Raised to answer with a problem-details JSON body (``status`` and the body's fields)."""
+
+    def __init__(self, status: int, title: str, detail: str, *, type: str = ERRORS,
+                 invalid_parameters: list[dict] | None = None, **extra: Any):
+        super().__init__(status)
+        self.body: dict[str, Any] = {"type": type, "title": title, "detail": detail, "instance": uuid.uuid4().hex}
+        if invalid_parameters is not None:
+            self.body["invalid_parameters"] = invalid_parameters
+        self.body.update(extra)
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` levels (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Routes set ``family``: which error shapes an API answers with (generic, application, dispatch, v1)."""
+
+    family = "generic"
+
+    def initialize(self, core: Any, **options: Any) -> None:
+        self.core = core
+        self.route_options = options
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("X-Fbfailover-Sandbox", VERSION)
+
+    def reply(self, status: int, body: Any = None) -> None:
+        self.set_status(status)
+        if status == 204:
+            self.clear_header("Content-Type")
+        self.finish(dumps(body) if body is not None else None)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, Problem):
+            body = exc.body
+        elif isinstance(exc, SaveError):
+            self.set_status(503)
+            body = Problem(503, "Service Unavailable", f"Nothing was accepted: {exc}", type=f"{ERRORS}#storage").body
+        elif status_code == 405:
+            body = Problem(405, "Request method not allowed", f"Request method '{self.request.method}' not supported",
+                           type=f"{ERRORS}#wrong-verb").body
+        elif status_code == 404:
+            body = Problem(404, "Not Found", f"No resource at {self.request.path}", type=f"{ERRORS}#not-found").body
+        elif status_code < 500:
+            body = Problem(status_code, "Bad Request", "The request could not be understood").body
+        else:
+            body = Problem(500, "Internal Error", "The sandbox failed; please report this as a bug",
+                           type=f"{ERRORS}#internal-error").body
+        self.finish(dumps(body))
+
+    # -- the one body parser ----------------------------------------------------------------------------
+    def _media_type(self) -> str:
+        return self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    def _parse_json(self, raw: bytes) -> Any:
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:  # also bad UTF-8 and nesting past orjson's own limit
+            raise self.invalid([{"name": "body", "reason": f"is not valid JSON ({exc})"}]) from exc
+        if (raw.count(b"[") + raw.count(b"{") > MAX_DEPTH) and _too_deep(value):
+            raise self.invalid([{"name": "body", "reason": f"is nested more than {MAX_DEPTH} levels deep"}])
+        return value
+
+    def body(self, *, form: bool = False, empty: Any = None) -> Any:
+        """The request body, checked for size (413) and content type (415) and parsed (400).
+
+        Args:
+            form: accept a form-encoded body too (the rest.nexmo.com style): the answer is then a dict of strings,
+                the query arguments merged with the form (or with a JSON object's string fields).
+            empty: what an empty body parses to.
+        """
+        limit = self.core.settings.max_body
+        if len(self.request.body) > limit:
+            raise Problem(413, "Payload Too Large", f"The request body must be at most {limit} bytes",
+                          type=f"{ERRORS}#payload-too-large")
+        media, raw = self._media_type(), self.request.body
+        json_like = media == "application/json" or media.endswith("+json")
+        if form:
+            values = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()}
+            if raw and media in ("", "application/x-www-form-urlencoded"):
+                try:
+                    parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+                except (UnicodeDecodeError, ValueError) as exc:
+                    raise Problem(400, "Bad Request", "The form body could not be read") from exc
+                values.update({k: v[-1] for k, v in parsed.items()})
+            elif raw and json_like:
+                parsed_json = self._parse_json(raw)
+                if isinstance(parsed_json, dict):
+                    values.update({k: v for k, v in parsed_json.items() if isinstance(v, str)})
+            elif raw:
+                raise self._unsupported(media, "application/x-www-form-urlencoded', 'application/json")
+            return values
+        if media and not json_like:
+            raise self._unsupported(media, "application/json")
+        if not raw.strip():
+            return empty
+        return self._parse_json(raw)
+
+    def _unsupported(self, media: str, allowed: str) -> Problem:
+        return Problem(415, "Unsupported Content-Type header",
+                       f"Unsupported Content-Type '{media}'. Must be one of the following: '{allowed}'",
+                       type=f"{self.errors_base()}#content-type-header")
+
+    # -- errors of this family --------------------------------------------------------------------------
+    def errors_base(self) -> str:
+        return APP_ERRORS if self.family == "application" else ERRORS
+
+    def invalid(self, problems: list[dict]) -> Problem:
+        """The validation failure of this API family, one ``invalid_parameters`` entry per problem."""
+        if self.family == "application":
+            return Problem(400, "Bad Request", "The request failed due to validation errors",
+                           type=f"{APP_ERRORS}#payload-validation", invalid_parameters=problems)
+        if self.family == "v1":
+            return Problem(422, "Invalid params", "The value of one or more parameters is invalid.",
+                           type=f"{MESSAGES_ERRORS}#1150", invalid_parameters=problems)
+        n = len(problems)
+        return Problem(400, "Your request parameters didn't validate.",
+                       f"Found errors validating {n} of your submitted parameter{'s' if n != 1 else ''}.",
+                       type=ERRORS, invalid_parameters=problems)
+
+    # -- authentication ---------------------------------------------------------------------------------
+    def authenticate(self, *, basic_only: bool = False) -> tuple[str, Account, str | None]:
+        """``(scheme, account, application_id)`` or a 401 in this family's shape."""
+        try:
+            scheme, account, app_id = self.core.auth.authenticate(self.request.headers.get("Authorization"))
+            if basic_only and scheme != "basic":
+                raise AuthError("bearer", "this API takes Basic credentials")
+            return scheme, account, app_id
+        except AuthError as exc:
+            self.set_header("WWW-Authenticate", 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"')
+            if self.family == "application":
+                raise Problem(401, "Unauthorized", "You did not provide correct credentials.",
+                              type=f"{ERRORS}#unauthorized") from exc
+            detail = exc.why if exc.scheme == "none" and self.family == "v1" else "Invalid Token"
+            raise Problem(401, "Unauthorised", detail, type=f"{ERRORS}#unauthorized") from exc
