@@ -231,3 +231,25 @@ def test_a_later_step_started_alone_sets_up_what_it_needs(tut):
     again = tutorial.ensure_application(tut)
     assert again.title.startswith("Reusing")
     assert ("Facebook ids", "FB_SENDER_ID and FB_RECIPIENT_ID from .env") in again.lines
+
+
+def test_follow_v1_settles_on_results_in_any_order():
+    from types import SimpleNamespace
+
+    from fbfailover.webhooks import EventStore, make_event
+
+    store = EventStore()
+
+    def status(item: int, value: str, total: str = "items_total") -> None:
+        body = {"message_uuid": f"m{item}", "to": "447700900001", "from": "447700900000", "status": value,
+                "channel": "messenger" if item == 1 else "sms", "timestamp": "2025-08-13T10:00:00Z",
+                "workflow": {"id": "wf-9", "item_number": str(item), total: "2"}}
+        store.add(make_event("/webhooks/status", body))
+
+    status(2, "delivered", "total_items")
+    status(1, "rejected")  # refused at once: no submitted before it
+    status(2, "submitted")
+    panel = tutorial.follow_v1(SimpleNamespace(receiver=store), {"workflow_id": "wf-9"}, timeout=1, settle=0)
+    assert panel.lines == [("message 1 (messenger)", "rejected"), ("message 2 (sms)", "submitted"),
+                           ("message 2 (sms)", "delivered")]
+    store.close()

@@ -93,16 +93,20 @@ def learn_facebook_ids(tut: Tutorial, text: str = "Hi! I'd like updates about my
         sent = tut.sandbox.inbound("messenger", text=text)
         uuid = sent["message_uuid"]
         event = receiver.wait_for("inbound", timeout=timeout,
-                                  predicate=lambda e: e.body.get("message_uuid") == uuid)
+                                  predicate=lambda e: e.message_uuid == uuid)
     else:
         event = receiver.wait_for("inbound", timeout=timeout,
                                   predicate=lambda e: e.seq > since and e.channel == "messenger")
-    page_id, psid = event.body["to"]["id"], event.body["from"]["id"]
+    page_id, psid = event.recipient_id, event.sender_id
+    if not page_id or not psid:
+        raise ValueError(f"the inbound webhook names no sender or recipient id: {event.body!r}")
     path = tut.save(FB_SENDER_ID=page_id, FB_RECIPIENT_ID=psid)
+    # name the fields as this webhook version spells them: v0.1 {type, id} objects, v1 plain strings
+    sender, recipient = ("from.id", "to.id") if event.version == "v0.1" else ("from", "to")
     return Panel("Inbound Messenger message received", [
-        ("text", event.body.get("message", {}).get("content", {}).get("text")),
-        ("from.id — the user's PSID → FB_RECIPIENT_ID", psid),
-        ("to.id — your Page ID → FB_SENDER_ID", page_id),
+        ("text", event.text),
+        (f"{sender} — the user's PSID → FB_RECIPIENT_ID", psid),
+        (f"{recipient} — your Page ID → FB_SENDER_ID", page_id),
         ("saved to", path.name),
     ], code=[("the webhook body", json_block(event.body))], data={"fb_sender_id": page_id,
                                                                   "fb_recipient_id": psid})
