@@ -143,3 +143,57 @@ def test_live_mode_sandbox_only_choices_explain_and_send_nothing(isolated_settin
         form.fields["outcome"].value = "reads in time"  # what a notebook cell does, whatever the mode
         result = form.submit()  # would raise if it tried to reach api.nexmo.com without an application
         assert result.title.startswith("Sandbox only") and "nothing was sent" in result.title
+
+
+def test_the_facebook_ids_form_learns_them_from_the_sandbox_on_a_thread(tut):
+    from fbfailover.widgets import FacebookIdsForm
+
+    form = FacebookIdsForm(tut)
+    form.listen_button.click()
+    panel = form.join(20)
+    assert panel.title == "Inbound Messenger message received"
+    assert form.fields["page_id"].value == panel["fb_sender_id"] == tut.settings.fb_sender_id
+    assert form.fields["psid"].value == panel["fb_recipient_id"]
+    assert not form.listen_button.disabled and form.cancel_button.disabled
+    assert "Inbound Messenger message received" in _texts(form.output)
+
+
+def _live_form():
+    from test_tutorial import _LiveSession
+
+    from fbfailover.widgets import FacebookIdsForm
+
+    live = _LiveSession()
+    live.settings = type("S", (), {"fb_sender_id": None, "fb_recipient_id": None})()
+    return live, FacebookIdsForm(live, timeout=60)
+
+
+def test_the_facebook_ids_form_shows_what_to_do_and_can_be_cancelled():
+    live, form = _live_form()
+    assert "Send any message to your Page from Facebook now" in form.instructions.value
+    form.listen_button.click()
+    assert form.cancel_button.disabled is False
+    form.cancel_button.click()
+    panel = form.join(10)
+    assert panel["cancelled"] and form.countdown.value == "stopped"
+    assert live.saved == {}
+    live.receiver.close()
+
+
+def test_the_facebook_ids_form_saves_typed_ids_and_explains_bad_ones():
+    from fbfailover.widgets.facebook_ids import countdown_text
+
+    live, form = _live_form()
+    form.fields["page_id"].value = "my page"
+    assert "digits only" in form.errors["page_id"].value
+    form.button.click()
+    assert live.saved == {}
+    form.fields["page_id"].value = "785347176233987"
+    form.fields["psid"].value = "9412942069366717"
+    form.listen()  # typing the ids also stops a wait that is running
+    form.button.click()
+    form.join(10)
+    assert live.saved == {"FB_SENDER_ID": "785347176233987", "FB_RECIPIENT_ID": "9412942069366717"}
+    assert form.result.title == "Facebook ids entered by hand"
+    assert countdown_text(299.5) == "4:59 left" and countdown_text(-1) == "0:00 left"
+    live.receiver.close()

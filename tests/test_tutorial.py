@@ -231,3 +231,118 @@ def test_a_later_step_started_alone_sets_up_what_it_needs(tut):
     again = tutorial.ensure_application(tut)
     assert again.title.startswith("Reusing")
     assert ("Facebook ids", "FB_SENDER_ID and FB_RECIPIENT_ID from .env") in again.lines
+
+
+def test_follow_v1_settles_on_results_in_any_order():
+    from types import SimpleNamespace
+
+    from fbfailover.webhooks import EventStore, make_event
+
+    store = EventStore()
+
+    def status(item: int, value: str, total: str = "items_total") -> None:
+        body = {"message_uuid": f"m{item}", "to": "447700900001", "from": "447700900000", "status": value,
+                "channel": "messenger" if item == 1 else "sms", "timestamp": "2025-08-13T10:00:00Z",
+                "workflow": {"id": "wf-9", "item_number": str(item), total: "2"}}
+        store.add(make_event("/webhooks/status", body))
+
+    status(2, "delivered", "total_items")
+    status(1, "rejected")  # refused at once: no submitted before it
+    status(2, "submitted")
+    panel = tutorial.follow_v1(SimpleNamespace(receiver=store), {"workflow_id": "wf-9"}, timeout=1, settle=0)
+    assert panel.lines == [("message 1 (messenger)", "rejected"), ("message 2 (sms)", "submitted"),
+                           ("message 2 (sms)", "delivered")]
+    store.close()
+
+
+# -- step 01 live: a person's pace -------------------------------------------------------------------
+
+
+class _LiveSession:
+    """The parts of a live ``Tutorial`` step 01 uses: a receiver's store and ``save``, no sandbox."""
+
+    offline = False
+
+    def __init__(self):
+        from fbfailover.webhooks import EventStore
+
+        self.receiver = EventStore()
+        self.saved: dict = {}
+
+    def save(self, **values):
+        self.saved.update(values)
+        return Path(".env")
+
+
+def _inbound(store, body):
+    from fbfailover.webhooks import make_event
+
+    store.add(make_event("/webhooks/inbound", body))
+
+
+V1_INBOUND = {"channel": "messenger", "message_uuid": "bbbbbbbb-cccc-dddd-eeee-0123456789ab", "to": "785347176233987",
+              "from": "9412942069366717", "timestamp": "2025-08-13T10:00:00Z", "message_type": "text", "text": "Hi"}
+
+
+def test_live_ids_come_from_a_v1_inbound_message_and_the_countdown_ticks():
+    import threading
+
+    live = _LiveSession()
+    ticks: list[float] = []
+    sent = threading.Event()
+
+    def on_wait(left: float) -> None:
+        ticks.append(left)
+        if not sent.is_set():  # the person writes while the countdown runs
+            sent.set()
+            _inbound(live.receiver, V1_INBOUND)
+
+    panel = tutorial.learn_facebook_ids(live, timeout=30, on_wait=on_wait, tick=0.05)
+    assert panel.data == {"fb_sender_id": "785347176233987", "fb_recipient_id": "9412942069366717"}
+    assert ("from — the user's PSID → FB_RECIPIENT_ID", "9412942069366717") in panel.lines
+    assert ("to — your Page ID → FB_SENDER_ID", "785347176233987") in panel.lines
+    assert live.saved == {"FB_SENDER_ID": "785347176233987", "FB_RECIPIENT_ID": "9412942069366717"}
+    assert ticks and all(0 < t <= 30 for t in ticks)
+    live.receiver.close()
+
+
+def test_live_waiting_waits_minutes_by_default_and_only_for_new_messenger_messages():
+    from fbfailover.tutorial.facebook_ids import LIVE_TIMEOUT
+    from fbfailover.webhooks import WaitTimeout
+
+    assert LIVE_TIMEOUT >= 300
+    live = _LiveSession()
+    _inbound(live.receiver, V1_INBOUND)  # arrived before the step started: not the one awaited
+    _inbound(live.receiver, {**V1_INBOUND, "channel": "sms", "message_uuid": "x", "to": "447700900000",
+                             "from": "447700900001"})
+    with pytest.raises(WaitTimeout, match="page_id="):
+        tutorial.learn_facebook_ids(live, timeout=0.2, tick=0.05, on_wait=lambda left: None)
+    assert live.saved == {}
+
+
+def test_live_waiting_stops_on_cancel_and_on_interrupt():
+    import threading
+
+    live = _LiveSession()
+    cancel = threading.Event()
+    cancel.set()
+    stopped = tutorial.learn_facebook_ids(live, cancel=cancel, on_wait=lambda left: None)
+    assert stopped.title == "Stopped waiting (cancelled): no ids saved" and stopped["cancelled"]
+
+    def interrupt(left: float) -> None:
+        raise KeyboardInterrupt
+
+    assert tutorial.learn_facebook_ids(live, on_wait=interrupt).title.startswith("Stopped waiting (interrupted)")
+    assert live.saved == {}
+
+
+def test_ids_typed_by_hand_are_checked_then_saved():
+    live = _LiveSession()
+    panel = tutorial.learn_facebook_ids(live, page_id=" 785347176233987 ", psid="9412942069366717")
+    assert panel.data == {"fb_sender_id": "785347176233987", "fb_recipient_id": "9412942069366717"}
+    assert live.saved == {"FB_SENDER_ID": "785347176233987", "FB_RECIPIENT_ID": "9412942069366717"}
+    with pytest.raises(ValidationError) as info:
+        tutorial.learn_facebook_ids(live, page_id="my page", psid="")
+    assert {p["name"] for p in info.value.invalid_parameters} == {"page_id", "psid"}
+    assert tutorial.facebook_id_problem("12345") is None
+    assert "digits only" in tutorial.facebook_id_problem("12a45")

@@ -5,6 +5,12 @@ returns the session every step takes. Each step returns a ``Panel`` that renders
 """
 
 from fbfailover.tutorial.display import Panel
+from fbfailover.tutorial.facebook_ids import (
+    LIVE_TIMEOUT,
+    facebook_id_problem,
+    learn_facebook_ids,
+    save_facebook_ids,
+)
 from fbfailover.tutorial.failover_steps import (
     OUTCOMES,
     apply_outcome,
@@ -20,13 +26,13 @@ from fbfailover.tutorial.setup_steps import (
     configure_account_webhooks,
     create_or_reuse_application,
     ensure_application,
-    learn_facebook_ids,
     mint_token,
     prerequisites,
 )
 
 __all__ = [
     "DEFAULT_APP_NAME",
+    "LIVE_TIMEOUT",
     "OUTCOMES",
     "Panel",
     "Tutorial",
@@ -36,11 +42,13 @@ __all__ = [
     "connect",
     "create_or_reuse_application",
     "ensure_application",
+    "facebook_id_problem",
     "follow_dispatch",
     "follow_v1",
     "learn_facebook_ids",
     "mint_token",
     "prerequisites",
+    "save_facebook_ids",
     "send_failover",
     "send_v1_failover",
 ]

@@ -9,7 +9,8 @@ from typing import Any
 from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, to_curl, tutorial_workflow
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
-from fbfailover.webhooks.events import STATUS_ORDER, v1_outcome
+from fbfailover.webhooks import shapes
+from fbfailover.webhooks.events import STATUS_ORDER, v1_items, v1_outcome
 from fbfailover.webhooks.store import timeout_error
 
 __all__ = [
@@ -109,7 +110,7 @@ def follow_dispatch(tut: Tutorial, sent: Panel, *, timeout: float | None = None,
     report = receiver.wait_for("final_report", dispatch_uuid=uuid, timeout=0.5)
     if on_progress is not None:
         on_progress(expiry, expiry)
-    messages = report.body.get("_links", {}).get("messages", [])
+    messages = shapes.report_messages(report.body)
     for m in messages:  # the last status webhooks and the final report may arrive in either order
         receiver.wait_for("status", message_uuid=m.get("message_uuid"), status=m.get("status"),
                           timeout=max(1.0, deadline - time.monotonic()))
@@ -155,8 +156,24 @@ def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_send
                  data={**answer, "body": body})
 
 
-def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0) -> Panel:
-    """Wait until the v1 workflow settles: a message delivered, or the last one failed. No final report here."""
+def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0, settle: float = 2.0) -> Panel:
+    """Wait until the v1 workflow settles: a message delivered, or the last one failed. No final report here.
+
+    The outcome is decided on results alone (a message can be rejected with no ``submitted`` before it, and
+    webhooks arrive in any order); once it is known, a ``submitted`` still missing for a message that has a
+    result is waited for up to ``settle`` seconds, so the panel lists it when it is only late.
+
+    Args:
+        sent: what ``send_v1_failover`` returned (its ``workflow_id`` names the workflow).
+        timeout: real seconds to wait for the outcome.
+        settle: real seconds to wait, after the outcome, for late ``submitted`` statuses.
+
+    Returns:
+        A panel with one line per status, in workflow order.
+
+    Raises:
+        WaitTimeout: when the workflow has not settled within ``timeout``.
+    """
     receiver, workflow_id = tut.receiver, sent["workflow_id"]
 
     def ours() -> list[Any]:
@@ -167,6 +184,10 @@ def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0) -> Panel:
     while v1_outcome(events) is None:
         if time.monotonic() >= deadline:
             raise timeout_error(f"the end of workflow {workflow_id}", timeout, receiver.events())
+        time.sleep(0.05)
+        events = ours()
+    settled = time.monotonic() + settle
+    while any("submitted" not in seen for seen in v1_items(events)[0].values()) and time.monotonic() < settled:
         time.sleep(0.05)
         events = ours()
     events.sort(key=lambda e: (e.item_number or 0, STATUS_ORDER.get(e.status, 9)))

@@ -77,12 +77,15 @@ class Tutorial:
         return path
 
     def start_receiver(self, port: int = 0) -> Any:
-        """Start (or restart) the local webhook receiver, verifying signatures when the secret is known."""
+        """Start (or restart) the local webhook receiver, verifying signatures when the secret is known.
+
+        The account's API key goes with it: a signed webhook of another account is refused.
+        """
         from fbfailover import webhooks
 
         public_url = self.settings.public_url
         self.receiver = webhooks.start(port, signature_secret=self.settings.signature_secret,
-                                       public_url=public_url)
+                                       public_url=public_url, api_key=self.settings.api_key)
         return self.receiver
 
     def describe(self) -> str:

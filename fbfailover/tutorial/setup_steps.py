@@ -1,4 +1,5 @@
-"""Steps 00 to 03 of the tutorial as plain functions: check, webhooks, application, JWT.
+"""Steps 00 to 03 of the tutorial as plain functions: check, webhooks, application, JWT (the Facebook ids of
+step 01 are in ``facebook_ids.py``).
 
 Each takes the ``Tutorial`` session, does one thing through the package's helpers and returns a ``Panel``
 whose text is the same on every run (ids, ports and times are in forms the notebooks' sanitize file masks).
@@ -18,6 +19,7 @@ from fbfailover.keys import generate_private_key, load_private_key, private_pem,
 from fbfailover.payloads import application_body, to_curl
 from fbfailover.tokens import decode_for_display, mint_application_jwt, verify_application_jwt
 from fbfailover.tutorial.display import Panel, json_block
+from fbfailover.tutorial.facebook_ids import learn_facebook_ids
 from fbfailover.tutorial.session import Tutorial
 
 __all__ = [
@@ -25,7 +27,6 @@ __all__ = [
     "configure_account_webhooks",
     "create_or_reuse_application",
     "ensure_application",
-    "learn_facebook_ids",
     "mint_token",
     "prerequisites",
 ]
@@ -77,35 +78,6 @@ def configure_account_webhooks(tut: Tutorial) -> Panel:
         ("Webhook URL for Inbound Message", answer.get("mo-callback-url")),
         ("Webhook URL for Delivery Receipt", answer.get("dr-callback-url")),
     ], code=[("the same request with curl", to_curl(request))], data=answer)
-
-
-def learn_facebook_ids(tut: Tutorial, text: str = "Hi! I'd like updates about my order.",
-                       timeout: float = 10.0) -> Panel:
-    """Have a user message your Facebook page and learn FB_SENDER_ID / FB_RECIPIENT_ID from the webhook.
-
-    In the sandbox a simulated user writes to a simulated page; live, you send the message yourself from
-    Facebook within ``timeout`` seconds. Both ids are saved to ``.env``.
-    """
-    receiver = tut.receiver or tut.start_receiver()
-    since = receiver.last_seq
-    if tut.offline:
-        # a new simulated Page is not linked to any application: its messages go to the account's inbound URL
-        sent = tut.sandbox.inbound("messenger", text=text)
-        uuid = sent["message_uuid"]
-        event = receiver.wait_for("inbound", timeout=timeout,
-                                  predicate=lambda e: e.body.get("message_uuid") == uuid)
-    else:
-        event = receiver.wait_for("inbound", timeout=timeout,
-                                  predicate=lambda e: e.seq > since and e.channel == "messenger")
-    page_id, psid = event.body["to"]["id"], event.body["from"]["id"]
-    path = tut.save(FB_SENDER_ID=page_id, FB_RECIPIENT_ID=psid)
-    return Panel("Inbound Messenger message received", [
-        ("text", event.body.get("message", {}).get("content", {}).get("text")),
-        ("from.id — the user's PSID → FB_RECIPIENT_ID", psid),
-        ("to.id — your Page ID → FB_SENDER_ID", page_id),
-        ("saved to", path.name),
-    ], code=[("the webhook body", json_block(event.body))], data={"fb_sender_id": page_id,
-                                                                  "fb_recipient_id": psid})
 
 
 def _keyfile(tut: Tutorial) -> Path:

@@ -1,21 +1,26 @@
 """The local webhook receiver: inbound and status routes, signature checks, an event store, ``wait_for``.
 
 ``start()`` runs a tornado server on its own thread and loop and returns a ``Receiver`` whose URLs go into the
-application (or the account settings); every webhook becomes an ``Event`` that can be listed, waited for,
-awaited and subscribed to. This package imports no widget code: the live views are in ``fbfailover.widgets``.
+application (or the account settings); every webhook, of any shape (``shapes`` reads v0.1, v1 and SMS API
+bodies), becomes an ``Event`` that can be listed, waited for, awaited and subscribed to.
+This package imports no widget code: the live views are in ``fbfailover.widgets``.
 """
 
+from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import (
     FAILED,
     KINDS,
     ROUTES,
     SENT_AT_HEADER,
+    SIGNATURES,
     STATUS_ORDER,
+    SUCCEEDED,
     Event,
     classify,
     dedupe_key,
     make_event,
     parse_timestamp,
+    v1_items,
     v1_outcome,
 )
 from fbfailover.webhooks.receiver import Receiver, current, start
@@ -27,7 +32,9 @@ __all__ = [
     "KINDS",
     "ROUTES",
     "SENT_AT_HEADER",
+    "SIGNATURES",
     "STATUS_ORDER",
+    "SUCCEEDED",
     "Event",
     "EventStore",
     "Receiver",
@@ -41,7 +48,9 @@ __all__ = [
     "make_event",
     "parse_timestamp",
     "payload_hash",
+    "shapes",
     "start",
+    "v1_items",
     "v1_outcome",
     "verify_signed_webhook",
 ]

@@ -15,6 +15,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from fbfailover.webhooks.signature import SMS_SIGNATURE_METHODS
+
 __all__ = ["register", "run"]
 
 
@@ -28,6 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--signature-secret", default=None,
                         help="verify signed webhooks (HS256) with this secret (default: VONAGE_SIGNATURE_SECRET "
                              "from the settings); without one, unsigned webhooks are accepted")
+    parser.add_argument("--api-key", default=None,
+                        help="refuse signed webhooks of another account (default: VONAGE_API_KEY from the settings)")
+    parser.add_argument("--sms-signature-method", action="append", choices=SMS_SIGNATURE_METHODS, default=None,
+                        dest="sms_signature_methods",
+                        help="SMS API signature method to accept (repeatable; default: any of them)")
+    parser.add_argument("--require-sms-signature", action="store_true",
+                        help="refuse unsigned SMS API callbacks (default: accept them, marked unverified)")
     parser.add_argument("--public-url", default=None,
                         help="public base URL of a tunnel to this port; the printed URLs are built on it")
     parser.add_argument("--events-file", default=None, help="also append every event to this JSON-lines file")
@@ -49,13 +58,15 @@ def _printer(out: TextIO, err: TextIO, lock: threading.Lock) -> Any:
     return show
 
 
-def _signature_secret(args: argparse.Namespace) -> str | None:
-    """The secret given on the command line, else the one in the settings (environment or .env)."""
-    if args.signature_secret:
-        return args.signature_secret
+def _signature_settings(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The signature secret and API key given on the command line, else those in the settings (env or .env)."""
+    secret, api_key = args.signature_secret, getattr(args, "api_key", None)
+    if secret and api_key:
+        return secret, api_key
     from fbfailover.config import load_settings
 
-    return load_settings().signature_secret
+    settings = load_settings()
+    return secret or settings.signature_secret, api_key or settings.api_key
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None,
@@ -66,9 +77,13 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     out = out or sys.stdout
     err = err or sys.stderr
     stop = stop or threading.Event()
+    secret, api_key = _signature_settings(args)
     try:
-        receiver = Receiver(args.port, _signature_secret(args), args.public_url, host=args.host,
-                            events_file=args.events_file)
+        receiver = Receiver(args.port, secret, args.public_url, host=args.host, events_file=args.events_file,
+                            api_key=api_key,
+                            sms_signature_methods=tuple(getattr(args, "sms_signature_methods", None)
+                                                        or SMS_SIGNATURE_METHODS),
+                            require_sms_signature=getattr(args, "require_sms_signature", False))
     except OSError as exc:
         err.write(f"fbfailover receiver: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
         return 1
@@ -86,7 +101,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         if receiver.signature_secret is None:
             err.write("  accepting unsigned webhooks (no --signature-secret): signatures are not checked\n")
         else:
-            err.write("  signatures: verified (HS256, payload_hash, fresh iat)\n")
+            err.write("  signatures: verified (HS256, payload_hash, fresh iat; SMS API sig and timestamp)\n")
         err.flush()
     try:
         while not stop.wait(0.2):

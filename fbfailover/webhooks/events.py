@@ -9,6 +9,8 @@ Three kinds of event reach a Messages/Dispatch application:
 - ``"final_report"``: the one summary a dispatch sends when it is over (``completed`` or ``error``), on the
   Status URL too.
 
+Bodies come in three shapes (Messages v0.1 / Dispatch, Messages API v1, the SMS API's): ``shapes.py`` reads
+them, and every field of an ``Event`` is filled from it, so nothing downstream looks into a body itself.
 Everything here is a pure function of the route and the parsed body, so it is tested without a server.
 """
 
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from fbfailover.webhooks import shapes
+
 __all__ = [
     "FAILED",
     "KINDS",
@@ -30,9 +34,9 @@ __all__ = [
     "Event",
     "classify",
     "dedupe_key",
-    "item_number",
     "make_event",
     "parse_timestamp",
+    "v1_items",
     "v1_outcome",
 ]
 
@@ -48,25 +52,33 @@ ROUTES: dict[str, str] = {
 }
 
 SENT_AT_HEADER = "X-Fbfailover-Sent-At"
+"""Optional request header: the sender's real epoch seconds when it handed the webhook to its HTTP client."""
 
 # Where each message status stands in a message's life: statuses of the same moment sort by it.
 STATUS_ORDER: dict[str, int] = {"submitted": 0, "delivered": 1, "rejected": 1, "undeliverable": 1, "failed": 1,
                                 "read": 2}
 FAILED = ("rejected", "undeliverable", "failed")
-"""Optional request header: the sender's real epoch seconds when it handed the webhook to its HTTP client."""
+SUCCEEDED = ("delivered", "read")
+SIGNATURES = ("verified", "unverified", "unchecked", "absent")
+"""What ``Event.signature`` can say (see ``Event``)."""
 
 
 @dataclass(eq=False)
 class Event:
     """One accepted webhook.
 
-    ``body`` is the parsed JSON (or form fields) exactly as received; the other fields are extracted from it.
+    ``body`` is the parsed JSON (or form fields) exactly as received; the other fields are read from it by
+    ``shapes`` whatever its shape (``version`` says which: ``"v0.1"``, ``"v1"`` or ``"sms"``).
+    ``sender_id`` / ``recipient_id`` are who sent the message and who it went to (inbound: the user and your
+    Page or number; status: your Page or number and the user). ``item_number`` / ``items_total`` place a
+    Messages API v1 status in its failover workflow.
     ``seq`` (1, 2, ...) and ``received_at`` (wall-clock epoch seconds when the event entered the store) are
     set by the store; ``deliveries`` counts redeliveries that were recognised as duplicates of this event.
-    ``signature`` is ``"verified"`` (checked against the signature secret), ``"unchecked"`` (signed, but the
-    receiver has no secret) or ``"absent"`` (unsigned). ``timestamp`` is the webhook's own ``timestamp``
-    field: with the sandbox it carries *simulated* time. ``sent_at`` is the sender's real wall-clock time
-    from an ``X-Fbfailover-Sent-At`` header, when it sends one (for latency measurements).
+    ``signature`` is ``"verified"`` (checked against the signature secret), ``"unverified"`` (unsigned, on an
+    SMS API route, although the receiver has a secret: see ``webhooks.app``), ``"unchecked"`` (signed, but the
+    receiver has no secret) or ``"absent"`` (unsigned, no secret). ``timestamp`` is the webhook's own
+    ``timestamp`` field: with the sandbox it carries *simulated* time. ``sent_at`` is the sender's real
+    wall-clock time from an ``X-Fbfailover-Sent-At`` header, when it sends one (for latency measurements).
     """
 
     kind: str
@@ -86,6 +98,12 @@ class Event:
     deliveries: int = 1
     sent_at: float | None = None
     key: tuple[Any, ...] | None = field(default=None, repr=False)
+    version: str | None = None
+    sender_id: str | None = None
+    recipient_id: str | None = None
+    text: str | None = None
+    item_number: int | None = None
+    items_total: int | None = None
 
     @cached_property
     def time(self) -> dt.datetime | None:
@@ -94,9 +112,9 @@ class Event:
         return parse_timestamp(self.timestamp)
 
     @property
-    def item_number(self) -> int | None:
-        """The v1 ``workflow.item_number`` (1 for the first message of a failover workflow), else None."""
-        return item_number(self.body)
+    def verified(self) -> bool:
+        """True when the webhook's signature was checked against the signature secret."""
+        return self.signature == "verified"
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (used for the JSON-lines file)."""
@@ -105,11 +123,17 @@ class Event:
             "kind": self.kind,
             "route": self.route,
             "received_at": self.received_at,
+            "version": self.version,
             "channel": self.channel,
             "status": self.status,
             "message_uuid": self.message_uuid,
             "dispatch_uuid": self.dispatch_uuid,
             "workflow_id": self.workflow_id,
+            "item_number": self.item_number,
+            "items_total": self.items_total,
+            "sender_id": self.sender_id,
+            "recipient_id": self.recipient_id,
+            "text": self.text,
             "error": self.error,
             "timestamp": self.timestamp,
             "signature": self.signature,
@@ -128,20 +152,6 @@ class Event:
         return " ".join(parts)
 
 
-def _get(body: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(body, Mapping):
-            return None
-        body = body.get(part)
-    return body
-
-
-def _str(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
-
-
 def classify(route: str, body: Any) -> str:
     """Return the kind of a webhook body: ``"inbound"``, ``"status"`` or ``"final_report"``.
 
@@ -153,11 +163,7 @@ def classify(route: str, body: Any) -> str:
         body: the parsed body.
     """
     if isinstance(body, Mapping):
-        links = body.get("_links")
-        has_messages_links = isinstance(links, Mapping) and isinstance(links.get("messages"), list)
-        if body.get("template") is not None or has_messages_links or (
-            body.get("dispatch_uuid") and not body.get("message_uuid")
-        ):
+        if shapes.is_final_report(body):
             return "final_report"
         if body.get("status") is not None and (
             body.get("message_uuid") is not None or body.get("messageId") is not None
@@ -186,63 +192,38 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
     return parsed
 
 
-def _channel(body: Mapping[str, Any], kind: str) -> str | None:
-    if kind == "final_report":
-        return None
-    channel = body.get("channel")  # Messages API v1
-    if isinstance(channel, str) and channel:
-        return channel
-    for side in ("to", "from"):  # Messages API v0.1 / Dispatch: {type, id|number}
-        kind_of = _get(body, side, "type")
-        if isinstance(kind_of, str) and kind_of:
-            return kind_of
-    if "msisdn" in body or "messageId" in body:  # SMS API webhooks
-        return "sms"
-    return None
-
-
-def _dispatch_uuid(body: Mapping[str, Any]) -> str | None:
-    for path in (
-        ("_links", "dispatch", "dispatch_uuid"),  # observed live
-        ("_links", "workflow", "dispatch_uuid"),  # published spec
-        ("_links", "workflow", "workflow_uuid"),  # developer preview (2018)
-        ("dispatch_uuid",),  # final report
-    ):
-        value = _str(_get(body, *path))
-        if value:
-            return value
-    return None
-
-
-def _error(body: Mapping[str, Any]) -> dict[str, Any] | None:
-    error = body.get("error")
-    if isinstance(error, Mapping):
-        return dict(error)
-    code = body.get("err-code")  # SMS API delivery receipt; "0" means no error
-    if code not in (None, "", "0", 0):
-        return {"code": code}
-    return None
-
-
 def make_event(route: str, body: Any, *, signature: str = "absent",
                claims: Mapping[str, Any] | None = None) -> Event:
-    """Classify ``body`` and extract its fields into an ``Event`` (``seq`` and ``received_at`` left unset)."""
+    """Classify ``body`` and read its fields into an ``Event`` (``seq`` and ``received_at`` left unset).
+
+    Args:
+        route: the path the webhook was posted to.
+        body: the parsed body, of any shape.
+        signature: one of ``SIGNATURES``.
+        claims: the verified JWT claims, if any.
+
+    Returns:
+        The event, with its dedupe ``key`` set.
+    """
     kind = classify(route, body)
-    if not isinstance(body, Mapping):
-        return Event(kind=kind, route=route, body=body, signature=signature,
-                     claims=dict(claims) if claims else None)
-    workflow = body.get("workflow")
+    position = shapes.workflow_position(body)
     event = Event(
         kind=kind,
         route=route,
         body=body,
-        channel=_channel(body, kind),
-        status=_str(body.get("status")),
-        message_uuid=_str(body.get("message_uuid") or body.get("messageId")),
-        dispatch_uuid=_dispatch_uuid(body),
-        workflow_id=_str(workflow.get("id")) if isinstance(workflow, Mapping) else None,
-        error=_error(body),
-        timestamp=_str(body.get("timestamp") or body.get("message-timestamp")),
+        version=shapes.version(body),
+        channel=None if kind == "final_report" else shapes.channel(body),
+        status=shapes.status(body),
+        message_uuid=shapes.message_uuid(body),
+        dispatch_uuid=shapes.dispatch_uuid(body),
+        workflow_id=position.id if position else None,
+        item_number=position.item_number if position else None,
+        items_total=position.items_total if position else None,
+        sender_id=shapes.sender_id(body),
+        recipient_id=shapes.recipient_id(body),
+        text=shapes.text(body) if kind == "inbound" else None,
+        error=shapes.error(body),
+        timestamp=shapes.timestamp(body),
         signature=signature,
         claims=dict(claims) if claims else None,
     )
@@ -268,35 +249,48 @@ def dedupe_key(event: Event) -> tuple[Any, ...] | None:
     return None
 
 
-def item_number(body: Any) -> int | None:
-    """``workflow.item_number`` of a v1 status webhook's body, else None."""
-    workflow = body.get("workflow") if isinstance(body, Mapping) else None
-    number = workflow.get("item_number") if isinstance(workflow, Mapping) else None
-    return number if isinstance(number, int) else None
+def v1_items(events: list[Any]) -> tuple[dict[int, set[str]], int | None]:
+    """The statuses seen for each item of a Messages API v1 workflow, and how many items it has.
+
+    Args:
+        events: status events of one workflow (anything with ``.status`` and ``.body``); events without a
+            ``workflow.item_number`` are ignored.
+
+    Returns:
+        ``({item_number: {statuses}}, items_total)``; the total is the largest announced (None if none was).
+    """
+    by_item: dict[int, set[str]] = {}
+    total: int | None = None
+    for event in events:
+        position = shapes.workflow_position(event.body)
+        if position is None or position.item_number is None:
+            continue
+        by_item.setdefault(position.item_number, set()).add(event.status or "")
+        if position.items_total is not None:
+            total = max(total or 0, position.items_total)
+    return by_item, total
 
 
 def v1_outcome(events: list[Any]) -> str | None:
     """How a Messages API v1 failover workflow ended: ``"delivered"``, ``"failed"``, or None while unsettled.
 
-    v1 has no final report. The workflow is over when a message is delivered (or read), or when every message
-    failed. Webhooks of different messages can arrive in any order, so an outcome is only given once each
-    message up to the deciding one has shown ``submitted`` and its result.
+    v1 has no final report and fails over only when a message fails. The workflow is over when a message is
+    delivered (or read) and every message before it has failed, or when every message failed. Only results
+    count: a ``rejected`` needs no ``submitted`` before it (a message can be refused at once), and the
+    webhooks may arrive in any order.
 
     Args:
-        events: status events of one workflow (others are ignored by their missing ``workflow``).
+        events: status events of one workflow (others are ignored by their missing ``workflow``); the total is
+            ``workflow.items_total`` (or ``total_items``), an integer or a numeric string.
+
+    Returns:
+        ``"delivered"``, ``"failed"`` or None.
     """
-    by_item: dict[int, set[str | None]] = {}
-    total = 0
-    for event in events:
-        number = item_number(event.body)
-        if number is not None:
-            by_item.setdefault(number, set()).add(event.status)
-            total = max(total, int(event.body["workflow"].get("items_total") or 0))
-    for number in range(1, total + 1):
+    by_item, total = v1_items(events)
+    last = total if total is not None else max(by_item, default=0)
+    for number in range(1, last + 1):
         seen = by_item.get(number, set())
-        if "submitted" not in seen:
-            return None
-        if seen & {"delivered", "read"}:
+        if seen & set(SUCCEEDED):
             return "delivered"
         if not seen & set(FAILED):
             return None

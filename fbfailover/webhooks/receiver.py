@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fbfailover.webhooks.events import Event
-from fbfailover.webhooks.signature import DEFAULT_MAX_AGE
+from fbfailover.webhooks.signature import DEFAULT_MAX_AGE, SMS_SIGNATURE_METHODS
 from fbfailover.webhooks.store import DEFAULT_MAX_EVENTS, EventStore, Rejection, Stats, matcher, timeout_error
 
 __all__ = ["Receiver", "current", "start"]
@@ -38,20 +38,26 @@ class Receiver:
         inbound_url, status_url: the application's webhook URLs.
         inbound_sms_url, delivery_receipt_url: the account-level webhook URLs of the tutorial.
         signature_secret: the secret webhooks are verified with, or None (unsigned webhooks accepted).
+        api_key: the account's API key when known (a signed webhook's ``api_key`` claim must name it).
         store: the ``EventStore`` behind ``events``/``wait_for``.
     """
 
     def __init__(self, port: int = 0, signature_secret: str | None = None, public_url: str | None = None, *,
                  host: str = "127.0.0.1", max_events: int = DEFAULT_MAX_EVENTS,
-                 events_file: str | Path | None = None, max_age: float = DEFAULT_MAX_AGE):
+                 events_file: str | Path | None = None, max_age: float = DEFAULT_MAX_AGE,
+                 api_key: str | None = None, sms_signature_methods: tuple[str, ...] = SMS_SIGNATURE_METHODS,
+                 require_sms_signature: bool = False):
         from fbfailover.background import serve
         from fbfailover.webhooks.app import ReceiverState, make_app
 
         if port:
             _check_free(host, port)
         self.signature_secret = signature_secret or None
+        self.api_key = api_key or None
         self.store = EventStore(max_events, events_file)
-        self._state = ReceiverState(self.store, self.signature_secret, max_age)
+        self._state = ReceiverState(self.store, self.signature_secret, max_age, api_key=self.api_key,
+                                    sms_signature_methods=tuple(sms_signature_methods),
+                                    require_sms_signature=require_sms_signature)
         self._server = serve(make_app(self._state), host, port, name="fbfailover-receiver")
         self.port = self._server.port
         self.local_url = self._server.url
@@ -206,14 +212,18 @@ def current() -> Receiver | None:
 def start(port: int = 0, signature_secret: str | None = None, public_url: str | None = None, *,
           host: str = "127.0.0.1", max_events: int = DEFAULT_MAX_EVENTS,
           events_file: str | Path | None = None, max_age: float = DEFAULT_MAX_AGE,
-          replace: bool = True) -> Receiver:
+          replace: bool = True, api_key: str | None = None,
+          sms_signature_methods: tuple[str, ...] = SMS_SIGNATURE_METHODS,
+          require_sms_signature: bool = False) -> Receiver:
     """Start a webhook receiver on its own thread and event loop and return its handle.
 
     Re-running a notebook cell that calls ``start()`` stops the receiver the previous run started (pass
     ``replace=False`` to keep both). Without ``signature_secret`` unsigned webhooks are accepted and
     ``receiver.notices`` says so once; with it, every webhook must carry a valid HS256 signature of its exact
     body with a fresh ``iat`` (real wall-clock seconds, within ``max_age``), or it is answered 401 and
-    recorded in ``receiver.rejections``.
+    recorded in ``receiver.rejections``. The two account-level SMS routes also take the SMS API's ``sig``
+    parameter, and accept an SMS callback that carries no signature at all as ``signature="unverified"``
+    unless ``require_sms_signature`` (see ``fbfailover.webhooks.app``).
 
     Args:
         port: TCP port on ``host``; 0 picks a free one.
@@ -224,6 +234,10 @@ def start(port: int = 0, signature_secret: str | None = None, public_url: str | 
         events_file: optional JSON-lines file every accepted event is appended to.
         max_age: oldest accepted ``iat``, in real seconds.
         replace: stop the receiver a previous ``start()`` in this process left running.
+        api_key: the account's API key; a JWT whose ``api_key`` claim names another is answered 401.
+        sms_signature_methods: the SMS API signature methods accepted (default: all five, since the
+            account's dashboard setting is not known here).
+        require_sms_signature: refuse unsigned SMS API callbacks (401) instead of marking them unverified.
 
     Returns:
         The running ``Receiver``.
@@ -234,7 +248,8 @@ def start(port: int = 0, signature_secret: str | None = None, public_url: str | 
     if previous is not None:
         previous.stop()
     receiver = Receiver(port, signature_secret, public_url, host=host, max_events=max_events,
-                        events_file=events_file, max_age=max_age)
+                        events_file=events_file, max_age=max_age, api_key=api_key,
+                        sms_signature_methods=sms_signature_methods, require_sms_signature=require_sms_signature)
     with _current_lock:
         _current = receiver
     return receiver

@@ -1,14 +1,32 @@
-"""Verify a signed webhook: HS256 JWT in ``Authorization: Bearer``, ``payload_hash`` and ``iat`` freshness.
+"""Verify a signed webhook: the Messages/Dispatch JWT, and the SMS API's ``sig`` parameter.
 
-Vonage signs Messages and Dispatch webhooks with the account's *signature secret* (HS256). The token's claims
-carry ``iat`` (seconds), ``jti``, ``iss`` (``"Vonage"``), ``api_key``, ``application_id`` when an application
-was used, and ``payload_hash``: the SHA-256 hex digest of the request body. Checking the signature alone
-proves the token came from Vonage; comparing ``payload_hash`` with the body proves the body is the one that
-was signed; checking ``iat`` stops an old request from being replayed.
+**Messages and Dispatch** (HS256 JWT in ``Authorization: Bearer``): Vonage signs Messages and Dispatch
+webhooks with the account's *signature secret*. The token's claims carry ``iat`` (seconds), ``jti``, ``iss``
+(``"Vonage"``), ``api_key``, ``application_id`` when an application was used, and ``payload_hash``: the
+SHA-256 hex digest of the request body. Checking the signature alone proves the token came from Vonage;
+comparing ``payload_hash`` with the body proves the body is the one that was signed; checking ``iat`` stops
+an old request from being replayed.
 
-``iat`` is always compared with the *real* wall clock. The sandbox runs a time-scaled simulated clock for
-message timestamps, but it signs with real wall-clock ``iat`` so that a receiver behaves the same against
-the sandbox and against Vonage.
+When the receiver knows the account's API key, the token's ``api_key`` claim must name it: a token signed
+for another account (one sharing the secret, or a replay from another project) is refused.
+
+**SMS API** (``/webhooks/inbound-sms``, ``/webhooks/delivery-receipt``; only when the account has signed SMS
+webhooks enabled): the callback carries ``sig`` and ``timestamp`` (epoch seconds) among its parameters, in the
+query string or the form/JSON body. The string to sign is every parameter except ``sig``, sorted by name, each
+written ``&name=value`` with any ``&`` or ``=`` inside a value replaced by ``_``. The account's signature
+method decides the rest:
+
+- ``md5hash``: MD5 of that string followed by the signature secret;
+- ``md5``, ``sha1``, ``sha256``, ``sha512``: HMAC of that string keyed with the signature secret.
+
+Either way ``sig`` is hex, compared without regard to case and in constant time. The receiver does not know
+which method the dashboard is set to, so it accepts any of ``SMS_SIGNATURE_METHODS`` unless told fewer.
+``timestamp`` must lie in the same window as a JWT's ``iat``: at most ``max_age`` (300 s) old and at most
+``CLOCK_SKEW`` (60 s) ahead.
+
+``iat`` and ``timestamp`` are always compared with the *real* wall clock. The sandbox runs a time-scaled
+simulated clock for message timestamps, but it signs with real wall-clock ``iat`` so that a receiver behaves
+the same against the sandbox and against Vonage.
 """
 
 from __future__ import annotations
@@ -24,13 +42,24 @@ import jwt
 
 from fbfailover.errors import SignatureError  # defined with the rest of the error tree
 
-__all__ = ["DEFAULT_MAX_AGE", "SignatureError", "payload_hash", "verify_signed_webhook"]
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "SMS_SIGNATURE_METHODS",
+    "SignatureError",
+    "payload_hash",
+    "sms_signature",
+    "verify_signed_webhook",
+    "verify_sms_signature",
+]
 
 DEFAULT_MAX_AGE = 300.0
 """Oldest accepted ``iat``, in real seconds (Vonage retries for hours, but each retry is signed afresh)."""
 
 CLOCK_SKEW = 60.0
-"""How far in the future an ``iat`` may be before it is refused (clocks of two machines differ)."""
+"""How far in the future an ``iat`` (or an SMS ``timestamp``) may be before it is refused (clocks differ)."""
+
+SMS_SIGNATURE_METHODS = ("md5hash", "md5", "sha1", "sha256", "sha512")
+"""The SMS API's signature methods: MD5 over the parameters and the secret, or an HMAC keyed with it."""
 
 
 def payload_hash(body: bytes) -> str:
@@ -48,7 +77,8 @@ def _token(authorization: str | None) -> str:
 
 
 def verify_signed_webhook(authorization: str | None, body: bytes, secret: str, *,
-                          max_age: float = DEFAULT_MAX_AGE, now: float | None = None) -> dict[str, Any]:
+                          max_age: float = DEFAULT_MAX_AGE, now: float | None = None,
+                          api_key: str | None = None) -> dict[str, Any]:
     """Check a signed webhook and return its JWT claims.
 
     Args:
@@ -57,6 +87,7 @@ def verify_signed_webhook(authorization: str | None, body: bytes, secret: str, *
         secret: the account's signature secret.
         max_age: the oldest ``iat`` accepted, in real seconds.
         now: the real wall-clock time to check against (defaults to ``time.time()``).
+        api_key: the account's API key, when known: the ``api_key`` claim must equal it.
 
     Returns:
         The verified claims.
@@ -64,7 +95,7 @@ def verify_signed_webhook(authorization: str | None, body: bytes, secret: str, *
     Raises:
         SignatureError: when the header is missing or malformed, the signature does not match the secret,
             ``payload_hash`` is missing or differs from the body's hash, or ``iat`` is missing, too old or in
-            the future.
+            the future, or the ``api_key`` claim is not ``api_key``.
     """
     token = _token(authorization)
     try:
@@ -91,10 +122,86 @@ def verify_signed_webhook(authorization: str | None, body: bytes, secret: str, *
     iat = claims.get("iat")
     if isinstance(iat, bool) or not isinstance(iat, (int, float)):
         raise SignatureError("signed token has no numeric iat claim")
-    current = time.time() if now is None else now
-    if current - iat > max_age:
-        raise SignatureError(f"stale iat: signed {current - iat:.0f} s ago "
-                             f"(limit {max_age:.0f} s; replayed?)")
-    if iat - current > CLOCK_SKEW:
-        raise SignatureError(f"iat is {iat - current:.0f} s in the future (clock skew?)")
+    _check_fresh("iat", iat, max_age, now)
+    if api_key is not None and claims.get("api_key") != api_key:
+        raise SignatureError(f"signed for API key {claims.get('api_key')!r}, not this account's {api_key!r} "
+                             "(a webhook of another account or project?)")
     return dict(claims)
+
+
+def _check_fresh(name: str, moment: float, max_age: float, now: float | None) -> None:
+    current = time.time() if now is None else now
+    if current - moment > max_age:
+        raise SignatureError(f"stale {name}: signed {current - moment:.0f} s ago "
+                             f"(limit {max_age:.0f} s; replayed?)")
+    if moment - current > CLOCK_SKEW:
+        raise SignatureError(f"{name} is {moment - current:.0f} s in the future (clock skew?)")
+
+
+def _string_to_sign(params: Mapping[str, Any]) -> bytes:
+    parts = []
+    for name in sorted(params):
+        if name == "sig":
+            continue
+        value = str(params[name]).replace("&", "_").replace("=", "_")
+        parts.append(f"&{name}={value}")
+    return "".join(parts).encode("utf-8")
+
+
+def sms_signature(params: Mapping[str, Any], secret: str, method: str = "md5hash") -> str:
+    """The SMS API's ``sig`` of ``params`` (``sig`` itself left out), as lower-case hex.
+
+    Args:
+        params: the callback's parameters, ``timestamp`` included.
+        secret: the account's signature secret.
+        method: one of ``SMS_SIGNATURE_METHODS``.
+
+    Returns:
+        The hex digest.
+
+    Raises:
+        ValueError: for an unknown method.
+    """
+    data = _string_to_sign(params)
+    if method == "md5hash":
+        return hashlib.md5(data + secret.encode("utf-8")).hexdigest()
+    if method in SMS_SIGNATURE_METHODS:
+        return hmac.new(secret.encode("utf-8"), data, method).hexdigest()
+    raise ValueError(f"unknown SMS signature method {method!r}; one of: {', '.join(SMS_SIGNATURE_METHODS)}")
+
+
+def verify_sms_signature(params: Mapping[str, Any], secret: str, *,
+                         methods: tuple[str, ...] = SMS_SIGNATURE_METHODS, max_age: float = DEFAULT_MAX_AGE,
+                         now: float | None = None) -> str:
+    """Check an SMS API callback's ``sig`` and ``timestamp``; return the method that matched.
+
+    Args:
+        params: every parameter of the callback (query string and body together), ``sig`` included.
+        secret: the account's signature secret.
+        methods: the signature methods accepted (any of them by default: the dashboard setting is not known).
+        max_age: the oldest ``timestamp`` accepted, in real seconds.
+        now: the real wall-clock time to check against (defaults to ``time.time()``).
+
+    Returns:
+        The matching method, e.g. ``"sha256"``.
+
+    Raises:
+        SignatureError: when ``sig`` is missing or matches none of ``methods``, or ``timestamp`` is missing,
+            not a number, too old or in the future.
+    """
+    given = params.get("sig")
+    if not isinstance(given, str) or not given.strip():
+        raise SignatureError("SMS callback has no sig parameter")
+    given = given.strip().lower()
+    matched = None
+    for method in methods:  # every method is computed: the time taken does not say which one matched
+        if hmac.compare_digest(given, sms_signature(params, secret, method)) and matched is None:
+            matched = method
+    if matched is None:
+        raise SignatureError(f"sig matches none of the methods {', '.join(methods)} "
+                             "(wrong signature secret or method?)")
+    stamp = str(params.get("timestamp", "")).strip()
+    if not stamp.isdigit():
+        raise SignatureError("signed SMS callback has no numeric timestamp")
+    _check_fresh("timestamp", int(stamp), max_age, now)
+    return matched

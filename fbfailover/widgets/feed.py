@@ -41,15 +41,26 @@ def _newest_first(event: Event) -> tuple:
 
 
 def feed_text(events: list[Event], rejected: int = 0) -> str:
-    """Deterministic one-line summary: ``EventFeed: 3 events (status 2, final_report 1)``."""
+    """Deterministic one-line summary: ``EventFeed: 3 events (status 2, final_report 1)``.
+
+    Unsigned SMS API callbacks a verifying receiver accepted are counted as ``unverified``.
+    """
     if not events:
         text = "EventFeed: no events yet"
     else:
         counts = ", ".join(f"{kind} {n}" for kind, n in count_by(events, KINDS))
         text = f"EventFeed: {len(events)} event{'s' if len(events) != 1 else ''} ({counts})"
+    unverified = sum(1 for e in events if e.signature == "unverified")
+    if unverified:
+        text += f", {unverified} unverified"
     if rejected:
         text += f", {rejected} rejected"
     return text
+
+
+def _kind_cell(event: Event) -> str:
+    """The kind, flagged when the webhook was accepted unsigned although signatures are checked."""
+    return f"{event.kind} ⚠ unverified" if event.signature == "unverified" else event.kind
 
 
 def feed_html(events: list[Event], *, limit: int = 50, notices: list[str] | None = None) -> str:
@@ -58,7 +69,7 @@ def feed_html(events: list[Event], *, limit: int = 50, notices: list[str] | None
     head = "".join(f'<th style="{cell}">{esc(c)}</th>' for c in _COLUMNS)
     rows = []
     for event in sorted(events[-limit:] if limit else events, key=_newest_first):
-        values = (_received(event), event.kind, event.channel or "", event.status or "",
+        values = (_received(event), _kind_cell(event), event.channel or "", event.status or "",
                   event.message_uuid or event.dispatch_uuid or "")
         rows.append("<tr>" + "".join(f'<td style="{cell}">{esc(v)}</td>' for v in values) + "</tr>")
     if not rows:

@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import FAILED, STATUS_ORDER, Event, v1_outcome
 from fbfailover.widgets._html import LiveView, esc, events_of, subscribe_to
 
@@ -56,8 +57,19 @@ class TimelineData:
     kind: str = "dispatch"  # "workflow" for a Messages API v1 failover (it has no final report)
 
 
-def _belongs(event: Event, dispatch_uuid: str) -> bool:
-    return dispatch_uuid in (event.dispatch_uuid, event.workflow_id)
+def _belongs(event: Event, dispatch_uuid: str, listed: frozenset[str] = frozenset()) -> bool:
+    """A status of the dispatch (its ``_links``), of the v1 workflow, or listed in the dispatch's final report.
+
+    A Dispatch status in the v1 shape carries no link to its dispatch: the final report names its messages.
+    """
+    return dispatch_uuid in (event.dispatch_uuid, event.workflow_id) or (
+        event.kind == "status" and event.message_uuid in listed)
+
+
+def _listed(events: list[Event], dispatch_uuid: str) -> frozenset[str]:
+    """The message ids the dispatch's final reports list."""
+    return frozenset(m["message_uuid"] for e in events if e.kind == "final_report" and e.dispatch_uuid == dispatch_uuid
+                     for m in shapes.report_messages(e.body) if m.get("message_uuid"))
 
 
 def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: float | None = None,
@@ -70,7 +82,8 @@ def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: floa
         expiry_time: the first message's ``failover.expiry_time``, drawn as the deadline.
         condition_status: its ``failover.condition_status``, used to word the failover reason.
     """
-    mine = [e for e in events if _belongs(e, dispatch_uuid) and e.time is not None]
+    listed = _listed(events, dispatch_uuid)
+    mine = [e for e in events if _belongs(e, dispatch_uuid, listed) and e.time is not None]
     if not mine:
         return TimelineData(dispatch_uuid, "waiting", (), None, None, None, None)
     t0 = min(e.time for e in mine if e.time is not None)
@@ -120,8 +133,7 @@ def _position(key: str, events: list[Event], final: Event | None, seen: list[str
     """
     if events[0].item_number is not None:
         return (events[0].item_number, 0)
-    links = final.body.get("_links", {}).get("messages", []) if final is not None else []
-    uuids = [m.get("message_uuid") for m in links if isinstance(m, dict)]
+    uuids = [m.get("message_uuid") for m in shapes.report_messages(final.body if final is not None else None)]
     return (uuids.index(key), 0) if key in uuids else (len(uuids), seen.index(key))
 
 
@@ -214,7 +226,7 @@ class FailoverTimeline(LiveView, widgets.HTML):
         self.refresh()
 
     def _on_event(self, event: Event) -> None:
-        if _belongs(event, self.dispatch_uuid):
+        if _belongs(event, self.dispatch_uuid) or (event.kind == "status" and event.dispatch_uuid is None):
             self.refresh()
 
     def refresh(self) -> None:

@@ -100,3 +100,60 @@ def test_parse_timestamp_rejects_garbage():
     assert parse_timestamp("yesterday") is None
     assert parse_timestamp(None) is None
     assert parse_timestamp("2018-10-19T11:33:07+01:00").utcoffset() == dt.timedelta(hours=1)
+
+
+def _v1(item, status, total=2, *, spelling="items_total", as_text=False):
+    """A v1 status event of a two-message failover workflow."""
+    from webhook_helpers import status_v1
+
+    value = (lambda n: str(n)) if as_text else (lambda n: n)
+    workflow = {"id": "wf-1", "item_number": value(item), spelling: value(total)}
+    return make_event("/webhooks/status", status_v1(status, message_uuid=f"m{item}", workflow=workflow,
+                                                    channel="messenger" if item == 1 else "sms"))
+
+
+@pytest.mark.parametrize("spelling", ["items_total", "total_items"])
+@pytest.mark.parametrize("as_text", [False, True])
+def test_v1_outcome_reads_both_spellings_and_types(spelling, as_text):
+    from fbfailover.webhooks import v1_outcome
+
+    def ev(item, status):
+        return _v1(item, status, spelling=spelling, as_text=as_text)
+
+    assert v1_outcome([ev(1, "submitted"), ev(1, "rejected"), ev(2, "submitted")]) is None
+    assert v1_outcome([ev(1, "submitted"), ev(1, "rejected"), ev(2, "delivered")]) == "delivered"
+    assert v1_outcome([ev(1, "rejected"), ev(2, "undeliverable")]) == "failed"
+
+
+def test_v1_a_rejection_needs_no_submitted_before_it():
+    from fbfailover.webhooks import v1_outcome
+
+    assert v1_outcome([_v1(1, "rejected"), _v1(2, "submitted"), _v1(2, "delivered")]) == "delivered"
+    assert v1_outcome([_v1(1, "undeliverable"), _v1(2, "rejected")]) == "failed"
+    assert v1_outcome([_v1(1, "read")]) == "delivered"
+
+
+def test_v1_statuses_in_any_order_give_one_outcome():
+    import itertools
+
+    from fbfailover.webhooks import v1_outcome
+
+    events = [_v1(1, "submitted"), _v1(1, "rejected"), _v1(2, "submitted"), _v1(2, "delivered")]
+    for order in itertools.permutations(events):
+        assert v1_outcome(list(order)) == "delivered"
+    assert v1_outcome([_v1(2, "delivered"), _v1(2, "submitted")]) is None  # item 1's result is not in yet
+    assert v1_outcome([_v1(2, "undeliverable"), _v1(1, "rejected")]) == "failed"
+
+
+def test_v1_without_a_total_settles_only_on_a_delivery():
+    from fbfailover.webhooks import v1_items, v1_outcome
+
+    def bare(item, status):
+        return make_event("/webhooks/status", {"message_uuid": f"m{item}", "status": status, "channel": "sms",
+                                               "to": "447700900001", "from": "447700900000",
+                                               "workflow": {"id": "wf", "item_number": item}})
+
+    assert v1_outcome([bare(1, "rejected")]) is None  # a second message may follow
+    assert v1_outcome([bare(1, "rejected"), bare(2, "delivered")]) == "delivered"
+    assert v1_items([bare(1, "rejected"), bare(2, "delivered")]) == ({1: {"rejected"}, 2: {"delivered"}}, None)
+    assert v1_outcome([make_event("/webhooks/status", status_body("delivered"))]) is None  # no workflow

@@ -126,8 +126,15 @@ def test_standalone_process_streams_json_lines_and_stops_on_sigterm():
         proc.stderr.close()
 
 
-def test_the_signature_secret_defaults_to_the_settings(monkeypatch):
-    assert cli._signature_secret(parse()) is None
+def test_the_signature_secret_and_api_key_default_to_the_settings(monkeypatch):
+    assert cli._signature_settings(parse()) == (None, None)
     monkeypatch.setenv("VONAGE_SIGNATURE_SECRET", "from-settings")
-    assert cli._signature_secret(parse()) == "from-settings"
-    assert cli._signature_secret(parse("--signature-secret", "given")) == "given"
+    monkeypatch.setenv("VONAGE_API_KEY", "key1")
+    assert cli._signature_settings(parse()) == ("from-settings", "key1")
+    assert cli._signature_settings(parse("--signature-secret", "given", "--api-key", "key2")) == ("given", "key2")
+
+
+def test_sms_signature_options():
+    args = parse("--sms-signature-method", "sha256", "--sms-signature-method", "md5hash", "--require-sms-signature")
+    assert args.sms_signature_methods == ["sha256", "md5hash"] and args.require_sms_signature
+    assert parse().sms_signature_methods is None and not parse().require_sms_signature

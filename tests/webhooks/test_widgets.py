@@ -155,3 +155,40 @@ def test_close_status_labels_go_to_separate_lanes():
     row = MessageRow(1, "messenger", "m", (("submitted", 0), ("delivered", 1), ("read", 60)))
     page = timeline_html(TimelineData("d", "completed", (row,), 60, 600, None, None))
     assert re.findall(r"top:(\d+)px;white-space", page) == ["0", "20", "40"]
+
+
+def test_timeline_of_a_v1_workflow_with_numbers_as_strings_and_no_submitted():
+    from webhook_helpers import status_v1
+
+    def ev(item, status, second):
+        workflow = {"id": "wf-1", "item_number": str(item), "total_items": "2"}
+        return make_event("/webhooks/status", status_v1(status, message_uuid=f"m{item}", workflow=workflow,
+                                                        channel="messenger" if item == 1 else "sms",
+                                                        timestamp=T.format(f"00:0{second}.000")))
+
+    events = [ev(2, "delivered", 2), ev(1, "rejected", 0), ev(2, "submitted", 0)]  # out of order
+    assert repr(FailoverTimeline(events, "wf-1")) == (
+        "FailoverTimeline(workflow, delivered): messenger rejected@0s | sms submitted@0s delivered@2s")
+
+
+def test_timeline_places_v1_shaped_dispatch_statuses_by_the_final_report():
+    from webhook_helpers import MSG_FB, status_v1
+
+    bodies = [status_v1("submitted", timestamp=T.format("00:00.000")),
+              status_v1("submitted", message_uuid=MSG_SMS, channel="sms", timestamp=T.format("10:00.000")),
+              status_v1("delivered", message_uuid=MSG_SMS, channel="sms", timestamp=T.format("10:02.000")),
+              final_report_body(timestamp=T.format("10:02.100"))]
+    events = [make_event("/webhooks/status", b) for b in bodies]
+    assert MSG_FB in {e.message_uuid for e in events}
+    assert repr(FailoverTimeline(events, DISPATCH, expiry_time=600)) == (
+        "FailoverTimeline(dispatch, completed): messenger submitted@0s | sms submitted@600s delivered@602s"
+        " | deadline 600s")
+
+
+def test_feed_lists_v1_events_like_the_others():
+    from webhook_helpers import INBOUND_V1, status_v1
+
+    events = [make_event("/webhooks/inbound", INBOUND_V1), make_event("/webhooks/status", status_v1("read"))]
+    feed = EventFeed(events)
+    assert repr(feed) == "EventFeed: 2 events (inbound 1, status 1)"
+    assert "messenger" in feed.html() and "read" in feed.html()

@@ -81,3 +81,33 @@ INBOUND = {
     "timestamp": "2020-01-01T14:00:00.000Z",
     "message": {"content": {"type": "text", "text": "Hello from Facebook Messenger!"}},
 }
+
+# Messages API v1 shapes (to/from plain strings, channel and message_type at the top level).
+PAGE_ID, PSID = "1111111111111111", "2222222222222222"
+INBOUND_V1 = {
+    "channel": "messenger",
+    "message_uuid": "bbbbbbbb-cccc-dddd-eeee-0123456789ab",
+    "to": PAGE_ID,
+    "from": PSID,
+    "timestamp": "2025-08-13T10:00:00Z",
+    "message_type": "text",
+    "text": "Hello from Facebook Messenger!",
+}
+INBOUND_SMS_V1 = {
+    "channel": "sms", "message_uuid": "cccccccc-dddd-eeee-ffff-0123456789ab", "to": "447700900000",
+    "from": "447700900001", "timestamp": "2025-08-13T10:00:00Z", "message_type": "text", "text": "Hi",
+    "sms": {"num_messages": "1"}, "usage": {"currency": "EUR", "price": "0.0057"},
+}
+
+
+def status_v1(status: str = "submitted", *, message_uuid: str = MSG_FB, channel: str = "messenger",
+              timestamp: str = "2025-08-13T10:00:05Z", workflow: dict[str, Any] | None = None,
+              **extra: Any) -> dict[str, Any]:
+    """A Messages API v1 status webhook body (``workflow`` when the message is part of a failover)."""
+    to, frm = (PSID, PAGE_ID) if channel == "messenger" else ("447700900001", "447700900000")
+    body: dict[str, Any] = {"message_uuid": message_uuid, "to": to, "from": frm, "timestamp": timestamp,
+                            "status": status, "channel": channel}
+    if workflow is not None:
+        body["workflow"] = workflow
+    body.update(extra)
+    return body
