@@ -14,7 +14,7 @@ __all__ = ["Sandbox", "SandboxControl", "SandboxSettings", "default_db", "make_a
 _HOMES = {
     "Sandbox": "embedded",
     "SandboxControl": "embedded",
-    "default_db": "embedded",
+    "default_db": "storage",
     "start": "embedded",
     "make_app": "server",
     "SandboxSettings": "core",

@@ -16,13 +16,15 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .catalog import Account, Accounts, Catalog
+if TYPE_CHECKING:
+    from .catalog import Account, Accounts, Catalog
+
 
 __all__ = ["DEFAULT_LIFETIME", "LEEWAY", "MAX_LIFETIME", "AuthError", "Authenticator", "load_public_key"]
 

@@ -6,8 +6,12 @@ import json
 import secrets
 import string
 import time
+from typing import TYPE_CHECKING
 
-from .storage import Database, dumps
+from .storage import dumps
+
+if TYPE_CHECKING:
+    from .storage import Database
 
 __all__ = ["Account", "Accounts", "Catalog"]
 

@@ -73,9 +73,8 @@ def run(args: argparse.Namespace) -> int:
     import tornado.netutil
 
     from .core import Core, SandboxSettings
-    from .embedded import default_db
     from .server import make_app
-    from .storage import StorageError, check_database
+    from .storage import StorageError, check_database, default_db
 
     if args.time_scale <= 0:
         print("fbfailover sandbox: --time-scale must be positive", file=sys.stderr)

@@ -14,10 +14,12 @@ import asyncio
 import heapq
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .records import Records
-from .storage import Database
+if TYPE_CHECKING:
+    from .records import Records
+    from .storage import Database
+
 
 __all__ = ["Clock", "Scheduler", "iso"]
 

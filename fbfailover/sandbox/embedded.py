@@ -12,15 +12,11 @@ from typing import Any
 
 import requests
 
-from fbfailover.config import data_dir
 from fbfailover.errors import SandboxError
 
+from .storage import default_db
+
 __all__ = ["Sandbox", "SandboxControl", "default_db", "start"]
-
-
-def default_db() -> Path:
-    """``<data dir>/sandbox.sqlite3``: data dir = ``FBFAILOVER_DATA_DIR`` or the project's ``.fbfailover``."""
-    return data_dir() / "sandbox.sqlite3"
 
 
 class SandboxControl:

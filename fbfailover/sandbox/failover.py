@@ -13,16 +13,19 @@ import secrets
 import string
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fbfailover.channels import FAILED
 
 from .bodies import final_report
-from .catalog import Account, Accounts
-from .clock import Clock, Scheduler, iso
-from .records import Records
-from .simulation import Messages
-from .webhooks import Webhooks
+from .clock import iso
+
+if TYPE_CHECKING:
+    from .catalog import Account, Accounts
+    from .clock import Clock, Scheduler
+    from .records import Records
+    from .simulation import Messages
+    from .webhooks import Webhooks
 
 __all__ = ["Failover"]
 

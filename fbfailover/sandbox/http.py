@@ -9,15 +9,18 @@ problem-details body with a 4xx status, never a 500 page. The ``type`` URLs all 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import orjson
 import tornado.web
 
 from .auth import AuthError
-from .catalog import Account
 from .storage import SaveError, dumps
+from .validation import check
+
+if TYPE_CHECKING:
+    from .catalog import Account
 
 __all__ = ["APP_ERRORS", "ERRORS", "MAX_DEPTH", "MESSAGES_ERRORS", "VERSION", "BaseHandler", "Problem"]
 
@@ -179,3 +182,38 @@ class BaseHandler(tornado.web.RequestHandler):
                               type=f"{ERRORS}#unauthorized") from exc
             detail = exc.why if exc.scheme == "none" and self.family == "v1" else "Invalid Token"
             raise Problem(401, "Unauthorised", detail, type=f"{ERRORS}#unauthorized") from exc
+
+
+class ControlHandler(BaseHandler):
+    """The sandbox's own endpoints under ``/_sandbox/``: they act on the primary account, or on the account named
+    by Basic credentials (required in workshop mode, where only the primary account may move the shared clock)."""
+
+    def account(self) -> Account:
+        header = self.request.headers.get("Authorization")
+        if not header:
+            if self.core.settings.workshop:
+                raise Problem(401, "Unauthorised", "Workshop mode: send your api_key:api_secret as Basic credentials")
+            return self.core.account
+        try:
+            return (
+                self.core.auth.basic(header.partition(" ")[2].strip())
+                if header.lower().startswith("basic ")
+                else self._refuse()
+            )
+        except AuthError as exc:
+            raise Problem(401, "Unauthorised", "Invalid credentials for the control API") from exc
+
+    def instructor(self) -> None:
+        """In workshop mode, refuse anyone but the primary account (the clock is shared by every attendee)."""
+        if self.core.settings.workshop and self.account().id != self.core.account.id:
+            raise Problem(403, "Forbidden", "Workshop mode: only the instructor's account can move the shared clock")
+
+    def _refuse(self) -> Account:
+        raise AuthError("basic", "control endpoints take Basic credentials")
+
+    def checked_body(self, definition: str) -> Any:
+        body = self.body(empty={})
+        problems = check("control.json", definition, body)
+        if problems:
+            raise self.invalid(problems)
+        return body

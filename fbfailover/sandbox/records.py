@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .storage import Database, dumps
+from .storage import dumps
+
+if TYPE_CHECKING:
+    from .storage import Database
 
 __all__ = ["UNSENT_KEPT", "Records"]
 

@@ -4,9 +4,10 @@ sandbox's own endpoints under ``/_sandbox/``. Each request runs route -> authent
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import tornado.web
 
-from .core import Core
 from .handlers.account import AccountSettingsHandler
 from .handlers.applications import ApplicationHandler, ApplicationsHandler
 from .handlers.control import control_routes
@@ -15,6 +16,9 @@ from .handlers.inspection import inspection_routes
 from .handlers.messages import MessagesV01Handler, MessagesV1Handler
 from .handlers.openapi import OpenApiHandler
 from .http import ERRORS, BaseHandler, Problem
+
+if TYPE_CHECKING:
+    from .core import Core
 
 __all__ = ["make_app"]
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fbfailover.channels import DEFAULT_ERRORS, DEFAULT_READ_AFTER, by_name
 
 from .bodies import address_v01, inbound, status_body
-from .catalog import Account, Accounts, Catalog
-from .clock import Clock, Scheduler, iso
-from .records import Records
-from .webhooks import Webhooks
+from .clock import iso
+
+if TYPE_CHECKING:
+    from .catalog import Account, Accounts, Catalog
+    from .clock import Clock, Scheduler
+    from .records import Records
+    from .webhooks import Webhooks
 
 __all__ = ["Messages", "plan", "rule_channel"]
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from fbfailover.config import data_dir
 from fbfailover.errors import SandboxError
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "SaveError",
     "StorageError",
     "check_database",
+    "default_db",
     "dumps",
 ]
 
@@ -202,6 +204,11 @@ class Database:
                 pass
             finally:
                 self.conn.close()
+
+
+def default_db() -> Path:
+    """``<data dir>/sandbox.sqlite3``: data dir = ``FBFAILOVER_DATA_DIR`` or the project's ``.fbfailover``."""
+    return data_dir() / "sandbox.sqlite3"
 
 
 def _settle(future: asyncio.Future | None, failure: BaseException | None) -> None:

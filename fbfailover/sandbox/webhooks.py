@@ -15,15 +15,19 @@ import asyncio
 import hashlib
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from .catalog import Account, Accounts
-from .clock import Clock, Scheduler, iso
-from .records import Records
-from .storage import Database, dumps
+from .clock import iso
+from .storage import dumps
+
+if TYPE_CHECKING:
+    from .catalog import Account, Accounts
+    from .clock import Clock, Scheduler
+    from .records import Records
+    from .storage import Database
 
 __all__ = ["Webhooks", "retry_delay", "sign"]
 

@@ -10,53 +10,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Any
 
 from fbfailover.channels import CHANNELS, ERROR_CODES, by_name
 
-from ..auth import AuthError
-from ..catalog import Account
-from ..http import ERRORS, BaseHandler, Problem
-from ..validation import check
+from ..http import ERRORS, ControlHandler, Problem
 
-__all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "ControlHandler", "control_routes"]
+__all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
 
 TOKEN_HEADER = "X-Workshop-Token"
 OLD_TOKEN_HEADER = "X-Instructor-Token"  # the first name of the header, still accepted
 
 DEFAULT_DELAYS = {c.name: c.delivered_after for c in CHANNELS}
-
-
-class ControlHandler(BaseHandler):
-    def account(self) -> Account:
-        header = self.request.headers.get("Authorization")
-        if not header:
-            if self.core.settings.workshop:
-                raise Problem(401, "Unauthorised", "Workshop mode: send your api_key:api_secret as Basic credentials")
-            return self.core.account
-        try:
-            return (
-                self.core.auth.basic(header.partition(" ")[2].strip())
-                if header.lower().startswith("basic ")
-                else self._refuse()
-            )
-        except AuthError as exc:
-            raise Problem(401, "Unauthorised", "Invalid credentials for the control API") from exc
-
-    def instructor(self) -> None:
-        """In workshop mode, refuse anyone but the primary account (the clock is shared by every attendee)."""
-        if self.core.settings.workshop and self.account().id != self.core.account.id:
-            raise Problem(403, "Forbidden", "Workshop mode: only the instructor's account can move the shared clock")
-
-    def _refuse(self) -> Account:
-        raise AuthError("basic", "control endpoints take Basic credentials")
-
-    def checked_body(self, definition: str) -> Any:
-        body = self.body(empty={})
-        problems = check("control.json", definition, body)
-        if problems:
-            raise self.invalid(problems)
-        return body
 
 
 class InfoHandler(ControlHandler):

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 
 from ..clock import iso
-from ..http import Problem
-from .control import ControlHandler
+from ..http import ControlHandler, Problem
 
 __all__ = ["inspection_routes"]
 

@@ -13,8 +13,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from ..http import ControlHandler
 from ..validation import from_table
-from .control import ControlHandler
 
 __all__ = ["OpenApiHandler", "document"]
 
