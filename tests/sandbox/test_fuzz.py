@@ -22,7 +22,8 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, mint
+
+from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, mint
 
 CASES_IN_TESTS = 12
 TOKEN = "fuzz-workshop-token"

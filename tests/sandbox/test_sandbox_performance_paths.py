@@ -9,7 +9,6 @@ import sqlite3
 import uuid
 
 import pytest
-from sandbox_helpers import mint, tutorial_body
 
 from fbfailover.sandbox.auth import LEEWAY, Authenticator, AuthError
 from fbfailover.sandbox.core import Core, SandboxSettings
@@ -17,6 +16,7 @@ from fbfailover.sandbox.schema import new_uuid
 from fbfailover.sandbox.state import SaveError, State
 from fbfailover.sandbox.validation import check_dispatch
 from fbfailover.sandbox.writer import Writer
+from tests.sandbox.sandbox_helpers import mint, tutorial_body
 
 
 def test_a_cached_token_still_expires(key_pair):
