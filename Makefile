@@ -68,7 +68,7 @@ browser: $(VENV)/.stamp-test chromium
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
 bench: $(VENV)/.stamp-test
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .fbfailover .pytest_cache .ruff_cache

@@ -1,10 +1,10 @@
 """Property-based fuzzing of every sandbox endpoint, at least 1,000 generated requests each.
 
-The strategies and the property live in ``tests/sandbox/test_fuzz.py`` (where ``make test`` runs a few cases
+The strategies and the property live in ``tests/strategies.py`` (``tests/sandbox/test_fuzz.py`` runs a few cases
 per endpoint): no 5xx, no hang, every invalid request answered by a 4xx problem JSON, every valid one accepted.
 This script runs the same property against a fresh workshop-mode sandbox with many more cases.
 
-    python benchmarks/fuzz.py [--cases 1000] [--only 'POST /v0.1/dispatch']
+    python -m benchmarks.fuzz [--cases 1000] [--only 'POST /v1/messages via sms']
 
 It prints one line per endpoint with its valid / invalid counts; the last line is machine-readable:
 ``endpoints=<n> cases=<n> min_cases_per_endpoint=<n> failures=<n> wall_s=<n>``.
@@ -16,14 +16,11 @@ import argparse
 import sys
 import time
 import traceback
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sandbox")]
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from test_fuzz import ENDPOINTS, run_endpoint, start_target  # noqa: E402
+from tests.strategies import ENDPOINTS, run_endpoint, start_target
 
 
 def key_pair() -> tuple[str, str]:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from .channels import by_name
 from .validation import (
-    DISPATCH_CHANNELS,
+    address_field,
     client_ref_problem,
     failover_problems,
     message_problems,
@@ -49,10 +50,11 @@ def failover_condition(expiry_time: int = 600, condition_status: str = "read") -
 
 def _text_item(channel: str, sender: str, recipient: str, text: str,
                failover: Mapping[str, Any] | None) -> dict[str, Any]:
-    to_kind, from_kind = DISPATCH_CHANNELS.get(channel, ("number", "number"))
+    known = by_name(channel)  # an unknown channel is reported by the validation that follows
+    to_kind, from_kind = (known.to_kind, known.from_kind) if known else ("number", "number")
     item: dict[str, Any] = {
-        "from": {"type": channel, from_kind: sender},
-        "to": {"type": channel, to_kind: recipient},
+        "from": {"type": channel, address_field(from_kind): sender},
+        "to": {"type": channel, address_field(to_kind): recipient},
         "message": {"content": {"type": "text", "text": text}},
     }
     if failover is not None:
@@ -87,6 +89,12 @@ def messenger_item(sender_id: str, recipient_id: str, text: str, *,
 def sms_item(from_number: str, to_number: str, text: str, *,
              failover: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build an SMS text message for a workflow (numbers in E.164 form without '+').
+
+    Args:
+        from_number: the sender: a number, or an alphanumeric sender id of at most 11 characters (e.g. Vonage).
+        to_number: the recipient's number.
+        text: the message text.
+        failover: a ``failover_condition()``; required unless this is the last message.
 
     Raises:
         ValidationError: listing every problem.
@@ -123,8 +131,8 @@ def message_v01(channel: str, from_: str, to: str, text: str,
     """Build a Messages API v0.1 text message (``POST /v0.1/messages``).
 
     Args:
-        channel: ``messenger``, ``sms``, ``viber_service_msg`` or ``whatsapp``.
-        from_: page id, Viber service id or number, depending on the channel.
+        channel: a channel of Messages v0.1 (``fbfailover.channels.MESSAGES_V01``) whose content is text.
+        from_: page id, Viber service id, number or (SMS) alphanumeric sender, depending on the channel.
         to: PSID or number.
         text: the message text.
         client_ref: up to 40 characters echoed in every status webhook.
@@ -135,7 +143,7 @@ def message_v01(channel: str, from_: str, to: str, text: str,
     body = _text_item(channel, from_, to, text, None)
     if client_ref is not None:
         body["client_ref"] = client_ref
-    problems = message_problems(body)
+    problems = message_problems(body, api="v0.1")
     reason = client_ref_problem(client_ref, 40)
     raise_if(problems + ([{"name": "client_ref", "reason": reason}] if reason else []))
     return body
@@ -147,8 +155,8 @@ def message_v1(channel: str, from_: str, to: str, text: str, *,
     """Build a Messages API v1 text message (``POST /v1/messages``), optionally with failover messages.
 
     Args:
-        channel: one of ``messenger sms mms whatsapp viber_service rcs``.
-        from_: sender (page id or number); to: recipient (PSID or number), both plain strings.
+        channel: a channel of Messages v1 (``fbfailover.channels.MESSAGES_V1``) whose message types include text.
+        from_: sender (page id, number or SMS sender id); to: recipient (PSID or number), both plain strings.
         text: the message text.
         failover: complete v1 messages (e.g. from ``message_v1``) tried in order if this one is rejected.
         client_ref: up to 100 characters echoed in status webhooks.

@@ -1,8 +1,9 @@
 """Rules of the Dispatch and Messages request bodies, checked before anything is sent.
 
-Every checker returns a list of problems ``{"name": <API-style path>, "reason": <text>}`` and never
-stops at the first one, so a learner sees everything to fix at once. ``ValidationError`` is raised by
-the ``validate_*`` functions only. Pure functions: no I/O.
+Every channel fact (names per API, address kinds, content types, text limits) comes from the channel table,
+``fbfailover.channels``, which the sandbox follows too. Every checker returns a list of problems
+``{"name": <API-style path>, "reason": <text>}`` and never stops at the first one, so a learner sees everything
+to fix at once. ``ValidationError`` is raised by the ``validate_*`` functions only. Pure functions: no I/O.
 """
 
 from __future__ import annotations
@@ -12,45 +13,44 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .channels import CHANNELS, CONDITION_STATUSES, EXPIRY_RANGE, ID_MAX, NUMBER, SENDER, Channel, by_name
 from .errors import ValidationError
 
-__all__ = ["CONDITION_STATUSES", "DISPATCH_CHANNELS", "TEXT_LIMITS", "V1_CHANNELS", "validate_message_v1",
-           "validate_phone_number", "validate_workflow"]
+__all__ = ["CONDITION_STATUSES", "DISPATCH_CHANNELS", "TEXT_LIMITS", "V1_CHANNELS",
+           "validate_message_v1", "validate_phone_number", "validate_workflow"]
 
 Problems = list[dict[str, str]]
 
-#: Dispatch channel -> (how ``to`` is addressed, how ``from`` is addressed).
-DISPATCH_CHANNELS: dict[str, tuple[str, str]] = {
-    "messenger": ("id", "id"),
-    "sms": ("number", "number"),
-    "viber_service_msg": ("number", "id"),
-    "whatsapp": ("number", "number"),
-}
+#: Dispatch channel -> (how ``to`` is addressed, how ``from`` is addressed): ``number``, ``id`` or ``sender``.
+DISPATCH_CHANNELS: dict[str, tuple[str, str]] = {c.name: (c.to_kind, c.from_kind) for c in CHANNELS if c.in_dispatch}
+#: Messages API v0.1 channel -> (kind of ``to``, kind of ``from``).
+V01_CHANNELS: dict[str, tuple[str, str]] = {c.name: (c.to_kind, c.from_kind) for c in CHANNELS if c.v01_content}
 #: Messages API v1 channel -> (kind of ``to``, kind of ``from``).
-V1_CHANNELS: dict[str, tuple[str, str]] = {
-    "messenger": ("id", "id"), "sms": ("number", "number"), "mms": ("number", "number"),
-    "whatsapp": ("number", "number"), "viber_service": ("number", "id"), "rcs": ("number", "id"),
-}
-TEXT_LIMITS = {"messenger": 640, "sms": 1000, "mms": 1000, "viber_service_msg": 1000, "viber_service": 1000,
-               "whatsapp": 4096, "rcs": 3072}
-CONTENT_TYPES = {"text", "image", "audio", "video", "file", "template", "custom"}
-_CONTENT_BY_CHANNEL = {"sms": {"text"}, "messenger": {"text", "image", "audio", "video", "file"}}
-CONDITION_STATUSES = ("delivered", "read")
-EXPIRY_RANGE = (15, 86_400)
-ID_MAX = 50
-_DIGITS = re.compile(r"[0-9]{7,15}")
+V1_CHANNELS: dict[str, tuple[str, str]] = {c.v1_name: (c.to_kind, c.from_kind) for c in CHANNELS if c.v1_name}
+#: Longest text per channel, under its name in every API (``viber_service_msg`` and ``viber_service`` alike).
+TEXT_LIMITS: dict[str, int] = {n: c.text_max for c in CHANNELS for n in (c.name, c.v1_name) if n}
+#: Every content type of Dispatch and Messages v0.1, on any channel.
+CONTENT_TYPES: frozenset[str] = frozenset(t for c in CHANNELS for t in c.v01_content)
+_NUMBER_EXAMPLE = "447700900000"
 
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def address_field(kind: str) -> str:
+    """The field of a v0.1 address object that holds an address of ``kind`` (a sender is a ``number``)."""
+    return "id" if kind == "id" else "number"
+
+
 def phone_number_problem(value: Any) -> str | None:
     """Return why ``value`` is not an E.164 number as the API wants it (digits, no '+'), or None."""
     if not isinstance(value, str) or not value:
-        return "must be a phone number in E.164 form without a leading '+', e.g. 447700900000"
-    if _DIGITS.fullmatch(value) and not value.startswith("0"):
+        return f"must be a phone number in E.164 form without a leading '+', e.g. {_NUMBER_EXAMPLE}"
+    if NUMBER.fullmatch(value):
         return None
+    if re.search(r"[A-Za-z]", value) and SENDER.fullmatch(value):
+        return "must be a phone number: an alphanumeric sender id such as this one is allowed on SMS only"
     digits = re.sub(r"\D", "", value)
     if value.lstrip().startswith("+"):
         lead, fixed = "+", digits
@@ -58,13 +58,27 @@ def phone_number_problem(value: Any) -> str | None:
         lead, fixed = "00", digits[2:]
     elif digits.startswith("0"):
         # A single leading 0 is a national trunk prefix: only the learner knows the country code.
-        return "must start with the country code instead of a leading 0, e.g. 447700900000 for 07700 900000"
+        return f"must start with the country code instead of a leading 0, e.g. {_NUMBER_EXAMPLE} for 07700 900000"
     else:
         lead, fixed = "+", digits
-    if _DIGITS.fullmatch(fixed) and not fixed.startswith("0"):
+    if NUMBER.fullmatch(fixed):
         return f"must be digits only in E.164 form without a leading '{lead}'; use {fixed}"
-    return (f"must be 7 to 15 digits in E.164 form (country code first, no '+' or '00'), e.g. 447700900000; "
+    return (f"must be 7 to 15 digits in E.164 form (country code first, no '+' or '00'), e.g. {_NUMBER_EXAMPLE}; "
             f"got {len(digits)} digit{'s' if len(digits) != 1 else ''}")
+
+
+def sender_problem(value: Any) -> str | None:
+    """Return why ``value`` is not an SMS sender (an E.164 number or an alphanumeric sender id), or None."""
+    if isinstance(value, str) and SENDER.fullmatch(value):
+        return None
+    if isinstance(value, str) and re.search(r"[A-Za-z]", value):
+        if not re.fullmatch(r"[A-Za-z0-9 ]*", value):
+            return "must be an alphanumeric sender id: letters, digits and spaces only (at most 11), e.g. Vonage"
+        return f"must be at most 11 characters as an alphanumeric sender id (got {len(value)}), e.g. Vonage"
+    reason = phone_number_problem(value)
+    if reason is None or "; use " in reason:  # a number with a fix-up hint: the learner meant a number
+        return reason
+    return f"{reason} (or an alphanumeric sender id of at most 11 characters, e.g. Vonage)"
 
 
 def validate_phone_number(value: Any, field: str = "number") -> str:
@@ -87,17 +101,24 @@ def validate_phone_number(value: Any, field: str = "number") -> str:
 
 
 def id_problem(value: Any) -> str | None:
-    """Return why ``value`` is not a valid Messenger/Viber id (1..50 characters), or None."""
+    """Return why ``value`` is not a valid Messenger/Viber/RCS id (1..ID_MAX characters), or None."""
     if not isinstance(value, str) or not value.strip():
-        return "is required (1 to 50 characters)"
+        return f"is required (1 to {ID_MAX} characters)"
     if len(value) > ID_MAX:
         return f"must be at most {ID_MAX} characters (got {len(value)})"
     return None
 
 
+def address_problem(kind: str, value: Any) -> str | None:
+    """Return why ``value`` is not an address of ``kind`` (``number``, ``id`` or ``sender``), or None."""
+    if kind == "number":
+        return phone_number_problem(value)
+    return sender_problem(value) if kind == "sender" else id_problem(value)
+
+
 def text_problem(value: Any, channel: str) -> str | None:
-    """Return why ``value`` is not a valid text for ``channel``, or None."""
-    limit = TEXT_LIMITS.get(channel, 1000)
+    """Return why ``value`` is not a valid text for ``channel`` (its name in any API), or None."""
+    limit = TEXT_LIMITS.get(channel, min(TEXT_LIMITS.values()))
     if not isinstance(value, str) or not value:
         return f"is required (1 to {limit} characters)"
     if len(value) > limit:
@@ -113,19 +134,15 @@ def url_problem(value: Any) -> str | None:
     return None
 
 
-def _address_problem(kind: str, value: Any) -> str | None:
-    """Why ``value`` is not a valid address of ``kind``: ``number`` (E.164) or ``id`` (a page or user id)."""
-    return phone_number_problem(value) if kind == "number" else id_problem(value)
-
-
 def address_problems(addr: Any, channel: str, kind: str, path: str) -> Problems:
     """Check one ``to``/``from`` object ``{type, id|number}`` of a Dispatch or v0.1 message."""
     if not isinstance(addr, Mapping):
         return [{"name": path, "reason": "is required and must be an object"}]
     if addr.get("type") != channel:
-        return [{"name": f"{path}.type", "reason": f"must be '{channel}', the channel of this message"}]
-    reason = _address_problem(kind, addr.get(kind))
-    return [{"name": f"{path}.{kind}", "reason": reason}] if reason else []
+        return [{"name": f"{path}.type", "reason": f"must be '{channel}', the channel of this message (to.type)"}]
+    key = address_field(kind)
+    reason = address_problem(kind, addr.get(key))
+    return [{"name": f"{path}.{key}", "reason": reason}] if reason else []
 
 
 def failover_problems(failover: Any, path: str) -> Problems:
@@ -139,38 +156,52 @@ def failover_problems(failover: Any, path: str) -> Problems:
         out.append({"name": f"{path}.expiry_time",
                     "reason": f"must be a whole number of seconds between {low} and {high}"})
     if failover.get("condition_status") not in CONDITION_STATUSES:
-        out.append({"name": f"{path}.condition_status", "reason": "must be 'delivered' or 'read'"})
+        out.append({"name": f"{path}.condition_status",
+                    "reason": "must be " + " or ".join(f"'{s}'" for s in CONDITION_STATUSES)})
     return out
 
 
-def message_problems(item: Any, path: str = "") -> Problems:
-    """Check the ``to``, ``from`` and ``message`` of a Dispatch workflow item or a v0.1 message."""
+def _payload_problems(channel: Channel, api: str, kind: Any, holder: Mapping[str, Any], path: str,
+                      type_field: str) -> Problems:
+    """The content (v0.1) or message (v1) type must suit the channel, with its text or its own object."""
+    allowed = channel.content(api)
+    name = channel.v1_name if api == "v1" else channel.name
+    if kind not in allowed:
+        return [{"name": _join(path, type_field), "reason": f"must be one of: {', '.join(allowed)} on {name}"}]
+    if kind == "text":
+        reason = text_problem(holder.get("text"), name)
+        return [{"name": _join(path, "text"), "reason": reason}] if reason else []
+    if not isinstance(holder.get(kind), Mapping):
+        return [{"name": _join(path, kind), "reason": f"is required when {type_field} is {kind}"}]
+    return []
+
+
+def message_problems(item: Any, path: str = "", *, api: str = "dispatch") -> Problems:
+    """Check the ``to``, ``from`` and ``message`` of a Dispatch workflow item (``api="dispatch"``) or a v0.1 message.
+
+    Args:
+        item: the item or message.
+        path: the prefix of every problem's name, e.g. ``workflow[0]``.
+        api: ``"dispatch"`` or ``"v0.1"``: which channels are allowed.
+
+    Returns:
+        The problems found (empty when valid).
+    """
     if not isinstance(item, Mapping):
         return [{"name": path or "body", "reason": "must be an object"}]
-    channel = item.get("to", {}).get("type") if isinstance(item.get("to"), Mapping) else None
-    if channel not in DISPATCH_CHANNELS:
-        choices = ", ".join(sorted(DISPATCH_CHANNELS))
-        return [{"name": _join(path, "to.type"), "reason": f"must be one of: {choices}"}]
-    to_kind, from_kind = DISPATCH_CHANNELS[channel]
-    out = address_problems(item.get("from"), channel, from_kind, _join(path, "from"))
-    out += address_problems(item.get("to"), channel, to_kind, _join(path, "to"))
+    kinds = DISPATCH_CHANNELS if api == "dispatch" else V01_CHANNELS
+    name = item.get("to", {}).get("type") if isinstance(item.get("to"), Mapping) else None
+    channel = by_name(name) if name in kinds else None
+    if channel is None:
+        return [{"name": _join(path, "to.type"), "reason": f"must be one of: {', '.join(kinds)}"}]
+    out = address_problems(item.get("from"), name, channel.from_kind, _join(path, "from"))
+    out += address_problems(item.get("to"), name, channel.to_kind, _join(path, "to"))
     message = item.get("message")
     content = message.get("content") if isinstance(message, Mapping) else None
     cpath = _join(path, "message.content")
     if not isinstance(content, Mapping):
         return [*out, {"name": cpath, "reason": "is required: an object with type and text"}]
-    ctype = content.get("type")
-    allowed = _CONTENT_BY_CHANNEL.get(channel, CONTENT_TYPES)
-    if ctype not in allowed:
-        out.append({"name": f"{cpath}.type",
-                    "reason": f"must be one of: {', '.join(sorted(allowed))} on {channel}"})
-    elif ctype == "text":
-        reason = text_problem(content.get("text"), channel)
-        if reason:
-            out.append({"name": f"{cpath}.text", "reason": reason})
-    elif not isinstance(content.get(ctype), Mapping):
-        out.append({"name": f"{cpath}.{ctype}", "reason": f"is required for content type {ctype}"})
-    return out
+    return out + _payload_problems(channel, "v0.1", content.get("type"), content, cpath, "type")
 
 
 def workflow_problems(body: Any) -> Problems:
@@ -211,24 +242,15 @@ def message_v1_problems(body: Any, path: str = "", *, nested: bool = False) -> P
     if not isinstance(body, Mapping):
         return [{"name": path or "body", "reason": "must be an object"}]
     out: Problems = []
-    channel = body.get("channel")
-    if channel not in V1_CHANNELS:
-        out.append({"name": _join(path, "channel"),
-                    "reason": f"must be one of: {', '.join(sorted(V1_CHANNELS))}"})
+    channel = by_name(body.get("channel")) if body.get("channel") in V1_CHANNELS else None
+    if channel is None:
+        out.append({"name": _join(path, "channel"), "reason": f"must be one of: {', '.join(V1_CHANNELS)}"})
     else:
-        to_kind, from_kind = V1_CHANNELS[channel]
-        for key, kind in (("from", from_kind), ("to", to_kind)):
-            reason = _address_problem(kind, body.get(key))
+        for key, kind in (("from", channel.from_kind), ("to", channel.to_kind)):
+            reason = address_problem(kind, body.get(key))
             if reason:
                 out.append({"name": _join(path, key), "reason": reason})
-        mtype = body.get("message_type")
-        if mtype == "text":
-            reason = text_problem(body.get("text"), channel)
-            if reason:
-                out.append({"name": _join(path, "text"), "reason": reason})
-        elif not isinstance(mtype, str) or not isinstance(body.get(mtype), Mapping):
-            out.append({"name": _join(path, "message_type"),
-                        "reason": "must be 'text' with a text field, or a type whose object is given"})
+        out += _payload_problems(channel, "v1", body.get("message_type"), body, path, "message_type")
     reason = client_ref_problem(body.get("client_ref"), 100)
     if reason:
         out.append({"name": _join(path, "client_ref"), "reason": reason})
@@ -249,6 +271,9 @@ def message_v1_problems(body: Any, path: str = "", *, nested: bool = False) -> P
 def validate_workflow(body: Any) -> dict[str, Any]:
     """Check a Dispatch request body against every rule of the API.
 
+    Args:
+        body: the request body.
+
     Returns:
         ``body`` unchanged when valid.
 
@@ -262,6 +287,9 @@ def validate_workflow(body: Any) -> dict[str, Any]:
 def validate_message_v1(body: Any) -> dict[str, Any]:
     """Check a Messages API v1 body, failover messages included.
 
+    Args:
+        body: the request body.
+
     Returns:
         ``body`` unchanged when valid.
 
@@ -273,6 +301,10 @@ def validate_message_v1(body: Any) -> dict[str, Any]:
 
 
 def raise_if(problems: Problems) -> None:
-    """Raise ValidationError when there is any problem."""
+    """Raise ValidationError when there is any problem.
+
+    Raises:
+        ValidationError: carrying ``problems``.
+    """
     if problems:
         raise ValidationError(problems)

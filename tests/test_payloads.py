@@ -7,6 +7,7 @@ import shlex
 
 import pytest
 
+from fbfailover import channels
 from fbfailover.errors import ValidationError
 from fbfailover.payloads import (
     Request,
@@ -21,7 +22,16 @@ from fbfailover.payloads import (
     to_curl,
     tutorial_workflow,
 )
-from fbfailover.validation import validate_message_v1, validate_phone_number, validate_workflow
+from fbfailover.validation import (
+    CONDITION_STATUSES,
+    DISPATCH_CHANNELS,
+    EXPIRY_RANGE,
+    TEXT_LIMITS,
+    V1_CHANNELS,
+    validate_message_v1,
+    validate_phone_number,
+    validate_workflow,
+)
 
 PAGE, PSID, FROM, TO = "107083064136738", "2304955562948713", "447700900000", "447700900001"
 PLUS = "must be digits only in E.164 form without a leading '+'; use 447700900000"
@@ -217,6 +227,86 @@ def test_message_v1_problems_include_failover_paths():
     assert set(problems(message_v1, "sms", FROM, TO, "x", failover=[])) == {"failover"}
     assert set(problems(validate_message_v1, {"channel": "sms", "to": TO, "from": FROM,
                                               "message_type": "image"})) == {"message_type"}
+
+
+# --- Channel facts from the table -----------------------------------------------------------------------
+
+MMS_IMAGE = {"type": "image", "image": {"url": "https://x.test/a.png"}}
+
+
+def test_exported_channel_facts_are_the_tables():
+    assert {c.name: (c.to_kind, c.from_kind) for c in channels.CHANNELS if c.in_dispatch} == DISPATCH_CHANNELS
+    assert list(V1_CHANNELS) == list(channels.MESSAGES_V1)
+    assert all(TEXT_LIMITS[c.name] == TEXT_LIMITS[c.v1_name] == c.text_max for c in channels.CHANNELS)
+    assert (CONDITION_STATUSES, EXPIRY_RANGE) == (channels.CONDITION_STATUSES, channels.EXPIRY_RANGE)
+
+
+def test_mms_is_accepted_in_dispatch_with_an_image():
+    mms = {"from": {"type": "mms", "number": FROM}, "to": {"type": "mms", "number": TO},
+           "message": {"content": MMS_IMAGE}}
+    assert validate_workflow({"template": "failover", "workflow": [mms]})
+    text = {**mms, "message": {"content": {"type": "text", "text": "x"}}}
+    found = problems(validate_workflow, {"template": "failover", "workflow": [text]})
+    assert found == {"workflow[0].message.content.type": "must be one of: image on mms"}
+
+
+@pytest.mark.parametrize("sender", ["Vonage", "ACME 2025", "V", "12345678901", "447700900000"])
+def test_sms_sender_may_be_alphanumeric_in_every_api(sender):
+    assert sms_item(sender, TO, "hi", failover=None)["from"] == {"type": "sms", "number": sender}
+    assert message_v01("sms", sender, TO, "hi")["from"]["number"] == sender
+    assert message_v1("sms", sender, TO, "hi")["from"] == sender
+    assert failover_workflow([messenger_item(PAGE, PSID, "a", failover=failover_condition()),
+                              sms_item(sender, TO, "b")])
+
+
+@pytest.mark.parametrize(("sender", "reason"), [
+    ("VonageAlerts", "must be at most 11 characters as an alphanumeric sender id (got 12), e.g. Vonage"),
+    ("Vonage!", "must be an alphanumeric sender id: letters, digits and spaces only (at most 11), e.g. Vonage"),
+    ("+447700900000", PLUS),
+    ("123", LENGTH + "3 digits (or an alphanumeric sender id of at most 11 characters, e.g. Vonage)"),
+])
+def test_sms_sender_reasons(sender, reason):
+    assert problems(sms_item, sender, TO, "hi") == {"from.number": reason}
+    assert problems(message_v1, "sms", sender, TO, "hi") == {"from": reason}
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "mms"])
+def test_alphanumeric_sender_is_for_sms_only(channel):
+    reason = "must be a phone number: an alphanumeric sender id such as this one is allowed on SMS only"
+    body = {"to": TO, "from": "Vonage", "channel": channel, "message_type": "image", "image": {"url": "https://x.test"}}
+    assert problems(validate_message_v1, body) == {"from": reason}
+    item = {"from": {"type": channel, "number": "Vonage"}, "to": {"type": channel, "number": TO},
+            "message": {"content": MMS_IMAGE}}
+    assert problems(validate_workflow, {"template": "failover", "workflow": [item]}) == {
+        "workflow[0].from.number": reason}
+
+
+def test_viber_is_sent_to_a_number_from_an_id():
+    assert message_v01("viber_service_msg", "16273", TO, "hi")["to"] == {"type": "viber_service_msg", "number": TO}
+    assert message_v01("viber_service_msg", "16273", TO, "hi")["from"] == {"type": "viber_service_msg",
+                                                                            "id": "16273"}
+    assert message_v1("viber_service", "16273", TO, "hi")["to"] == TO
+    found = problems(validate_workflow, {"template": "failover", "workflow": [
+        {"from": {"type": "viber_service_msg", "number": FROM}, "to": {"type": "viber_service_msg", "id": PSID},
+         "message": {"content": {"type": "text", "text": "v"}}}]})
+    assert set(found) == {"workflow[0].from.id", "workflow[0].to.number"}
+    assert set(problems(message_v1, "viber_service", "16273", "not-a-number", "hi")) == {"to"}
+
+
+def test_rcs_exists_in_messages_v1_only():
+    assert message_v1("rcs", "vonage-agent", TO, "r" * 3072)["channel"] == "rcs"
+    assert problems(message_v1, "rcs", "vonage-agent", TO, "r" * 3073) == {
+        "text": "must be at most 3072 characters on rcs (got 3073)"}
+    assert set(problems(message_v01, "rcs", "vonage-agent", TO, "hi")) == {"to.type"}
+    rcs = {"from": {"type": "rcs", "id": "agent"}, "to": {"type": "rcs", "number": TO},
+           "message": {"content": {"type": "text", "text": "r"}}}
+    assert set(problems(validate_workflow, {"template": "failover", "workflow": [rcs]})) == {"workflow[0].to.type"}
+
+
+def test_v1_media_message_needs_its_object():
+    body = {"to": TO, "from": FROM, "channel": "mms", "message_type": "vcard"}
+    assert problems(validate_message_v1, body) == {"vcard": "is required when message_type is vcard"}
+    assert validate_message_v1({**body, "vcard": {"url": "https://x.test/c.vcf"}})
 
 
 # --- Applications and account settings ----------------------------------------------------------------

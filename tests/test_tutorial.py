@@ -74,7 +74,7 @@ def test_save_writes_a_private_env_file_and_keeps_the_sandbox(tut, box):
 def test_prerequisites_list_settings_and_mode(tut):
     import re
 
-    from test_packaging import PYPROJECT
+    from tests.test_packaging import PYPROJECT
 
     text = repr(tutorial.prerequisites(tut))
     assert "FB_RECIPIENT_ID: not set yet" in text and "mode: sandbox" in text

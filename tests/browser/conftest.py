@@ -30,10 +30,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab import Lab, register_screenshot_dir, screenshot
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from fbfailover.config import is_setting
+from tests.browser.lab import Lab, register_screenshot_dir, screenshot
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

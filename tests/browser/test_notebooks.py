@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 from dotenv import dotenv_values
-from lab import (
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.lab import (
     Lab,
     open_notebook,
     run_all,
@@ -30,7 +32,6 @@ from lab import (
     widget,
     widget_input,
 )
-from playwright.sync_api import Locator, Page, expect
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 RUN_TIMEOUT = 60.0  # seconds for Run All: notebook 04 sends four workflows that each wait out their expiry

@@ -6,7 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from lab import (
+from playwright.sync_api import Page, expect
+
+from tests.browser.lab import (
     Lab,
     open_notebook,
     run_all,
@@ -16,7 +18,6 @@ from lab import (
     widget,
     widget_input,
 )
-from playwright.sync_api import Page, expect
 
 REPO = Path(__file__).resolve().parents[2]
 

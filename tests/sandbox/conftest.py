@@ -8,10 +8,10 @@ import pytest
 import tornado.web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, Collector, Hit, create_app, mint
 
 from fbfailover.background import serve
 from fbfailover.sandbox import start
+from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, Collector, Hit, create_app, mint
 
 
 class _Hook(tornado.web.RequestHandler):

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, basic, create_app, mint, post_dispatch
-from test_sandbox_standalone import ROOT, Standalone
 
 from fbfailover import webhooks
 from fbfailover.cli import main as cli_main
 from fbfailover.sandbox import start
 from fbfailover.sandbox.storage import StorageError, check_database
+from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, basic, create_app, mint, post_dispatch
+from tests.sandbox.test_sandbox_standalone import ROOT, Standalone
 
 DISPATCHES = 5
 

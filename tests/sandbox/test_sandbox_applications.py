@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import requests
-from sandbox_helpers import basic, create_app
+
+from tests.sandbox.sandbox_helpers import basic, create_app
 
 
 def test_create_generates_a_key_pair_and_returns_the_private_key_once(sandbox):

@@ -12,7 +12,8 @@ import uuid
 import jwt
 import pytest
 import requests
-from sandbox_helpers import basic, create_app, mint, post_dispatch, tutorial_body
+
+from tests.sandbox.sandbox_helpers import basic, create_app, mint, post_dispatch, tutorial_body
 
 NOW = int(time.time())
 

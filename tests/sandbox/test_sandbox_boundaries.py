@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
-from sandbox_helpers import create_app, mint, post_dispatch, tutorial_body
 
 from fbfailover import sandbox as sandbox_package
+from tests.sandbox.sandbox_helpers import create_app, mint, post_dispatch, tutorial_body
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "fbfailover" / "sandbox"

@@ -7,7 +7,8 @@ import json
 
 import pytest
 import requests
-from sandbox_helpers import basic, post_dispatch, tutorial_body
+
+from tests.sandbox.sandbox_helpers import basic, post_dispatch, tutorial_body
 
 V1 = {
     "channel": "messenger",

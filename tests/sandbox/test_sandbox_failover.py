@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 import requests
-from sandbox_helpers import PSID, SMS_TO, basic, post_dispatch, tutorial_body
+
+from tests.sandbox.sandbox_helpers import PSID, SMS_TO, basic, post_dispatch, tutorial_body
 
 _BOX: list = []
 

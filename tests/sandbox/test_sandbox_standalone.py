@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from sandbox_helpers import SMS_TO, basic, create_app, mint, tutorial_body
+
+from tests.sandbox.sandbox_helpers import SMS_TO, basic, create_app, mint, tutorial_body
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,8 @@ import json
 import jwt
 import pytest
 import requests
-from sandbox_helpers import PAGE, PSID, SIGNATURE_SECRET, basic, create_app, post_dispatch
+
+from tests.sandbox.sandbox_helpers import PAGE, PSID, SIGNATURE_SECRET, basic, create_app, post_dispatch
 
 
 def test_webhooks_are_signed_compact_json(sandbox, collector, app_with_key):
@@ -71,7 +72,7 @@ def test_gives_up_after_24_hours(sandbox, collector, app_with_key):
 def test_other_4xx_is_not_retried_and_connection_failures_are(sandbox, collector, key_pair):
     collector.codes["/status"] = 404
     app = create_app(sandbox, key_pair[1], collector.url)
-    from sandbox_helpers import mint
+    from tests.sandbox.sandbox_helpers import mint
 
     post_dispatch(sandbox, mint(app["id"], key_pair[0]))
     sandbox.advance(60)
@@ -87,7 +88,7 @@ def test_other_4xx_is_not_retried_and_connection_failures_are(sandbox, collector
 
 def test_no_status_url_is_recorded(sandbox, key_pair):
     app = create_app(sandbox, key_pair[1])
-    from sandbox_helpers import mint
+    from tests.sandbox.sandbox_helpers import mint
 
     post_dispatch(sandbox, mint(app["id"], key_pair[0]))
     (delivery,) = sandbox.deliveries()
@@ -97,7 +98,7 @@ def test_no_status_url_is_recorded(sandbox, key_pair):
 def test_webhooks_without_a_url_are_listed_with_the_others_in_order(
     sandbox, collector, app_with_key, key_pair
 ):
-    from sandbox_helpers import mint
+    from tests.sandbox.sandbox_helpers import mint
 
     silent = create_app(sandbox, key_pair[1], name="no webhooks")
     quiet = post_dispatch(sandbox, mint(silent["id"], key_pair[0])).json()["dispatch_uuid"]

@@ -8,7 +8,7 @@ import json
 import sqlite3
 
 import pytest
-from sandbox_helpers import mint, tutorial_body
+from tests.sandbox.sandbox_helpers import mint, tutorial_body
 
 from fbfailover.sandbox.auth import LEEWAY, Authenticator, AuthError
 from fbfailover.sandbox.catalog import Accounts, Catalog

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from sandbox_helpers import API_KEY, API_SECRET, PSID, SIGNATURE_SECRET, create_app, mint, post_dispatch
-from test_sandbox_standalone import ROOT, Standalone
 
 from fbfailover.background import serve
 from fbfailover.sandbox.accounts import AccountError, create_account
@@ -16,6 +14,8 @@ from fbfailover.sandbox.server import make_app
 from fbfailover.sandbox.core import Core, SandboxSettings
 from fbfailover.sandbox.embedded import Sandbox
 from fbfailover.webhooks.signature import SignatureError, verify_signed_webhook
+from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, PSID, SIGNATURE_SECRET, create_app, mint, post_dispatch
+from tests.sandbox.test_sandbox_standalone import ROOT, Standalone
 
 TOKEN = "room-42-token"
 

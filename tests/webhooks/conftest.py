@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from webhook_helpers import SECRET
 
 from fbfailover import webhooks
+from tests.webhooks.webhook_helpers import SECRET
 
 
 @pytest.fixture

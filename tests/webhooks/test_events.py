@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from webhook_helpers import DISPATCH, INBOUND, MSG_FB, final_report_body, status_body
 
 from fbfailover.webhooks import classify, make_event, parse_timestamp
+from tests.webhooks.webhook_helpers import DISPATCH, INBOUND, MSG_FB, final_report_body, status_body
 
 
 @pytest.mark.parametrize("route", ["/webhooks/inbound", "/webhooks/status", "/webhooks/delivery-receipt"])

@@ -8,9 +8,9 @@ import time
 
 import pytest
 import requests
-from webhook_helpers import DISPATCH, INBOUND, SECRET, final_report_body, post, sign, status_body
 
 from fbfailover import webhooks
+from tests.webhooks.webhook_helpers import DISPATCH, INBOUND, SECRET, final_report_body, post, sign, status_body
 
 
 @pytest.mark.parametrize(("route", "body", "kind"), [

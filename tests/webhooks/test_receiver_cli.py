@@ -15,9 +15,9 @@ import threading
 import time
 
 import pytest
-from webhook_helpers import SECRET, final_report_body, post, status_body
 
 from fbfailover.webhooks import cli
+from tests.webhooks.webhook_helpers import SECRET, final_report_body, post, status_body
 
 LAUNCH = """
 import argparse, sys

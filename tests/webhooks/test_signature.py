@@ -7,10 +7,10 @@ import warnings
 
 import jwt
 import pytest
-from webhook_helpers import SECRET, sign
 
 from fbfailover import errors
 from fbfailover.webhooks import SignatureError, payload_hash, verify_signed_webhook
+from tests.webhooks.webhook_helpers import SECRET, sign
 
 BODY = b'{"message_uuid":"m-1","status":"delivered"}'
 

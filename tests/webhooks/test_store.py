@@ -7,10 +7,10 @@ import threading
 import time
 
 import pytest
-from webhook_helpers import DISPATCH, final_report_body, status_body
 
 from fbfailover import errors
 from fbfailover.webhooks import EventStore, WaitTimeout, make_event
+from tests.webhooks.webhook_helpers import DISPATCH, final_report_body, status_body
 
 
 def status(n: int = 0, state: str = "submitted", **kwargs):

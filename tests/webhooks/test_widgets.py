@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from webhook_helpers import DISPATCH, MSG_SMS, final_report_body, post, status_body
-
 from fbfailover.webhooks import EventStore, make_event
 from fbfailover.widgets import EventFeed, FailoverTimeline
+from tests.webhooks.webhook_helpers import DISPATCH, MSG_SMS, final_report_body, post, status_body
 
 T = "2020-01-01T00:{}Z"
 
