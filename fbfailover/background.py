@@ -28,7 +28,8 @@ class BackgroundServer:
     """A tornado app served from a daemon thread; ``url``, ``port``, ``call()``, ``stop()``."""
 
     def __init__(self, app: tornado.web.Application, host: str = "127.0.0.1", port: int = 0,
-                 *, max_body_size: int | None = None, name: str = "fbfailover-server",
+                 *, max_body_size: int | None = None, max_header_size: int | None = None,
+                 name: str = "fbfailover-server",
                  on_start: Callable[[], Awaitable[None] | None] | None = None,
                  on_stop: Callable[[], Awaitable[None] | None] | None = None):
         self.host = host
@@ -37,7 +38,8 @@ class BackgroundServer:
         self._on_stop = on_stop
         self._sockets = tornado.netutil.bind_sockets(port, address=host)
         self.port: int = self._sockets[0].getsockname()[1]
-        self._max_body_size = max_body_size
+        self._limits = {k: v for k, v in (("max_body_size", max_body_size), ("max_header_size", max_header_size))
+                        if v is not None}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
         self._ready = threading.Event()
@@ -60,10 +62,7 @@ class BackgroundServer:
         asyncio.set_event_loop(loop)
         self.loop = loop
         try:
-            kwargs: dict[str, Any] = {}
-            if self._max_body_size is not None:
-                kwargs["max_body_size"] = self._max_body_size
-            self._server = tornado.httpserver.HTTPServer(self._app, **kwargs)
+            self._server = tornado.httpserver.HTTPServer(self._app, **self._limits)
             self._server.add_sockets(self._sockets)
             if self._on_start is not None:
                 result = self._on_start()

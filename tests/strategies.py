@@ -84,14 +84,14 @@ class Target:
 def start_target(key_pair: tuple[str, str]) -> tuple[Any, Target]:
     """A workshop-mode sandbox in memory on a manual clock, and the target around it."""
     from fbfailover.background import serve
-    from fbfailover.sandbox.app import make_app
     from fbfailover.sandbox.core import Core, SandboxSettings
-    from fbfailover.sandbox.state import State
+    from fbfailover.sandbox.http import SERVER_LIMITS
+    from fbfailover.sandbox.server import make_app
 
-    core = Core(State(":memory:"), SandboxSettings(clock="manual", workshop=True, instructor_token=TOKEN,
+    core = Core.open(":memory:", SandboxSettings(clock="manual", workshop=True, instructor_token=TOKEN,
                                                     api_key=API_KEY, api_secret=API_SECRET,
                                                     signature_secret=SIGNATURE_SECRET))
-    server = serve(make_app(core), on_start=core.start, on_stop=core.stop, name="fuzz-sandbox")
+    server = serve(make_app(core), on_start=core.start, on_stop=core.stop, name="fuzz-sandbox", **SERVER_LIMITS)
     return server, Target(server.url, *key_pair).setup()
 
 
@@ -153,7 +153,7 @@ def _field(kind: str) -> str:
 
 
 @st.composite
-def olympus_item(draw: Any, channel: Channel | None = None) -> dict:
+def v01_item(draw: Any, channel: Channel | None = None) -> dict:
     """A Dispatch item or v0.1 message on ``channel`` (any Dispatch channel when None), addressed by kind."""
     channel = channel or draw(st.sampled_from(DISPATCH_CHANNELS))
     return {"from": {"type": channel.name, _field(channel.from_kind): draw(ADDRESSES[channel.from_kind])},
@@ -169,7 +169,7 @@ def failover_condition() -> st.SearchStrategy[dict]:
 @st.composite
 def dispatch_body(draw: Any, channel: Channel) -> dict:
     """A workflow whose first item is on ``channel``, then up to two more on any Dispatch channel."""
-    items = [draw(olympus_item(channel)), *draw(st.lists(olympus_item(), max_size=2))]
+    items = [draw(v01_item(channel)), *draw(st.lists(v01_item(), max_size=2))]
     for item in items[:-1]:
         item["failover"] = draw(failover_condition())
     return {"template": "failover", "workflow": items}
@@ -309,7 +309,7 @@ def _is_json(raw: bytes) -> bool:
 
 
 # -- the endpoints ------------------------------------------------------------------------------------------------
-_olympus_breakers = [
+_workflow_breakers = [
     (("template",), DROP), (("template",), _text(0, 10).filter(lambda s: s != "failover")),
     (("workflow",), DROP), (("workflow",), st.just([])), (("workflow",), WRONG_TYPE),
     (("workflow", 0, "to"), DROP), (("workflow", 0, "message"), DROP),
@@ -323,7 +323,7 @@ _olympus_breakers = [
 
 def _dispatch_breakers(channel: Channel) -> list:
     low, high = EXPIRY_RANGE
-    breakers = [*_olympus_breakers,
+    breakers = [*_workflow_breakers,
                 (("workflow", 0, "failover"), st.just({"expiry_time": low - 1, "condition_status": "read"})),
                 (("workflow", 0, "failover"), st.just({"expiry_time": high + 1, "condition_status": "read"})),
                 (("workflow", 0, "failover"), st.just({"expiry_time": 600, "condition_status": "submitted"}))]
@@ -337,11 +337,11 @@ def _tutorial_like() -> st.SearchStrategy[dict]:
     # the tutorial's shape: Messenger, then SMS (two items, so that a failover can be broken)
     messenger, sms = (next(c for c in CHANNELS if c.name == n) for n in ("messenger", "sms"))
     return st.builds(lambda a, b, f: {"template": "failover", "workflow": [{**a, "failover": f}, b]},
-                     olympus_item(messenger), olympus_item(sms), failover_condition())
+                     v01_item(messenger), v01_item(sms), failover_condition())
 
 
 def _v01_like(channel: Channel) -> st.SearchStrategy[dict]:
-    return olympus_item(channel).map(lambda i: {**i, "client_ref": "fuzz"})
+    return v01_item(channel).map(lambda i: {**i, "client_ref": "fuzz"})
 
 
 def _v01_channel_breakers(channel: Channel) -> list:

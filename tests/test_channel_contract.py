@@ -24,21 +24,7 @@ from fbfailover.channels import CHANNELS, CONDITION_STATUSES, EXPIRY_RANGE, Chan
 from fbfailover.sandbox import start
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
 
-# Cases the sandbox answers against the table today, until its validation reads the table too.
-# Delete an entry as soon as the sandbox follows the table there (strict xfail: a fixed case fails).
-SANDBOX_DISAGREES: dict[str, str] = {
-    **{f"{api}-viber_service_msg-{case}": "sandbox: requires Viber to.id where the table says to.number"
-       for api in ("dispatch", "v0.1") for case in ("valid", "to-wrong-kind", "to-invalid-number")},
-    "build-message_v01-viber_service_msg": "sandbox: requires Viber to.id where the table says to.number",
-    **{f"{api}-{channel}-alphanumeric-sender": "sandbox: accepts an alphanumeric from.number on every number channel"
-       for api in ("dispatch", "v0.1") for channel in ("mms", "whatsapp")},
-    **{f"v1-{channel}-to-{case}": "sandbox: does not check v1 to as a number on this channel"
-       for channel in ("viber_service", "rcs") for case in ("wrong-kind", "invalid-number")},
-    **{f"v1-{channel}-{case}": "sandbox: does not check v1 from against its kind"
-       for channel, case in (("sms", "from-wrong-kind"), ("mms", "from-wrong-kind"), ("whatsapp", "from-wrong-kind"),
-                             ("sms", "sender-12-characters"), ("mms", "alphanumeric-sender"),
-                             ("whatsapp", "alphanumeric-sender"))},
-}
+SANDBOX_DISAGREES: dict[str, str] = {}
 
 NUMBER, OTHER_NUMBER, PAGE_ID, SENDER_ID = "447700900000", "447700900001", "107083064136738", "Vonage"
 MEDIA = {"url": "https://example.com/a.jpg"}

@@ -159,9 +159,8 @@ def test_the_facebook_ids_form_learns_them_from_the_sandbox_on_a_thread(tut):
 
 
 def _live_form():
-    from test_tutorial import _LiveSession
-
     from fbfailover.widgets import FacebookIdsForm
+    from tests.test_tutorial import _LiveSession
 
     live = _LiveSession()
     live.settings = type("S", (), {"fb_sender_id": None, "fb_recipient_id": None})()

@@ -19,9 +19,9 @@ TOKEN = "join-the-room"
 def room():
     """A sandbox in workshop mode, as `fbfailover sandbox --workshop` runs it (a 600 s expiry takes 50 ms)."""
     from fbfailover.background import serve
-    from fbfailover.sandbox.server import make_app
     from fbfailover.sandbox.core import Core, SandboxSettings
     from fbfailover.sandbox.embedded import Sandbox
+    from fbfailover.sandbox.server import make_app
 
     core = Core.open(":memory:", SandboxSettings(time_scale=12_000, workshop=True, instructor_token=TOKEN))
     box = Sandbox(serve(make_app(core), on_start=core.start, on_stop=core.stop), core)

@@ -31,6 +31,7 @@ __all__ = ["DEFAULT_LIFETIME", "LEEWAY", "MAX_LIFETIME", "AuthError", "Authentic
 DEFAULT_LIFETIME = 15 * 60
 MAX_LIFETIME = 24 * 3600
 LEEWAY = 30
+MAX_HEADER = 16 * 1024  # an application JWT is under 1 KB
 
 
 class AuthError(Exception):
@@ -84,6 +85,8 @@ class Authenticator:
         """``(scheme, account, application_id)`` from an ``Authorization`` header; raises ``AuthError``."""
         if not header:
             raise AuthError("none", "Request header 'Authorization' missing")
+        if len(header) > MAX_HEADER:
+            raise AuthError("none", f"Request header 'Authorization' longer than {MAX_HEADER} characters")
         scheme, _, credentials = header.strip().partition(" ")
         scheme = scheme.lower()
         credentials = credentials.strip()

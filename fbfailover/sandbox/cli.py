@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     import tornado.netutil
 
     from .core import Core, SandboxSettings
+    from .http import SERVER_LIMITS
     from .server import make_app
     from .storage import StorageError, check_database, default_db
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         # This process is the sandbox's own (never a learner's kernel), so it may tune its garbage collector:
         # what was loaded so far lives as long as the process, so keep it out of every collection.
         gc.freeze()
-        server = tornado.httpserver.HTTPServer(make_app(core), max_body_size=64 * 1024 * 1024)
+        server = tornado.httpserver.HTTPServer(make_app(core), **SERVER_LIMITS)
         server.add_sockets(sockets)
         account = core.account
         print(f"fbfailover sandbox listening on http://{args.host}:{port}", flush=True)

@@ -174,6 +174,7 @@ def start(
     from fbfailover.background import serve
 
     from .core import Core, SandboxSettings
+    from .http import SERVER_LIMITS
     from .server import make_app
     from .storage import check_database
 
@@ -194,7 +195,7 @@ def start(
         port,
         on_start=core.start,
         on_stop=core.stop,
-        max_body_size=64 * 1024 * 1024,
+        **SERVER_LIMITS,
         name="fbfailover-sandbox",
     )
     return Sandbox(server, core)

@@ -22,7 +22,7 @@ from .validation import check
 if TYPE_CHECKING:
     from .catalog import Account
 
-__all__ = ["APP_ERRORS", "ERRORS", "MAX_DEPTH", "MESSAGES_ERRORS", "VERSION", "BaseHandler", "Problem"]
+__all__ = ["APP_ERRORS", "ERRORS", "MAX_DEPTH", "MESSAGES_ERRORS", "SERVER_LIMITS", "VERSION", "BaseHandler", "Problem"]
 
 VERSION = "1"
 ERRORS = "https://developer.vonage.com/api-errors"
@@ -30,6 +30,9 @@ APP_ERRORS = f"{ERRORS}/application"
 MESSAGES_ERRORS = f"{ERRORS}/messages"
 #: JSON nested deeper than this is refused (400): no request of these APIs comes close.
 MAX_DEPTH = 32
+#: The HTTP server's own limits: larger bodies and header blocks reach the handlers, which answer them with
+#: problem JSON (413 past ``SandboxSettings.max_body``, 401 for a huge ``Authorization``) rather than a bare close.
+SERVER_LIMITS = {"max_body_size": 64 * 1024 * 1024, "max_header_size": 1024 * 1024}
 
 
 class Problem(tornado.web.HTTPError):
@@ -126,7 +129,7 @@ class BaseHandler(tornado.web.RequestHandler):
         json_like = media == "application/json" or media.endswith("+json")
         if form:
             values = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()}
-            if raw and media in ("", "application/x-www-form-urlencoded"):
+            if raw and media == "application/x-www-form-urlencoded":
                 try:
                     parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
                 except (UnicodeDecodeError, ValueError) as exc:
@@ -139,10 +142,10 @@ class BaseHandler(tornado.web.RequestHandler):
             elif raw:
                 raise self._unsupported(media, "application/x-www-form-urlencoded', 'application/json")
             return values
-        if media and not json_like:
-            raise self._unsupported(media, "application/json")
         if not raw.strip():
             return empty
+        if not json_like:  # a body needs a JSON content type: no guessing what other bytes mean
+            raise self._unsupported(media or "none", "application/json")
         return self._parse_json(raw)
 
     def _unsupported(self, media: str, allowed: str) -> Problem:

@@ -187,8 +187,8 @@ def test_control_validation(sandbox):
     assert sandbox.reset_recipients() == 2
     assert sandbox.reset_recipients() == 0
     assert sandbox.clock()["mode"] == "manual"
-    response = requests.put(f"{sandbox.url}/_sandbox/recipients/sms/1", data="x", timeout=10)
-    assert response.status_code == 400 and response.headers["Content-Type"] == "application/json"
+    response = requests.put(f"{sandbox.url}/_sandbox/recipients/sms/1", data="x", timeout=10)  # no Content-Type: 415
+    assert response.status_code == 415 and response.headers["Content-Type"] == "application/json"
 
 
 def test_wildcard_recipient_rule(sandbox, collector, app_with_key):

@@ -8,13 +8,13 @@ import json
 import sqlite3
 
 import pytest
-from tests.sandbox.sandbox_helpers import mint, tutorial_body
 
 from fbfailover.sandbox.auth import LEEWAY, Authenticator, AuthError
 from fbfailover.sandbox.catalog import Accounts, Catalog
 from fbfailover.sandbox.core import Core, SandboxSettings
 from fbfailover.sandbox.records import Records
 from fbfailover.sandbox.storage import Database, SaveError, dumps
+from tests.sandbox.sandbox_helpers import mint, tutorial_body
 
 
 def test_a_cached_token_still_expires(key_pair):

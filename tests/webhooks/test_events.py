@@ -104,7 +104,7 @@ def test_parse_timestamp_rejects_garbage():
 
 def _v1(item, status, total=2, *, spelling="items_total", as_text=False):
     """A v1 status event of a two-message failover workflow."""
-    from webhook_helpers import status_v1
+    from tests.webhooks.webhook_helpers import status_v1
 
     value = (lambda n: str(n)) if as_text else (lambda n: n)
     workflow = {"id": "wf-1", "item_number": value(item), spelling: value(total)}

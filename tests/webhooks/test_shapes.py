@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from webhook_helpers import (
+
+from fbfailover.webhooks import make_event, shapes
+from tests.webhooks.webhook_helpers import (
     DISPATCH,
     INBOUND,
     INBOUND_SMS_V1,
@@ -15,8 +17,6 @@ from webhook_helpers import (
     status_body,
     status_v1,
 )
-
-from fbfailover.webhooks import make_event, shapes
 
 SMS_INBOUND = {"msisdn": "447700900001", "to": "447700900000", "messageId": "0A0000000123ABCD1", "text": "Hi",
                "type": "text", "keyword": "HI", "api-key": "abcd1234", "message-timestamp": "2020-01-01 12:00:00"}

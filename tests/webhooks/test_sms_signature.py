@@ -6,7 +6,6 @@ import time
 
 import pytest
 import requests
-from webhook_helpers import INBOUND, SECRET, post, sign, status_body
 
 from fbfailover import webhooks
 from fbfailover.webhooks.signature import (
@@ -16,6 +15,7 @@ from fbfailover.webhooks.signature import (
     verify_signed_webhook,
     verify_sms_signature,
 )
+from tests.webhooks.webhook_helpers import INBOUND, SECRET, post, sign, status_body
 
 NOW = 1_700_000_000
 INBOUND_SMS = {"msisdn": "447700900001", "to": "447700900000", "messageId": "0A0000000123ABCD1",

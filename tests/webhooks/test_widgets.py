@@ -157,7 +157,7 @@ def test_close_status_labels_go_to_separate_lanes():
 
 
 def test_timeline_of_a_v1_workflow_with_numbers_as_strings_and_no_submitted():
-    from webhook_helpers import status_v1
+    from tests.webhooks.webhook_helpers import status_v1
 
     def ev(item, status, second):
         workflow = {"id": "wf-1", "item_number": str(item), "total_items": "2"}
@@ -171,7 +171,7 @@ def test_timeline_of_a_v1_workflow_with_numbers_as_strings_and_no_submitted():
 
 
 def test_timeline_places_v1_shaped_dispatch_statuses_by_the_final_report():
-    from webhook_helpers import MSG_FB, status_v1
+    from tests.webhooks.webhook_helpers import MSG_FB, status_v1
 
     bodies = [status_v1("submitted", timestamp=T.format("00:00.000")),
               status_v1("submitted", message_uuid=MSG_SMS, channel="sms", timestamp=T.format("10:00.000")),
@@ -185,7 +185,7 @@ def test_timeline_places_v1_shaped_dispatch_statuses_by_the_final_report():
 
 
 def test_feed_lists_v1_events_like_the_others():
-    from webhook_helpers import INBOUND_V1, status_v1
+    from tests.webhooks.webhook_helpers import INBOUND_V1, status_v1
 
     events = [make_event("/webhooks/inbound", INBOUND_V1), make_event("/webhooks/status", status_v1("read"))]
     feed = EventFeed(events)
