@@ -131,8 +131,9 @@ ADDRESS_KINDS = ("number", "id", "sender")
 CONDITION_STATUSES = ("delivered", "read")
 EXPIRY_RANGE = (15, 86_400)
 
-#: The statuses that end a message without delivery (Dispatch and v1 fail over on both).
-FAILED = ("rejected", "undeliverable")
+#: The statuses that end a message without delivery: Dispatch and v1 failover move on at any of them. The sandbox
+#: produces the first two; ``failed`` is how some channels report other failures.
+FAILED = ("rejected", "undeliverable", "failed")
 DEFAULT_READ_AFTER = 5.0
 DEFAULT_ERRORS = {"rejected": 1300, "undeliverable": 1260}
 

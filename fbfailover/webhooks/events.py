@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from fbfailover.channels import FAILED
 from fbfailover.webhooks import shapes
 
 __all__ = [
@@ -57,7 +58,6 @@ SENT_AT_HEADER = "X-Fbfailover-Sent-At"
 # Where each message status stands in a message's life: statuses of the same moment sort by it.
 STATUS_ORDER: dict[str, int] = {"submitted": 0, "delivered": 1, "rejected": 1, "undeliverable": 1, "failed": 1,
                                 "read": 2}
-FAILED = ("rejected", "undeliverable", "failed")
 SUCCEEDED = ("delivered", "read")
 SIGNATURES = ("verified", "unverified", "unchecked", "absent")
 """What ``Event.signature`` can say (see ``Event``)."""

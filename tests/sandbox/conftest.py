@@ -36,10 +36,10 @@ def collector() -> Iterator[Collector]:
 
 
 @pytest.fixture
-def sandbox() -> Iterator:
-    """An embedded sandbox in memory with a manual clock and known credentials."""
+def sandbox(tmp_path) -> Iterator:
+    """An embedded sandbox on a database file (as learners run it) with a manual clock and known credentials."""
     box = start(
-        db=":memory:",
+        db=tmp_path / "sandbox.sqlite3",
         clock="manual",
         api_key=API_KEY,
         api_secret=API_SECRET,

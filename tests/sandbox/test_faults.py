@@ -79,8 +79,12 @@ def test_a_sandbox_killed_during_failover_finishes_after_a_restart(tmp_path, key
         token = mint(app["id"], key_pair[0])
         uuids = [post_dispatch(first, token).json()["dispatch_uuid"] for _ in range(10)]
         # The Messenger messages are delivered at once; their 600 s expiry (1 s real) has not passed yet.
-        receiver.wait_for("status", status="delivered", channel="messenger", timeout=5)
-        time.sleep(0.3)
+        # Kill it once every Messenger message is delivered (the timelines say so), before any expiry.
+        def timeline(uuid: str) -> dict:
+            return requests.get(f"{first.url}/_sandbox/dispatches/{uuid}", auth=basic(first), timeout=10).json()
+
+        assert _wait(lambda: all(timeline(u)["messages"][0]["status"] == "delivered" for u in uuids), 5)
+        assert all(timeline(u)["status"] == "in_progress" for u in uuids)
         first.kill()
         second = Standalone("--db", str(db), "--time-scale", "600", cwd=ROOT)
         try:
