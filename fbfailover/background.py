@@ -19,6 +19,8 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from fbfailover.errors import FbfailoverError
+
 __all__ = ["BackgroundServer", "serve"]
 
 T = TypeVar("T")
@@ -83,7 +85,7 @@ class BackgroundServer:
     def call(self, fn: Callable[[], T | Awaitable[T]], timeout: float = 30) -> T:
         """Run ``fn`` on the server's loop and return its result (awaiting it if it is a coroutine)."""
         if self.loop is None or self.loop.is_closed():
-            raise RuntimeError("server is not running")
+            raise FbfailoverError("the server is not running any more: re-run the cell that starts it")
 
         async def runner() -> T:
             result = fn()

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fbfailover.errors import ValidationError
 from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, to_curl, tutorial_workflow
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
@@ -38,13 +39,15 @@ def apply_outcome(tut: Tutorial, outcome: str, *, fb_recipient_id: str, to_numbe
     """Tell the sandbox how this recipient behaves for the next sends (sandbox only).
 
     Raises:
-        ValueError: for an unknown outcome, or any outcome but the default in live mode.
+        ValidationError: for an unknown outcome, or any outcome but the default in live mode.
     """
     if outcome not in OUTCOMES:
-        raise ValueError(f"unknown outcome {outcome!r}; one of: {', '.join(OUTCOMES)}")
+        reason = f"unknown outcome {outcome!r}: must be one of: {', '.join(OUTCOMES)}"
+        raise ValidationError([{"name": "outcome", "reason": reason}])
     if not tut.offline:
         if outcome != DEFAULT_OUTCOME:
-            raise ValueError("only the sandbox can simulate recipients; in live mode real people decide")
+            reason = "only the sandbox can simulate recipients; in live mode real people decide"
+            raise ValidationError([{"name": "outcome", "reason": reason}])
         return outcome
     tut.sandbox.reset_recipients()
     for channel, (what, after, code) in OUTCOMES[outcome].items():
