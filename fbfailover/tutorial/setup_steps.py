@@ -20,7 +20,7 @@ from fbfailover.payloads import application_body, to_curl
 from fbfailover.tokens import decode_for_display, mint_application_jwt, verify_application_jwt
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.facebook_ids import learn_facebook_ids
-from fbfailover.tutorial.session import Tutorial
+from fbfailover.tutorial.session import SHARED, Tutorial
 
 __all__ = [
     "DEFAULT_APP_NAME",
@@ -77,7 +77,16 @@ def configure_account_webhooks(tut: Tutorial) -> Panel:
     return Panel("Account webhooks set", [
         ("Webhook URL for Inbound Message", answer.get("mo-callback-url")),
         ("Webhook URL for Delivery Receipt", answer.get("dr-callback-url")),
+        *_where_webhooks_go(tut),
     ], code=[("the same request with curl", to_curl(request))], data=answer)
+
+
+def _where_webhooks_go(tut: Tutorial) -> list[tuple[str, str]]:
+    """A line for the panels that show webhook URLs, when those URLs are a shared sandbox's mailbox."""
+    if tut.mode != SHARED:
+        return []
+    return [("where webhooks go", "in a workshop your webhooks go to the room's sandbox, and this notebook "
+                                  "listens to it")]
 
 
 def _keyfile(tut: Tutorial) -> Path:
@@ -133,6 +142,7 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
         ("inbound URL", hooks["inbound_url"]["address"]),
         ("status URL", hooks["status_url"]["address"]),
         ("private key", f"{keyfile.name} (mode {keyfile.stat().st_mode & 0o777:o}, never shown)"),
+        *_where_webhooks_go(tut),
     ], code=[("the same request with curl", to_curl(request))], data={"application": app})
 
 
