@@ -152,6 +152,7 @@ class AccountsHandler(ControlHandler):
             )
         self.body(empty={})  # no fields are read, but a body must still be well-formed JSON
         account = self.core.accounts.create()
+        self.account_id = account.id  # the attendee's row on the workshop dashboard starts with this request
         await self.core.db.saved()
         self.reply(
             201,
