@@ -15,6 +15,7 @@ from .handlers.dispatch import DispatchHandler
 from .handlers.inspection import inspection_routes
 from .handlers.messages import MessagesV01Handler, MessagesV1Handler
 from .handlers.openapi import OpenApiHandler
+from .handlers.workshop import workshop_routes
 from .http import ERRORS, BaseHandler, Problem
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def make_app(core: Core) -> tornado.web.Application:
         (r"/_sandbox/openapi\.json", OpenApiHandler, opts),
         *control_routes(opts),
         *inspection_routes(opts),
+        *workshop_routes(opts),
         (r".*", NotFoundHandler, opts),
     ]
     return tornado.web.Application(routes, log_function=lambda handler: None, core=core)
