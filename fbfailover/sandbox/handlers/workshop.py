@@ -75,7 +75,8 @@ PAGE = """<!doctype html>
 <style>
 :root { --ok: #137333; --bad: #b3261e; --dim: #6b7280; --line: #d1d5db; --head: #f3f4f6; }
 body { font: 18px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5em 2em; color: #111; }
-body.large { font-size: 28px; }
+body.large { font-size: 28px; margin: 1em; }
+body.large th { font-size: .6em; }
 header { display: flex; align-items: baseline; gap: 1.5em; flex-wrap: wrap; }
 h1 { font-size: 1.5em; margin: 0 0 .5em; }
 #summary { color: var(--dim); }
@@ -86,7 +87,8 @@ button { font: inherit; font-size: .8em; padding: .2em .7em; border: 1px solid v
 table { border-collapse: collapse; width: 100%; margin-top: .5em; }
 th, td { padding: .35em .6em; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 th { background: var(--head); font-weight: 600; font-size: .8em; }
-th.step, td.step { text-align: center; width: 4.5em; }
+th.step, td.step { text-align: center; width: 1%; }
+td.last-request, td.key { white-space: nowrap; }
 td.key { font-family: ui-monospace, Menlo, Consolas, monospace; }
 tr.instructor td { background: #eef2ff; }
 .tag { font-size: .7em; color: #3730a3; border: 1px solid #c7d2fe; border-radius: .3em; padding: 0 .3em;
