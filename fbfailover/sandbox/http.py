@@ -22,7 +22,18 @@ from .validation import check
 if TYPE_CHECKING:
     from .catalog import Account
 
-__all__ = ["APP_ERRORS", "ERRORS", "MAX_DEPTH", "MESSAGES_ERRORS", "SERVER_LIMITS", "VERSION", "BaseHandler", "Problem"]
+__all__ = [
+    "APP_ERRORS",
+    "ERRORS",
+    "MAX_DEPTH",
+    "MESSAGES_ERRORS",
+    "OLD_TOKEN_HEADER",
+    "SERVER_LIMITS",
+    "TOKEN_HEADER",
+    "VERSION",
+    "BaseHandler",
+    "Problem",
+]
 
 VERSION = "1"
 ERRORS = "https://developer.vonage.com/api-errors"
@@ -33,6 +44,9 @@ MAX_DEPTH = 32
 #: The HTTP server's own limits: larger bodies and header blocks reach the handlers, which answer them with
 #: problem JSON (413 past ``SandboxSettings.max_body``, 401 for a huge ``Authorization``) rather than a bare close.
 SERVER_LIMITS = {"max_body_size": 64 * 1024 * 1024, "max_header_size": 1024 * 1024}
+#: The header of the workshop token (accounts and the instructor's dashboard); the old name is still accepted.
+TOKEN_HEADER = "X-Workshop-Token"
+OLD_TOKEN_HEADER = "X-Instructor-Token"
 
 
 class Problem(tornado.web.HTTPError):

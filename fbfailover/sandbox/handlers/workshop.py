@@ -13,8 +13,7 @@ import time
 from typing import Any
 
 from ..activity import STEPS
-from ..http import ERRORS, BaseHandler, Problem
-from .control import OLD_TOKEN_HEADER, TOKEN_HEADER
+from ..http import ERRORS, OLD_TOKEN_HEADER, TOKEN_HEADER, BaseHandler, Problem
 
 __all__ = ["WorkshopPageHandler", "WorkshopStateHandler", "workshop_routes"]
 
