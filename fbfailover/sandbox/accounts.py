@@ -6,14 +6,13 @@ into the credentials of a fresh, isolated account (``POST /_sandbox/accounts``).
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 
 import requests
 
 from fbfailover.errors import SandboxError
 
-__all__ = ["AccountError", "WorkshopAccount", "create_account", "public_host"]
+__all__ = ["AccountError", "WorkshopAccount", "create_account"]
 
 
 class AccountError(SandboxError):
@@ -75,15 +74,3 @@ def create_account(url: str, token: str | None, *, timeout: float = 10.0) -> Wor
             response.status_code,
         ) from exc
     return account
-
-
-def public_host(host: str) -> str:
-    """The address attendees should use: the machine's LAN address when the server binds every interface."""
-    if host not in ("0.0.0.0", "::", ""):
-        return host
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))  # UDP: nothing is sent, the kernel only picks a route
-            return probe.getsockname()[0]
-        except OSError:
-            return socket.gethostname()

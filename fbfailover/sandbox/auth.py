@@ -108,6 +108,35 @@ class Authenticator:
             raise AuthError("basic", "wrong api_key or api_secret")
         return account
 
+    def claimed(self, header: str | None) -> int | None:
+        """The account that refused credentials claim to be, for the workshop dashboard's "last error" only.
+
+        Never grants anything: it reads the ``api_key`` of Basic credentials, or the ``application_id`` of a JWT
+        without checking its signature, so that an attendee's wrong secret or badly signed token shows on their row.
+
+        Args:
+            header: the request's ``Authorization`` header.
+
+        Returns:
+            The claimed account's id, or ``None`` when the header names no known account or application.
+        """
+        if not header or len(header) > MAX_HEADER:
+            return None
+        scheme, _, credentials = header.strip().partition(" ")
+        try:
+            if scheme.lower() == "basic":
+                decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+                account = self.accounts.by_key(decoded.partition(":")[0]) if ":" in decoded else None
+                return account.id if account is not None else None
+            if scheme.lower() == "bearer":
+                claims = jwt.decode(credentials.strip(), options={"verify_signature": False})
+                app_id = claims.get("application_id") if isinstance(claims, dict) else None
+                app = self.catalog.application(app_id) if isinstance(app_id, str) else None
+                return app["account_id"] if app is not None else None
+        except (binascii.Error, UnicodeDecodeError, ValueError, jwt.PyJWTError):
+            return None
+        return None
+
     def check_secret(self, api_key: str | None, api_secret: str | None) -> Account | None:
         if not api_key or api_secret is None:
             return None

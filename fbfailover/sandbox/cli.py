@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TOKEN",
         help="the token attendees join with (default $FBFAILOVER_WORKSHOP_TOKEN, else a new random one)",
     )
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="with --workshop: the one URL attendees reach the sandbox at (e.g. behind a proxy); "
+        "default: the address of each interface",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.time_scale <= 0:
         print("fbfailover sandbox: --time-scale must be positive", file=sys.stderr)
+        return 2
+    if args.public_url is not None and not args.public_url.startswith(("http://", "https://")):
+        print("fbfailover sandbox: --public-url must start with http:// or https://", file=sys.stderr)
         return 2
     db = args.db or default_db()
     try:
@@ -125,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"db={core.db.path} clock={settings.clock} time_scale={settings.time_scale:g}", flush=True)
         if token:
-            print(join_instructions(args.host, port, token), flush=True)
+            print(join_instructions(args.host, port, token, public_url=args.public_url), flush=True)
         await stop.wait()
         server.stop()
         await core.stop()
@@ -134,18 +144,44 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def join_instructions(host: str, port: int, token: str) -> str:
-    """What an instructor reads out or writes on the board: the two lines of an attendee's ``.env``."""
-    from .accounts import public_host
+def join_instructions(host: str, port: int, token: str, *, public_url: str | None = None,
+                      found: list[tuple[str, str]] | None = None) -> str:
+    """What an instructor reads out or writes on the board: an attendee's ``.env`` lines and the dashboard URL.
 
-    shown = public_host(host)
-    lines = [
-        "workshop mode: every attendee gets an account of their own. Attendees add these two lines to .env:",
-        f"  FBFAILOVER_SANDBOX_URL=http://{shown}:{port}",
+    Args:
+        host: the bind address.
+        port: the port listened on.
+        token: the workshop token.
+        public_url: the one URL attendees reach the sandbox at (``--public-url``): printed alone when given.
+        found: ``(interface, address)`` pairs instead of this machine's (for tests).
+
+    Returns:
+        The lines, joined.
+    """
+    from .addresses import EVERY_INTERFACE, reachable_hosts, url_host
+
+    if public_url:
+        urls = [public_url.rstrip("/")]
+    else:
+        urls = [f"http://{url_host(shown)}:{port}" for shown in reachable_hosts(host, found)]
+    if len(urls) > 1:
+        lines = ["workshop mode: every attendee gets an account of their own. Attendees add to .env the URL of "
+                 "this machine on their network (one of these), and the token:"]
+    else:
+        lines = ["workshop mode: every attendee gets an account of their own. Attendees add these two lines to .env:"]
+    lines += [f"  FBFAILOVER_SANDBOX_URL={url}" for url in urls]
+    if not urls:
+        lines.append(f"  FBFAILOVER_SANDBOX_URL=http://ADDRESS:{port}   (no address other than loopback was found: "
+                     "pass --public-url with the URL attendees can reach)")
+    first = urls[0] if urls else f"http://127.0.0.1:{port}"
+    lines += [
         f"  FBFAILOVER_WORKSHOP_TOKEN={token}",
         "Their notebooks then create the account on first use and save its credentials in .env. By hand:",
-        f"  curl -X POST -H 'X-Workshop-Token: {token}' http://{shown}:{port}/_sandbox/accounts",
+        f"  curl -X POST -H 'X-Workshop-Token: {token}' {first}/_sandbox/accounts",
+        f"Instructor dashboard (project it; the link holds the token): {first}/_sandbox/workshop?token={token}",
     ]
-    if host in ("127.0.0.1", "localhost", "::1"):
+    if not public_url and host in ("127.0.0.1", "localhost", "::1"):
         lines.append("Only this machine can reach 127.0.0.1: use --host 0.0.0.0 to serve the room.")
+    elif not public_url and host in EVERY_INTERFACE:
+        lines.append("Behind a proxy or NAT, pass --public-url with the address attendees reach instead.")
     return "\n".join(lines)

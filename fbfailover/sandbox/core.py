@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .activity import Activity
 from .auth import Authenticator
 from .catalog import Account, Accounts, Catalog
 from .clock import Clock, Scheduler
@@ -65,9 +66,11 @@ class Core:
         self.scheduler = Scheduler(db, self.records, self.clock)
         self.mailbox = Mailbox(db)
         self.webhooks = Webhooks(db, self.records, self.accounts, self.clock, self.scheduler, self.mailbox)
-        self.messages = Messages(self.records, self.catalog, self.accounts, self.clock, self.scheduler, self.webhooks)
+        self.activity = Activity()  # what each account did lately: the workshop dashboard reads it
+        self.messages = Messages(self.records, self.catalog, self.accounts, self.clock, self.scheduler, self.webhooks,
+                                 activity=self.activity)
         self.failover = Failover(self.records, self.accounts, self.clock, self.scheduler, self.messages,
-                                 self.webhooks)
+                                 self.webhooks, activity=self.activity)
         self.auth = Authenticator(self.accounts, self.catalog)
         db.before_commit.append(self._remember_clock)
         self.started = False

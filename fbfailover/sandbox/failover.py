@@ -21,6 +21,7 @@ from .bodies import final_report
 from .clock import iso
 
 if TYPE_CHECKING:
+    from .activity import Activity
     from .catalog import Account, Accounts
     from .clock import Clock, Scheduler
     from .records import Records
@@ -34,8 +35,9 @@ class Failover:
     """Dispatches and v1 failover workflows over ``messages``: sends their items and decides what happens next."""
 
     def __init__(self, records: Records, accounts: Accounts, clock: Clock, scheduler: Scheduler, messages: Messages,
-                 webhooks: Webhooks):
+                 webhooks: Webhooks, activity: Activity | None = None):
         self.records = records
+        self.activity = activity
         self.accounts = accounts
         self.clock = clock
         self.scheduler = scheduler
@@ -167,6 +169,8 @@ class Failover:
             messages = [m for m in map(self.records.message, dispatch["messages"]) if m is not None]
             report = final_report(dispatch, messages, at)
             dispatch["final_report"] = report
+            if self.activity is not None:
+                self.activity.step(dispatch["account_id"], "final_report", status)
             account = self.accounts.by_id(dispatch["account_id"])
             url = self.messages.status_url(account, dispatch["application_id"], dispatch["auth"])
             self.webhooks.send(

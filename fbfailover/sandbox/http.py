@@ -22,7 +22,18 @@ from .validation import check
 if TYPE_CHECKING:
     from .catalog import Account
 
-__all__ = ["APP_ERRORS", "ERRORS", "MAX_DEPTH", "MESSAGES_ERRORS", "SERVER_LIMITS", "VERSION", "BaseHandler", "Problem"]
+__all__ = [
+    "APP_ERRORS",
+    "ERRORS",
+    "MAX_DEPTH",
+    "MESSAGES_ERRORS",
+    "OLD_TOKEN_HEADER",
+    "SERVER_LIMITS",
+    "TOKEN_HEADER",
+    "VERSION",
+    "BaseHandler",
+    "Problem",
+]
 
 VERSION = "1"
 ERRORS = "https://developer.vonage.com/api-errors"
@@ -33,6 +44,9 @@ MAX_DEPTH = 32
 #: The HTTP server's own limits: larger bodies and header blocks reach the handlers, which answer them with
 #: problem JSON (413 past ``SandboxSettings.max_body``, 401 for a huge ``Authorization``) rather than a bare close.
 SERVER_LIMITS = {"max_body_size": 64 * 1024 * 1024, "max_header_size": 1024 * 1024}
+#: The header of the workshop token (accounts and the instructor's dashboard); the old name is still accepted.
+TOKEN_HEADER = "X-Workshop-Token"
+OLD_TOKEN_HEADER = "X-Instructor-Token"
 
 
 class Problem(tornado.web.HTTPError):
@@ -65,6 +79,10 @@ class BaseHandler(tornado.web.RequestHandler):
     """Routes set ``family``: which error shapes an API answers with (generic, application, dispatch, v1)."""
 
     family = "generic"
+    #: The account this request acts for (or, refused, claims to): set by authentication, read by ``on_finish``.
+    account_id: int | None = None
+    #: The title of the problem answered, if any: the workshop dashboard shows it as the account's last error.
+    problem_title: str | None = None
 
     def initialize(self, core: Any, **options: Any) -> None:
         self.core = core
@@ -98,7 +116,13 @@ class BaseHandler(tornado.web.RequestHandler):
         else:
             body = Problem(500, "Internal Error", "The sandbox failed; please report this as a bug",
                            type=f"{ERRORS}#internal-error").body
+        self.problem_title = body.get("title")
         self.finish(dumps(body))
+
+    def on_finish(self) -> None:
+        # Per-account activity for the workshop dashboard: when this account last asked, and what went wrong.
+        if self.account_id is not None:
+            self.core.activity.request(self.account_id, self.get_status(), self.problem_title or self._reason)
 
     # -- the one body parser ----------------------------------------------------------------------------
     def _media_type(self) -> str:
@@ -177,8 +201,12 @@ class BaseHandler(tornado.web.RequestHandler):
             scheme, account, app_id = self.core.auth.authenticate(self.request.headers.get("Authorization"))
             if basic_only and scheme != "basic":
                 raise AuthError("bearer", "this API takes Basic credentials")
+            self.account_id = account.id
+            if scheme == "jwt":
+                self.core.activity.step(account.id, "jwt")
             return scheme, account, app_id
         except AuthError as exc:
+            self.account_id = self.core.auth.claimed(self.request.headers.get("Authorization"))
             self.set_header("WWW-Authenticate", 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"')
             if self.family == "application":
                 raise Problem(401, "Unauthorized", "You did not provide correct credentials.",
@@ -198,13 +226,16 @@ class ControlHandler(BaseHandler):
                 raise Problem(401, "Unauthorised", "Workshop mode: send your api_key:api_secret as Basic credentials")
             return self.core.account
         try:
-            return (
+            account = (
                 self.core.auth.basic(header.partition(" ")[2].strip())
                 if header.lower().startswith("basic ")
                 else self._refuse()
             )
         except AuthError as exc:
+            self.account_id = self.core.auth.claimed(header)
             raise Problem(401, "Unauthorised", "Invalid credentials for the control API") from exc
+        self.account_id = account.id
+        return account
 
     def instructor(self) -> None:
         """In workshop mode, refuse anyone but the primary account (the clock is shared by every attendee)."""

@@ -16,6 +16,7 @@ from .handlers.events import events_routes
 from .handlers.inspection import inspection_routes
 from .handlers.messages import MessagesV01Handler, MessagesV1Handler
 from .handlers.openapi import OpenApiHandler
+from .handlers.workshop import workshop_routes
 from .http import ERRORS, BaseHandler, Problem
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def make_app(core: Core) -> tornado.web.Application:
         *control_routes(opts),
         *inspection_routes(opts),
         *events_routes(opts),
+        *workshop_routes(opts),
         (r".*", NotFoundHandler, opts),
     ]
     return tornado.web.Application(routes, log_function=lambda handler: None, core=core)

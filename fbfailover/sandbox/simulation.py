@@ -19,6 +19,7 @@ from .bodies import address_v01, inbound, status_body
 from .clock import iso
 
 if TYPE_CHECKING:
+    from .activity import Activity
     from .catalog import Account, Accounts, Catalog
     from .clock import Clock, Scheduler
     from .records import Records
@@ -56,8 +57,9 @@ class Messages:
     """Messages and their status steps, on the server's loop."""
 
     def __init__(self, records: Records, catalog: Catalog, accounts: Accounts, clock: Clock, scheduler: Scheduler,
-                 webhooks: Webhooks):
+                 webhooks: Webhooks, activity: Activity | None = None):
         self.records = records
+        self.activity = activity
         self.catalog = catalog
         self.accounts = accounts
         self.clock = clock
@@ -156,6 +158,8 @@ class Messages:
             account, url, body, kind="inbound", at=at, application_id=app["id"] if app else None,
             message_uuid=message_uuid,
         )
+        if self.activity is not None:
+            self.activity.step(account.id, "inbound")
         return {
             "message_uuid": message_uuid,
             "channel": channel,

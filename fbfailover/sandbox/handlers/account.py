@@ -20,6 +20,8 @@ class AccountSettingsHandler(BaseHandler):
                 _, account, _ = self.core.auth.authenticate(self.request.headers["Authorization"])
             except AuthError:
                 account = None
+        claimed = account or (self.core.accounts.by_key(values["api_key"]) if values.get("api_key") else None)
+        self.account_id = claimed.id if claimed is not None else None  # the workshop dashboard's row
         if account is None:
             self.reply(401, {"error-code": "401", "error-code-label": "authentication failed"})
             return

@@ -145,7 +145,9 @@ class ApplicationsHandler(_ApplicationBase):
 
     async def post(self) -> None:
         _, account, _ = self.authenticate(basic_only=True)
-        self.reply(201, await self._save(account.id, str(uuid.uuid4()), None))
+        view = await self._save(account.id, str(uuid.uuid4()), None)
+        self.core.activity.step(account.id, "application")
+        self.reply(201, view)
 
 
 class ApplicationHandler(_ApplicationBase):

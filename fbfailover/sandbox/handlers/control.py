@@ -13,12 +13,10 @@ import secrets
 
 from fbfailover.channels import CHANNELS, ERROR_CODES, by_name
 
-from ..http import ERRORS, ControlHandler, Problem
+from ..http import ERRORS, OLD_TOKEN_HEADER, TOKEN_HEADER, ControlHandler, Problem
 
 __all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
 
-TOKEN_HEADER = "X-Workshop-Token"
-OLD_TOKEN_HEADER = "X-Instructor-Token"  # the first name of the header, still accepted
 
 DEFAULT_DELAYS = {c.name: c.delivered_after for c in CHANNELS}
 
@@ -152,6 +150,7 @@ class AccountsHandler(ControlHandler):
             )
         self.body(empty={})  # no fields are read, but a body must still be well-formed JSON
         account = self.core.accounts.create()
+        self.account_id = account.id  # the attendee's row on the workshop dashboard starts with this request
         await self.core.db.saved()
         self.reply(
             201,

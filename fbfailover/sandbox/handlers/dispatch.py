@@ -22,5 +22,6 @@ class DispatchHandler(BaseHandler):
             raise self.invalid(problems)
         dispatch, _ = self.core.failover.create_workflow(account, app_id, scheme, kind, body["workflow"],
                                                          body["template"])
+        self.core.activity.step(account.id, "dispatch")
         await self.core.db.saved()
         self.reply(202, {"workflow_uuid" if kind == "workflow" else "dispatch_uuid": dispatch["uuid"]})

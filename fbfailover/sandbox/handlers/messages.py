@@ -47,6 +47,7 @@ class MessagesV1Handler(BaseHandler):
             primary = {k: v for k, v in body.items() if k != "failover"}
             workflow, first = self.core.failover.create_workflow(account, app_id, scheme, "v1", [primary, *failover])
             answer = {"message_uuid": first["uuid"], "workflow_id": workflow["uuid"]}
+            self.core.activity.step(account.id, "v1_failover")
         else:
             msg = {"account_id": account.id, "application_id": app_id, "auth": scheme,
                    **self.core.messages.v1_message(body, app_id)}

@@ -1,0 +1,174 @@
+"""The instructor's dashboard: the workshop token rule, and each account's steps, last error and last request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from fbfailover.sandbox.activity import STEPS, Activity
+from fbfailover.sandbox.embedded import Sandbox
+from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, PAGE, PSID, SMS_TO, create_app, mint, post_dispatch
+from tests.sandbox.test_workshop import TOKEN, Attendee, start_workshop
+
+V1_FAILOVER = {
+    "channel": "messenger",
+    "message_type": "text",
+    "to": PSID,
+    "from": PAGE,
+    "text": "hi",
+    "failover": [{"channel": "sms", "message_type": "text", "to": SMS_TO, "from": "Vonage", "text": "hi"}],
+}
+
+
+@pytest.fixture
+def room() -> Iterator[Sandbox]:
+    box = start_workshop()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+def state(room: Sandbox) -> dict:
+    response = requests.get(f"{room.url}/_sandbox/workshop/state", headers={"X-Workshop-Token": TOKEN}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def row(snapshot: dict, api_key: str) -> dict:
+    return next(account for account in snapshot["accounts"] if account["api_key"] == api_key)
+
+
+def steps(snapshot: dict, api_key: str) -> set[str]:
+    return {name for name, done in row(snapshot, api_key)["steps"].items() if done}
+
+
+@pytest.mark.parametrize("path", ["/_sandbox/workshop", "/_sandbox/workshop/state"])
+def test_only_the_workshop_token_opens_the_dashboard(room, path):
+    url = f"{room.url}{path}"
+    attendee = Attendee(room.url)
+    for refused in (
+        requests.get(url, timeout=10),
+        requests.get(url, params={"token": "wrong"}, timeout=10),
+        requests.get(url, headers={"X-Workshop-Token": "wrong"}, timeout=10),
+        requests.get(url, auth=attendee.auth, timeout=10),  # an attendee's credentials are not enough
+        requests.get(url, auth=(API_KEY, API_SECRET), timeout=10),  # nor the instructor's account's
+    ):
+        assert refused.status_code == 401
+        assert refused.headers["Content-Type"].startswith("application/json")
+        problem = refused.json()
+        assert problem["title"] == "Unauthorised" and "token" in problem["detail"] and problem["instance"]
+    by_query = requests.get(url, params={"token": TOKEN}, timeout=10)
+    by_header = requests.get(url, headers={"X-Workshop-Token": TOKEN}, timeout=10)
+    for allowed in (by_query, by_header):
+        assert allowed.status_code == 200
+        assert allowed.headers["Cache-Control"] == "no-store"
+        assert allowed.headers["Referrer-Policy"] == "no-referrer"
+    if path.endswith("state"):
+        assert by_query.json()["steps"] == list(STEPS)
+    else:
+        assert by_query.headers["Content-Type"].startswith("text/html")
+        page = by_query.text
+        assert "Workshop dashboard" in page and "history.replaceState" in page
+        assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page  # no CDN
+        assert TOKEN not in page
+
+
+@pytest.mark.parametrize("path", ["/_sandbox/workshop", "/_sandbox/workshop/state"])
+def test_outside_workshop_mode_there_is_no_dashboard(sandbox, path):
+    response = requests.get(f"{sandbox.url}{path}", params={"token": "x"}, headers={"X-Workshop-Token": "x"},
+                            timeout=10)
+    assert response.status_code == 404 and response.json()["title"] == "Not Found"
+
+
+def test_the_state_follows_each_attendee(room, key_pair, collector):
+    private, public = key_pair
+    joined, finished, failing, v1, wrong = (Attendee(room.url) for _ in range(5))
+    start = time.time()
+
+    # finished: the whole tutorial, up to the final report (Messenger not read in time, so SMS)
+    app = create_app(finished, public, collector.url)
+    token = mint(app["id"], private)
+    assert post_dispatch(finished, token).status_code == 202
+    inbound = finished.control("POST", "inbound", json={"channel": "messenger", "application_id": app["id"]})
+    assert inbound.status_code == 202
+    # failing: a dispatch whose body does not validate
+    failing_token = mint(create_app(failing, public, collector.url)["id"], private)
+    bad = post_dispatch(failing, failing_token, body={"template": "failover", "workflow": []})
+    assert bad.status_code == 400
+    # v1: a v1 failover, then a v1 message that does not validate
+    v1_token = mint(create_app(v1, public, collector.url)["id"], private)
+    headers = {"Authorization": f"Bearer {v1_token}"}
+    assert requests.post(f"{room.url}/v1/messages", json=V1_FAILOVER, headers=headers, timeout=10).status_code == 202
+    invalid = requests.post(f"{room.url}/v1/messages", json={"channel": "messenger"}, headers=headers, timeout=10)
+    assert invalid.status_code == 422
+    # wrong: the right api_key with a wrong secret is refused, and the refusal shows on that attendee's row
+    refused = requests.get(f"{room.url}/v2/applications", auth=(wrong.api_key, "not-the-secret"), timeout=10)
+    assert refused.status_code == 401
+    # only the instructor moves the shared clock: the dispatch fails over to SMS and ends
+    moved = requests.post(f"{room.url}/_sandbox/clock/advance", json={"seconds": 700}, auth=(API_KEY, API_SECRET),
+                          timeout=10)
+    assert moved.status_code == 200 and moved.json()["fired"] >= 1
+    end = time.time()
+
+    snapshot = state(room)
+    assert start - 1 <= snapshot["now"] and snapshot["now"] >= end
+    keys = [account["api_key"] for account in snapshot["accounts"]]
+    assert keys == [API_KEY, joined.api_key, finished.api_key, failing.api_key, v1.api_key, wrong.api_key]
+    assert [account["instructor"] for account in snapshot["accounts"]] == [True] + [False] * 5
+
+    assert steps(snapshot, joined.api_key) == set()
+    assert steps(snapshot, finished.api_key) == {"application", "jwt", "inbound", "dispatch", "final_report"}
+    assert row(snapshot, finished.api_key)["final_status"] == "completed"
+    assert row(snapshot, finished.api_key)["last_error"] is None
+    assert steps(snapshot, failing.api_key) == {"application", "jwt"}
+    assert row(snapshot, failing.api_key)["last_error"]["status"] == 400
+    assert row(snapshot, failing.api_key)["last_error"]["title"] == "Your request parameters didn't validate."
+    assert steps(snapshot, v1.api_key) == {"application", "jwt", "v1_failover"}
+    assert row(snapshot, v1.api_key)["final_status"] is None
+    assert {k: v for k, v in row(snapshot, v1.api_key)["last_error"].items() if k != "at"} == {
+        "status": 422, "title": "Invalid params"
+    }
+    assert steps(snapshot, wrong.api_key) == set()
+    assert row(snapshot, wrong.api_key)["last_error"]["status"] == 401
+    assert row(snapshot, wrong.api_key)["last_error"]["title"] == "Unauthorized"  # the Applications API's spelling
+
+    for attendee in (joined, finished, failing, v1, wrong):
+        seen = row(snapshot, attendee.api_key)
+        assert start - 1 <= seen["last_request"] <= end + 1 and seen["requests"] >= 1
+    assert row(snapshot, joined.api_key)["requests"] == 1  # joining is its only request
+    times = row(snapshot, finished.api_key)["step_times"]
+    assert times["application"] <= times["dispatch"] <= times["final_report"] and times["v1_failover"] is None
+    # Reading the dashboard is no attendee's request.
+    assert row(state(room), joined.api_key)["last_request"] == row(snapshot, joined.api_key)["last_request"]
+
+
+def test_a_bad_jwt_counts_against_the_application_it_names(room, key_pair, other_key_pair, collector):
+    attendee = Attendee(room.url)
+    app = create_app(attendee, key_pair[1], collector.url)
+    forged = mint(app["id"], other_key_pair[0])
+    assert post_dispatch(attendee, forged).status_code == 401
+    seen = row(state(room), attendee.api_key)
+    assert seen["last_error"]["status"] == 401 and seen["last_error"]["title"] == "Unauthorised"
+    assert seen["steps"]["jwt"] is False
+
+
+def test_activity_keeps_one_record_per_account_and_a_bound():
+    ticks = iter(range(100))
+    activity = Activity(limit=2, now=lambda: float(next(ticks)))
+    activity.request(1, 200)
+    activity.step(1, "application")
+    activity.step(1, "application")  # the first time is kept
+    activity.request(2, 401, "Unauthorised")
+    activity.request(2, 202)  # a later success does not hide the last error
+    assert activity.get(1).steps == {"application": 1.0}
+    assert activity.get(2).last_error == {"status": 401, "title": "Unauthorised", "at": 3.0}
+    assert activity.get(2).last_request == 4.0 and activity.get(2).requests == 2
+    activity.step(3, "final_report", "error")
+    assert len(activity) == 2 and activity.get(1) is None  # the least recently active is dropped
+    assert activity.get(3).view()["final_status"] == "error"
+    with pytest.raises(ValueError, match="unknown step"):
+        activity.step(3, "lunch")
