@@ -67,6 +67,9 @@ def test_an_attendee_pulls_signed_webhooks_verified_and_deduped_like_pushed_ones
         statuses = source.events("status", dispatch_uuid=uuid)
         assert {(e.channel, e.status) for e in statuses} >= {("messenger", "submitted"), ("sms", "delivered")}
         assert source.rejections == [] and source.stats.duplicates == 0
+        deadline = time.monotonic() + 5  # the file is written once a page of items is taken
+        while int((tmp_path / "cursor").read_text() or 0) != source.cursor and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert int((tmp_path / "cursor").read_text()) == source.cursor > 0
         deliveries = requests.get(f"{room.url}/_sandbox/deliveries", auth=(attendee.api_key, attendee.api_secret),
                                   timeout=10).json()["deliveries"]
