@@ -191,7 +191,7 @@ class Webhooks:
         if mailbox is not None:  # an address of this sandbox: keep it for the account's stream
             api_key, route, query = mailbox
             if api_key == account.api_key:
-                self.mailbox.put(account.id, route, query, headers, body)
+                self.mailbox.put(account.id, route, query, {**headers, SENT_AT_HEADER: repr(started)}, body)
                 code = 200
             else:
                 code, error = 403, "the mailbox of another account"
