@@ -77,14 +77,14 @@ def timeline_png(data: TimelineData) -> bytes:
         The PNG bytes (800 px wide).
     """
     rows = data.rows
-    lanes = max(len(rows), 1)
+    lanes = max(len(rows), 1) + 0.45  # each row 0.9 in, with room under the last for its stacked labels
     height = 1.25 + 0.9 * lanes
     fig = _figure(8.0, height)
     ax = fig.add_axes((0.13, 0.7 / height, 0.83, 0.9 * lanes / height))
     ends = [t for row in rows for _, t in row.marks] + [data.deadline or 0, data.final_at or 0]
     span = max(max(ends) * 1.12, 10.0)
     ax.set_xlim(-span * 0.03, span)
-    ax.set_ylim(len(rows) + 0.4 if rows else 1.4, 0.4)
+    ax.set_ylim(max(len(rows), 1) + 0.8, 0.35)
     ax.set_yticks(range(1, len(rows) + 1), [f"{row.number} {row.channel}" for row in rows])
     ax.set_xlabel("seconds since the first status (simulated in the sandbox)")
     for side in ("top", "right"):
