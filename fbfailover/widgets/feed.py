@@ -140,9 +140,10 @@ def feed_html(events: list[Event], *, limit: int = 50, notices: list[str] | None
         rows.append("<tr>" + "".join(f'<td style="{cell}">{esc(v)}</td>' for v in values) + "</tr>")
     if not rows:
         rows.append(f'<tr><td style="{cell}" colspan="{len(_COLUMNS)}"><i>no events yet</i></td></tr>')
+    legend = f"<p><small>{esc(feed_legend(time_scale))}</small></p>" if offsets else ""  # inbound only: no times
     notes = "".join(f'<div style="color:#8a6d3b;font-size:12px">{esc(n)}</div>' for n in notices or ())
     return (f'<div class="fbfailover-feed">{notes}<table style="{table_style}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table><p><small>{esc(feed_legend(time_scale))}</small></p></div>")
+            f"<tbody>{''.join(rows)}</tbody></table>{legend}</div>")
 
 
 def _speed_of(session: Any) -> float | None:
