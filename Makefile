@@ -41,10 +41,23 @@ chromium:
 	else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi
 
 # --- the two commands ---------------------------------------------------------------------------
-lab: $(VENV)/.stamp-lab
-	@if [ -f $(FIRST_NOTEBOOK) ]; then target=$(FIRST_NOTEBOOK); else target=notebooks; fi; \
+# JupyterLab opens at the project root with the first notebook open: README, .env.example and .env are in the
+# file browser (dotfiles shown, tool folders hidden). The settings override keeps the news and update prompt
+# from greeting a learner; JupyterLab reads it from the environment it runs in, so nothing outside .venv changes.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+LAB_HIDDEN := __pycache__ *.pyc .git .venv .ci .fbfailover .ruff_cache .pytest_cache *.egg-info .ipynb_checkpoints
+LAB_FLAGS := --ServerApp.root_dir=. --ContentsManager.allow_hidden=True \
+  $(foreach glob,$(LAB_HIDDEN),--ContentsManager.hide_globs='$(glob)')
+
+$(LAB_OVERRIDES): Makefile | $(BIN)/python
+	@mkdir -p $(dir $@)
+	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false},' \
+	  '"@jupyterlab/filebrowser-extension:browser": {"showHiddenFiles": true}}' > $@
+
+lab: $(VENV)/.stamp-lab $(LAB_OVERRIDES)
+	@if [ -f $(FIRST_NOTEBOOK) ]; then target=$(FIRST_NOTEBOOK); fi; \
 	  if [ "$$(id -u)" = 0 ]; then root=--allow-root; fi; \
-	  $(BIN)/jupyter lab $$root $$target
+	  $(BIN)/jupyter lab $$root $(LAB_FLAGS) $$target
 
 test: $(VENV)/.stamp-test chromium lint unit notebooks browser
 

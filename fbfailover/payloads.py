@@ -30,7 +30,8 @@ __all__ = ["DEFAULT_TEXT_MESSENGER", "DEFAULT_TEXT_SMS", "Request", "account_set
            "messenger_item", "sms_item", "to_curl", "tutorial_workflow"]
 
 DEFAULT_TEXT_MESSENGER = "Hello from fbfailover on Facebook Messenger. Not read in time? An SMS follows."
-DEFAULT_TEXT_SMS = "Hello from fbfailover by SMS: the Messenger message was not read in time."
+# True for every outcome that sends it: not read by the deadline, rejected, or undeliverable on Messenger.
+DEFAULT_TEXT_SMS = "Hello from fbfailover: we could not reach you on Messenger, so here is your message by SMS."
 
 
 def failover_condition(expiry_time: int = 600, condition_status: str = "read") -> dict[str, Any]:

@@ -196,3 +196,17 @@ def test_the_facebook_ids_form_saves_typed_ids_and_explains_bad_ones():
     assert form.result.title == "Facebook ids entered by hand"
     assert countdown_text(299.5) == "4:59 left" and countdown_text(-1) == "0:00 left"
     live.receiver.close()
+
+
+def test_a_form_reads_well_without_a_kernel(tut):
+    form = FailoverForm(tut)
+    form.fields["text_sms"].value = "x" * 200
+    bundle = form._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # still the live form in JupyterLab
+    lines = bundle["text/plain"].splitlines()
+    assert lines[0] == "FailoverForm (press 'Send' or call form.submit()):"
+    assert "  from_number: 447700900000" in lines and "…" not in lines[1]
+    assert max(len(line) for line in lines) < 100  # long values are cut per line, not the whole repr
+    page = bundle["text/html"]
+    assert "<th>to_number</th><td><code>447700900001</code></td>" in page and "style=" not in page
+    assert JwtForm(tut).text().splitlines()[1:] == ["  ttl: 900", "  acl: (empty)"]

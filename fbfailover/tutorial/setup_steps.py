@@ -146,16 +146,29 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
     ], code=[("the same request with curl", to_curl(request))], data={"application": app})
 
 
-def ensure_application(tut: Tutorial) -> Panel:
+def ensure_application(tut: Tutorial, *, full: bool = False) -> Panel:
     """Make sure this session has a receiver and an application whose webhooks point at it.
 
     Steps 03 to 05 start with this: it reuses the application saved by step 02 (pointing its webhooks at
     this kernel's receiver) or, when there is none yet, creates one and says so. In the sandbox it also
     learns the Facebook ids (as step 01 does) when they are not set yet.
+
+    Args:
+        full: show the whole application panel with its curl request (public key included), as step 02 does;
+            by default the application is one line, since step 02 already showed the request.
+
+    Returns:
+        The panel; ``panel["application"]`` is the application as the API returned it.
     """
     if tut.receiver is None or not tut.receiver.running:
         tut.start_receiver()
+    before = tut.settings.application_id
     panel = create_or_reuse_application(tut)
+    if not full:
+        app = panel["application"]
+        title = (f"Reusing application {app['id']} from step 02 (its webhooks now point at this receiver)"
+                 if app["id"] == before else f"Created application {app['id']} (there was none from step 02 yet)")
+        panel = Panel(title, ["step 02 shows the request in full"], data=panel.data)
     if tut.settings.fb_sender_id and tut.settings.fb_recipient_id:
         panel.lines.append(("Facebook ids", "FB_SENDER_ID and FB_RECIPIENT_ID from .env"))
     elif tut.offline:  # started here without step 01: do what it does, quietly

@@ -151,7 +151,7 @@ class FailoverForm(_SendForm):
     def _step_views(self, values: dict[str, Any]) -> list[widgets.Widget]:
         timeline = FailoverTimeline(self.tut.receiver, self.sent["dispatch_uuid"],
                                     expiry_time=values["expiry_time"], condition_status=values["condition_status"])
-        feed = EventFeed(self.tut.receiver, limit=12)
+        feed = EventFeed(self.tut.receiver, limit=12, session=self.tut)
         feed.add_class("fbf-failover-feed")
         return [timeline, feed]
 

@@ -9,14 +9,16 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from fbfailover.errors import FbfailoverError
+from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import KINDS, STATUS_ORDER, Event
 from fbfailover.widgets._html import LiveView, count_by, esc, events_of, subscribe_to
 
-__all__ = ["EventFeed", "feed_html", "feed_text"]
+__all__ = ["EventFeed", "feed_html", "feed_legend", "feed_text", "simulated_seconds"]
 
 _STYLE = ("border-collapse:collapse;font-family:monospace;font-size:12px",
           "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left")
-_COLUMNS = ("received", "kind", "channel", "status", "message id")
+_COLUMNS = ("received (wall clock)", "time", "kind", "channel", "status", "message id")
 
 
 def _received(event: Event) -> str:
@@ -27,6 +29,60 @@ def _received(event: Event) -> str:
 
 
 _KIND_RANK = {"inbound": 0, "status": 1, "final_report": 2}
+
+
+def _dispatch_of(events: list[Event]) -> dict[str, str]:
+    """message id → dispatch id, from the final reports (a status in the v1 shape names no dispatch)."""
+    found: dict[str, str] = {}
+    for event in events:
+        if event.kind == "final_report" and event.dispatch_uuid:
+            for m in shapes.report_messages(event.body):
+                if m.get("message_uuid"):
+                    found[m["message_uuid"]] = event.dispatch_uuid
+    return found
+
+
+def simulated_seconds(events: list[Event]) -> dict[int, int]:
+    """Each status and final report's time, in seconds since the first event of its dispatch or workflow.
+
+    The times are the webhooks' own ``timestamp`` fields: with the sandbox, simulated seconds (a 600 s expiry
+    is +600 s here however fast it ran). Events without a timestamp, and inbound messages, are left out.
+
+    Args:
+        events: any events of a receiver or store.
+
+    Returns:
+        ``{id(event): seconds}`` (events outside a store all have seq 0).
+    """
+    listed = _dispatch_of(events)
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        if event.kind == "inbound" or event.time is None:
+            continue
+        key = event.dispatch_uuid or event.workflow_id or listed.get(event.message_uuid or "") or event.message_uuid
+        groups.setdefault(key or f"?{event.seq}", []).append(event)
+    offsets: dict[int, int] = {}
+    for members in groups.values():
+        start = min(e.time for e in members if e.time is not None)
+        for e in members:
+            if e.time is not None:
+                offsets[id(e)] = round((e.time - start).total_seconds())
+    return offsets
+
+
+def feed_legend(time_scale: float | None) -> str:
+    """The line under the feed that says what the ``time`` column counts and how fast the sandbox runs.
+
+    Args:
+        time_scale: simulated seconds per real second (1 live; None when unknown).
+    """
+    what = "seconds since the first event of the same dispatch, from each webhook's own timestamp"
+    if time_scale is not None and time_scale == 1:
+        return f"time: {what}."
+    if time_scale is None:
+        return f"time: simulated {what} (the received column is the real wall clock)."
+    return (f"time: simulated {what}. The sandbox runs {time_scale:g} simulated seconds per real second, so "
+            f"+{time_scale:g} s arrives about one real second after +0 s (see the received column).")
 
 
 def _newest_first(event: Event) -> tuple:
@@ -63,20 +119,43 @@ def _kind_cell(event: Event) -> str:
     return f"{event.kind} ⚠ unverified" if event.signature == "unverified" else event.kind
 
 
-def feed_html(events: list[Event], *, limit: int = 50, notices: list[str] | None = None) -> str:
-    """The feed table, newest first (at most ``limit`` rows)."""
+def feed_html(events: list[Event], *, limit: int = 50, notices: list[str] | None = None,
+              time_scale: float | None = None) -> str:
+    """The feed table, newest first (at most ``limit`` rows), with the legend of its ``time`` column.
+
+    Args:
+        events: the events, oldest first.
+        limit: the most rows shown (0: all).
+        notices: lines shown above the table (e.g. the receiver's warnings).
+        time_scale: the sandbox's simulated seconds per real second, for the legend (None: unknown).
+    """
     table_style, cell = _STYLE
     head = "".join(f'<th style="{cell}">{esc(c)}</th>' for c in _COLUMNS)
+    offsets = simulated_seconds(events)
     rows = []
     for event in sorted(events[-limit:] if limit else events, key=_newest_first):
-        values = (_received(event), _kind_cell(event), event.channel or "", event.status or "",
-                  event.message_uuid or event.dispatch_uuid or "")
+        offset = offsets.get(id(event))
+        values = (_received(event), "" if offset is None else f"+{offset} s", _kind_cell(event),
+                  event.channel or "", event.status or "", event.message_uuid or event.dispatch_uuid or "")
         rows.append("<tr>" + "".join(f'<td style="{cell}">{esc(v)}</td>' for v in values) + "</tr>")
     if not rows:
         rows.append(f'<tr><td style="{cell}" colspan="{len(_COLUMNS)}"><i>no events yet</i></td></tr>')
+    legend = f"<p><small>{esc(feed_legend(time_scale))}</small></p>" if offsets else ""  # inbound only: no times
     notes = "".join(f'<div style="color:#8a6d3b;font-size:12px">{esc(n)}</div>' for n in notices or ())
     return (f'<div class="fbfailover-feed">{notes}<table style="{table_style}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+            f"<tbody>{''.join(rows)}</tbody></table>{legend}</div>")
+
+
+def _speed_of(session: Any) -> float | None:
+    """Simulated seconds per real second of a tutorial session: 1 live, the sandbox's clock offline."""
+    if session is None:
+        return None
+    if not getattr(session, "offline", True):
+        return 1.0
+    try:
+        return float(session.sandbox.clock()["time_scale"])
+    except (FbfailoverError, AttributeError, KeyError, TypeError, ValueError):  # an older sandbox: say "simulated"
+        return None
 
 
 class EventFeed(LiveView, widgets.VBox):
@@ -85,14 +164,16 @@ class EventFeed(LiveView, widgets.VBox):
     Args:
         source: a ``Receiver`` (live), an ``EventStore`` (live) or a list of events (static).
         limit: the most rows shown.
+        session: the tutorial session, to say how fast the sandbox's simulated time runs (optional).
 
     The ``text/plain`` repr is deterministic (counts only); ``snapshot()`` freezes the table as HTML for the
     saved notebook.
     """
 
-    def __init__(self, source: Any, *, limit: int = 50, **kwargs: Any):
+    def __init__(self, source: Any, *, limit: int = 50, session: Any = None, **kwargs: Any):
         self.source = source
         self.limit = limit
+        self.time_scale = _speed_of(session)
         self.table = widgets.HTML()
         self.select = widgets.Dropdown(description="event", options=[], layout=widgets.Layout(width="420px"))
         self.details = widgets.ToggleButton(description="JSON", value=False, tooltip="show the event's JSON")
@@ -114,7 +195,7 @@ class EventFeed(LiveView, widgets.VBox):
         """Re-read the events and update the table, the event list and the JSON (called on every event)."""
         with self._lock:
             self._events = events_of(self.source)
-            self.table.value = feed_html(self._events, limit=self.limit,
+            self.table.value = feed_html(self._events, limit=self.limit, time_scale=self.time_scale,
                                          notices=getattr(self.source, "notices", None))
             shown = list(reversed(self._events[-self.limit:] if self.limit else self._events))
             options = [(f"#{e.seq or len(shown) - i} {e.summary()}", e) for i, e in enumerate(shown)]

@@ -23,6 +23,7 @@ from fbfailover.validation import url_problem
 __all__ = ["ApplicationForm", "Form", "JwtForm"]
 
 _ERROR_STYLE = "color:#b00020;font-size:12px"
+_SHOWN = 72  # the longest value shown in a form's static form
 
 
 class Form(widgets.VBox):
@@ -107,6 +108,36 @@ class Form(widgets.VBox):
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.values().items())
         return f"{type(self).__name__}({shown})"
+
+    def _shown_values(self) -> list[tuple[str, str]]:
+        """``(field, value)`` as a reader without a kernel sees them: one line each, long values cut."""
+        shown = []
+        for name, value in self.values().items():
+            text = " ".join(str(value).split()) if value not in (None, "") else "(empty)"
+            shown.append((name, text if len(text) <= _SHOWN else text[:_SHOWN - 1] + "…"))
+        return shown
+
+    def text(self) -> str:
+        """The form as short lines (the ``text/plain`` of its display: never ipywidgets' cut repr)."""
+        lines = [f"{type(self).__name__} (press {self.button_text!r} or call form.submit()):"]
+        lines += [f"  {name}: {value}" for name, value in self._shown_values()]
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        """The form as a plain table of fields and values, for readers without a kernel (no inline styles)."""
+        rows = "".join(f"<tr><th>{html.escape(name)}</th><td><code>{html.escape(value)}</code></td></tr>"
+                       for name, value in self._shown_values())
+        return (f"<div class='fbfailover-form-static'><b>{html.escape(type(self).__name__)}</b> "
+                f"<i>(a form: in JupyterLab press {html.escape(self.button_text)}, or call form.submit())</i>"
+                f"<table><thead><tr><th>field</th><th>value</th></tr></thead><tbody>{rows}</tbody></table></div>")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The live form, plus a table and readable lines for GitHub, nbviewer and strict nbval."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/plain"] = self.text()
+            data["text/html"] = self.html()
+        return data
 
 
 def _text(description: str, value: str | None = "", width: str = "520px") -> widgets.Text:

@@ -208,8 +208,9 @@ class FailoverTimeline(LiveView, widgets.HTML):
         expiry_time: the first message's ``failover.expiry_time``, drawn as the deadline.
         condition_status: its ``failover.condition_status`` (for the wording of the failover reason).
 
-    ``snapshot()`` (and the ``text/html`` in its display data) is static HTML that survives in the saved
-    notebook; the ``text/plain`` repr is deterministic (see the module docstring).
+    Its display data holds, beside the live view, a PNG of the timeline (what GitHub, nbviewer and any reader
+    without a kernel see) and the deterministic ``text/plain`` (see the module docstring). ``picture()`` and
+    ``sequence()`` are the PNGs alone; ``snapshot()`` is static HTML.
     """
 
     def __init__(self, source: Any, dispatch_uuid: str, *, expiry_time: float | None = None,
@@ -243,3 +244,26 @@ class FailoverTimeline(LiveView, widgets.HTML):
     def html(self) -> str:
         """The HTML shown now."""
         return self.value
+
+    def picture(self) -> Any:
+        """The timeline as it is now, as a PNG with its ``text/plain`` twin (a ``pictures.Picture``)."""
+        from fbfailover.widgets.pictures import timeline_picture
+
+        return timeline_picture(self.data)
+
+    def sequence(self) -> Any:
+        """The requests and webhooks so far as a sequence diagram: a PNG with one text line per step."""
+        from fbfailover.widgets.pictures import sequence_picture
+
+        return sequence_picture(self.data)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The live view, the PNG for readers without a kernel, and the deterministic text.
+
+        No ``text/html``: renderers prefer it to a PNG, and GitHub strips the inline styles it is drawn with.
+        """
+        data = widgets.HTML._repr_mimebundle_(self, **kwargs)
+        if data is not None:
+            data.pop("text/html", None)
+            data.update(self.picture()._repr_mimebundle_())
+        return data

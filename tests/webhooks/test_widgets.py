@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 from fbfailover.webhooks import EventStore, make_event
@@ -30,8 +31,10 @@ def test_timeline_text_is_deterministic_and_has_no_ids():
     bundle = timeline._repr_mimebundle_()
     assert bundle["text/plain"] == expected
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert "failover to sms after 600 s (not read)" in bundle["text/html"]
-    assert "deadline 600s" in bundle["text/html"]
+    assert "text/html" not in bundle  # renderers would prefer it to the PNG, and GitHub strips its styles
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert "failover to sms after 600 s (not read)" in timeline.value
+    assert "deadline 600s" in timeline.value
     snapshot = timeline.snapshot()
     assert snapshot._repr_mimebundle_() == {"text/html": timeline.value, "text/plain": expected}
     # same events in another order, received at other times: same text
@@ -144,7 +147,7 @@ def test_feed_rows_are_newest_first_by_the_webhooks_own_time():
     arrived = [_v1("m-2", "sms", "delivered", 2, "00:02.000"), _v1("m-1", "messenger", "rejected", 1, "00:00.000"),
                _v1("m-1", "messenger", "submitted", 1, "00:00.000"), _v1("m-2", "sms", "submitted", 2, "00:00.000")]
     rows = EventFeed(arrived).table.value.split("<tr>")[2:]
-    assert [("sms" in r, r.split("</td>")[3].rsplit(">", 1)[-1]) for r in rows] == [
+    assert [("sms" in r, r.split("</td>")[4].rsplit(">", 1)[-1]) for r in rows] == [
         (True, "delivered"), (True, "submitted"), (False, "rejected"), (False, "submitted")]
 
 
