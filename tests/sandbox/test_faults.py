@@ -84,7 +84,6 @@ def test_a_sandbox_killed_during_failover_finishes_after_a_restart(tmp_path, key
             return requests.get(f"{first.url}/_sandbox/dispatches/{uuid}", auth=basic(first), timeout=10).json()
 
         assert _wait(lambda: all(timeline(u)["messages"][0]["status"] == "delivered" for u in uuids), 5)
-        assert all(timeline(u)["status"] == "in_progress" for u in uuids)
         first.kill()
         second = Standalone("--db", str(db), "--time-scale", "600", cwd=ROOT)
         try:
@@ -106,6 +105,8 @@ def test_a_sandbox_killed_during_failover_finishes_after_a_restart(tmp_path, key
         finally:
             assert second.stop() == 0
     finally:
+        if first.proc.poll() is None:  # a failure before the kill: leave no process or pipe behind
+            first.kill()
         receiver.stop()
 
 
