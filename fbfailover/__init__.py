@@ -58,6 +58,7 @@ _LAZY = {
     "V1_CHANNELS": "validation", "validate_message_v1": "validation", "validate_phone_number": "validation",
     "validate_workflow": "validation",
     "DEFAULT_TEXT_MESSENGER": "payloads", "DEFAULT_TEXT_SMS": "payloads", "Request": "payloads",
+    "WEBHOOK_VERSION": "payloads",
     "account_settings_body": "payloads", "application_body": "payloads", "failover_condition": "payloads",
     "failover_workflow": "payloads", "message_v01": "payloads", "message_v1": "payloads",
     "messenger_item": "payloads", "sms_item": "payloads", "to_curl": "payloads",
@@ -76,6 +77,7 @@ __all__ = [
     "RETRY_STATUSES",
     "TEXT_LIMITS",
     "V1_CHANNELS",
+    "WEBHOOK_VERSION",
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
@@ -174,6 +176,7 @@ if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from .payloads import (
         DEFAULT_TEXT_MESSENGER,
         DEFAULT_TEXT_SMS,
+        WEBHOOK_VERSION,
         Request,
         account_settings_body,
         application_body,
