@@ -121,3 +121,31 @@ def test_live_against_vonage_needs_a_public_url_first(isolated_settings, port, c
         text = str(caught.value)
         assert command in text and "FBFAILOVER_PUBLIC_URL" in text and "FBFAILOVER_RECEIVER_PORT" in text
     assert tut.receiver is None  # stopped before anything started, let alone was sent
+
+
+def test_the_confirm_widget_applies_only_when_clicked(live):
+    from fbfailover.widgets import ConfirmChange
+
+    change = ConfirmChange(tutorial.configure_account_webhooks, live)
+    assert change.pending and not change.button.disabled and _account(live) == ORIGINAL
+    assert "→" in change._repr_mimebundle_()["text/plain"]
+    change.button.click()
+    assert not change.pending and change.button.disabled and change.result.title == "Account webhooks set"
+    assert _account(live)["mo-callback-url"] == live.receiver.inbound_sms_url
+    restore = ConfirmChange(tutorial.restore_account_webhooks, live)
+    assert restore.pending
+    restore.submit()
+    assert _account(live) == ORIGINAL and repr(restore) == "ConfirmChange(done: Account webhooks restored)"
+
+
+def test_the_confirm_widget_in_the_sandbox_has_nothing_to_confirm(box, isolated_settings):
+    from fbfailover.widgets import ConfirmChange
+
+    tut = tutorial.connect(sandbox=box)
+    tut.start_receiver()
+    try:
+        change = ConfirmChange(tutorial.configure_account_webhooks, tut)
+        assert not change.pending and change.button.layout.display == "none"
+        assert "Webhook URL for Inbound Message" in change._repr_mimebundle_()["text/plain"]
+    finally:
+        tut.receiver.stop()
