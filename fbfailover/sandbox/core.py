@@ -14,6 +14,7 @@ from .auth import Authenticator
 from .catalog import Account, Accounts, Catalog
 from .clock import Clock, Scheduler
 from .failover import Failover
+from .mailbox import Mailbox
 from .records import Records
 from .simulation import Messages
 from .storage import Database
@@ -62,7 +63,8 @@ class Core:
         start = float(db.meta("clock") or time.time())
         self.clock = Clock(start, self.settings.time_scale, manual=self.settings.clock == "manual")
         self.scheduler = Scheduler(db, self.records, self.clock)
-        self.webhooks = Webhooks(db, self.records, self.accounts, self.clock, self.scheduler)
+        self.mailbox = Mailbox(db)
+        self.webhooks = Webhooks(db, self.records, self.accounts, self.clock, self.scheduler, self.mailbox)
         self.messages = Messages(self.records, self.catalog, self.accounts, self.clock, self.scheduler, self.webhooks)
         self.failover = Failover(self.records, self.accounts, self.clock, self.scheduler, self.messages,
                                  self.webhooks)

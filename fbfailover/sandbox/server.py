@@ -12,6 +12,7 @@ from .handlers.account import AccountSettingsHandler
 from .handlers.applications import ApplicationHandler, ApplicationsHandler
 from .handlers.control import control_routes
 from .handlers.dispatch import DispatchHandler
+from .handlers.events import events_routes
 from .handlers.inspection import inspection_routes
 from .handlers.messages import MessagesV01Handler, MessagesV1Handler
 from .handlers.openapi import OpenApiHandler
@@ -52,6 +53,7 @@ def make_app(core: Core) -> tornado.web.Application:
         (r"/_sandbox/openapi\.json", OpenApiHandler, opts),
         *control_routes(opts),
         *inspection_routes(opts),
+        *events_routes(opts),
         (r".*", NotFoundHandler, opts),
     ]
     return tornado.web.Application(routes, log_function=lambda handler: None, core=core)

@@ -73,6 +73,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER NOT NULL, dispatch_uuid TEXT, message_uuid TEXT,
     status TEXT NOT NULL, doc TEXT NOT NULL, body BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS deliveries_dispatch ON deliveries (dispatch_uuid);
+CREATE TABLE IF NOT EXISTS mailbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER NOT NULL, route TEXT NOT NULL, query TEXT NOT NULL,
+    headers TEXT NOT NULL, body BLOB NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS mailbox_account ON mailbox (account_id, id);
+CREATE TABLE IF NOT EXISTS mailbox_dropped (account_id INTEGER NOT NULL, upto INTEGER NOT NULL, count INTEGER NOT NULL);
 """
 
 # The standard library's encoder, for what orjson refuses (keys that are not strings, integers over 64 bits).
@@ -124,6 +129,8 @@ class Database:
         self.conn.isolation_level = "DEFERRED"
         #: Called first by every commit: parts that buffer writes in memory hand them to the connection.
         self.before_commit: list[Callable[[], None]] = []
+        #: Called after every commit that worked: parts that publish what is now durable.
+        self.after_commit: list[Callable[[], None]] = []
         self._saved: asyncio.Future | None = None
         self._later: asyncio.TimerHandle | None = None
         self.closed = False
@@ -159,6 +166,8 @@ class Database:
                 self.conn.rollback()
             _settle(waiting, failure)
             raise failure from exc
+        for publish in self.after_commit:
+            publish()
         _settle(waiting, None)
 
     def saved(self) -> asyncio.Future:

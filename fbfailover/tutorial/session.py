@@ -28,6 +28,7 @@ __all__ = ["Tutorial", "connect"]
 
 LIVE, SHARED, SANDBOX = "live", "shared sandbox", "sandbox"
 _embedded: Any = None  # one embedded sandbox per kernel, reused when a cell runs again
+_stream: Any = None  # one stream from a shared sandbox per kernel
 _lock = threading.Lock()
 
 
@@ -38,7 +39,7 @@ class Tutorial:
     mode: str
     settings: Settings
     sandbox: Any = None  # fbfailover.sandbox.Sandbox / SandboxControl, or None when live
-    receiver: Any = None  # fbfailover.webhooks.Receiver once started
+    receiver: Any = None  # an fbfailover.webhooks EventSource once started: Receiver, or StreamSource (workshop)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     _client: VonageClient | None = field(default=None, repr=False)
 
@@ -79,16 +80,37 @@ class Tutorial:
         return path
 
     def start_receiver(self, port: int = 0) -> Any:
-        """Start (or restart) the local webhook receiver, verifying signatures when the secret is known.
+        """Start (or restart) what brings this account's webhooks, verifying signatures when the secret is known.
 
-        The account's API key goes with it: a signed webhook of another account is refused.
+        With a shared sandbox (a workshop) it cannot push to this kernel, so the webhook URLs are its mailbox and
+        this kernel pulls from it (``StreamSource``); otherwise a receiver in this kernel gets them pushed. Either
+        way the account's API key goes with it: a signed webhook of another account is refused.
         """
         from fbfailover import webhooks
 
+        if self.mode == SHARED:
+            return self._start_stream()
         public_url = self.settings.public_url
         self.receiver = webhooks.start(port, signature_secret=self.settings.signature_secret,
                                        public_url=public_url, api_key=self.settings.api_key)
         return self.receiver
+
+    def _start_stream(self) -> Any:
+        global _stream
+        from fbfailover.config import data_dir
+        from fbfailover.webhooks.stream import StreamSource, cursor_file
+
+        settings = self.settings
+        with _lock:
+            if _stream is not None:
+                _stream.stop()  # a cell run again: one stream per kernel
+            _stream = StreamSource(settings.sandbox_url, settings.api_key, settings.api_secret,
+                                   signature_secret=settings.signature_secret,
+                                   cursor_path=cursor_file(data_dir(self.environ), settings.sandbox_url,
+                                                           settings.api_key))
+        _stream.wait_until_connected(10)
+        self.receiver = _stream
+        return _stream
 
     def describe(self) -> str:
         """One paragraph saying where requests go (no secrets, no ports in the wording)."""
@@ -102,7 +124,8 @@ class Tutorial:
         speed = f" ({scale.time_scale:g} simulated seconds pass every real second)" if scale else ""
         if self.mode == SHARED:
             return (f"Mode: {self.mode} — the offline Vonage sandbox someone else runs, at {self.settings.api_url}, "
-                    f"with your own account {self.settings.api_key}. Nothing reaches Vonage.")
+                    f"with your own account {self.settings.api_key}. Nothing reaches Vonage. In a workshop your "
+                    "webhooks go to the room's sandbox, and this notebook listens to it.")
         return (f"Mode: {self.mode} — the offline Vonage sandbox, started inside this kernel, at "
                 f"{self.settings.api_url}{speed}. Nothing leaves this machine.")
 

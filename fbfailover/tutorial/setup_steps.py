@@ -30,7 +30,7 @@ from fbfailover.tutorial.changes import (
 )
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.facebook_ids import learn_facebook_ids
-from fbfailover.tutorial.session import Tutorial
+from fbfailover.tutorial.session import SHARED, Tutorial
 
 __all__ = [
     "DEFAULT_APP_NAME",
@@ -134,10 +134,19 @@ def configure_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Pa
     kept = save_originals(tut.settings.api_key, tut.settings.rest_url, current, tut.environ)
     answer = tut.client.update_account_settings(new["mo-callback-url"], new["dr-callback-url"])
     panel = _account_panel("Account webhooks set", changes, request, {**answer, "pending": False})
+    panel.lines.extend(_where_webhooks_go(tut))
     if not tut.offline:
         panel.lines.append(("the URLs before the tutorial", "kept in the data folder" if kept else
                             "already kept from an earlier change; restore_account_webhooks(tut) puts them back"))
     return panel
+
+
+def _where_webhooks_go(tut: Tutorial) -> list[tuple[str, str]]:
+    """A line for the panels that show webhook URLs, when those URLs are a shared sandbox's mailbox."""
+    if tut.mode != SHARED:
+        return []
+    return [("where webhooks go", "in a workshop your webhooks go to the room's sandbox, and this notebook "
+                                  "listens to it")]
 
 
 def restore_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Panel:
@@ -262,6 +271,7 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
         ("status URL", hooks["status_url"]["address"]),
         ("webhook format", app["capabilities"]["messages"].get("version") or "(account default)"),
         ("private key", f"{keyfile.name} (mode {keyfile.stat().st_mode & 0o777:o}, never shown)"),
+        *_where_webhooks_go(tut),
     ]
     if any(c.changed for c in changes):
         lines.append(("changed", "; ".join(f"{label}: {value}" for label, value in

@@ -75,7 +75,7 @@ class Event:
     ``seq`` (1, 2, ...) and ``received_at`` (wall-clock epoch seconds when the event entered the store) are
     set by the store; ``deliveries`` counts redeliveries that were recognised as duplicates of this event.
     ``signature`` is ``"verified"`` (checked against the signature secret), ``"unverified"`` (unsigned, on an
-    SMS API route, although the receiver has a secret: see ``webhooks.app``), ``"unchecked"`` (signed, but the
+    SMS API route, although the receiver has a secret: see ``webhooks.intake``), ``"unchecked"`` (signed, but the
     receiver has no secret) or ``"absent"`` (unsigned, no secret). ``timestamp`` is the webhook's own
     ``timestamp`` field: with the sandbox it carries *simulated* time. ``sent_at`` is the sender's real
     wall-clock time from an ``X-Fbfailover-Sent-At`` header, when it sends one (for latency measurements).

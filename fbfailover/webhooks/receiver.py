@@ -10,18 +10,15 @@ In a notebook::
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from fbfailover.webhooks.events import Event
+from fbfailover.webhooks.intake import Intake
 from fbfailover.webhooks.signature import DEFAULT_MAX_AGE, SMS_SIGNATURE_METHODS
-from fbfailover.webhooks.store import DEFAULT_MAX_EVENTS, EventStore, Rejection, Stats, matcher, timeout_error
+from fbfailover.webhooks.source import EventSource
+from fbfailover.webhooks.store import DEFAULT_MAX_EVENTS, EventStore
 
 __all__ = ["Receiver", "current", "start"]
 
@@ -29,8 +26,8 @@ _current: Receiver | None = None
 _current_lock = threading.Lock()
 
 
-class Receiver:
-    """A running webhook receiver.
+class Receiver(EventSource):
+    """A running webhook receiver: webhooks are pushed to a server in this process.
 
     Attributes:
         url: base URL handed out (``public_url`` when given, else ``http://127.0.0.1:PORT``).
@@ -48,137 +45,24 @@ class Receiver:
                  api_key: str | None = None, sms_signature_methods: tuple[str, ...] = SMS_SIGNATURE_METHODS,
                  require_sms_signature: bool = False):
         from fbfailover.background import serve
-        from fbfailover.webhooks.app import ReceiverState, make_app
+        from fbfailover.webhooks.app import make_app
 
         if port:
             _check_free(host, port)
-        self.signature_secret = signature_secret or None
-        self.api_key = api_key or None
-        self.store = EventStore(max_events, events_file)
-        self._state = ReceiverState(self.store, self.signature_secret, max_age, api_key=self.api_key,
-                                    sms_signature_methods=tuple(sms_signature_methods),
-                                    require_sms_signature=require_sms_signature)
-        self._server = serve(make_app(self._state), host, port, name="fbfailover-receiver")
+        intake = Intake(EventStore(max_events, events_file), signature_secret or None, max_age,
+                        api_key=api_key or None, sms_signature_methods=tuple(sms_signature_methods),
+                        require_sms_signature=require_sms_signature)
+        self._server = serve(make_app(intake), host, port, name="fbfailover-receiver")
         self.port = self._server.port
         self.local_url = self._server.url
-        self.url = (public_url or self.local_url).rstrip("/")
-
-    # -- URLs -------------------------------------------------------------------------------------
-    @property
-    def inbound_url(self) -> str:
-        """The application's Inbound URL."""
-        return self.url + "/webhooks/inbound"
-
-    @property
-    def status_url(self) -> str:
-        """The application's Status URL (message statuses and dispatch final reports)."""
-        return self.url + "/webhooks/status"
-
-    @property
-    def inbound_sms_url(self) -> str:
-        """The account-level "Inbound Message" webhook URL."""
-        return self.url + "/webhooks/inbound-sms"
-
-    @property
-    def delivery_receipt_url(self) -> str:
-        """The account-level "Delivery Receipt" webhook URL (status webhooks of Basic-auth requests)."""
-        return self.url + "/webhooks/delivery-receipt"
-
-    @property
-    def urls(self) -> dict[str, str]:
-        """Every handed-out URL by name."""
-        return {"inbound_url": self.inbound_url, "status_url": self.status_url,
-                "inbound_sms_url": self.inbound_sms_url, "delivery_receipt_url": self.delivery_receipt_url}
-
-    # -- state ------------------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        """True until ``stop()``."""
-        return self._server.running
-
-    @property
-    def signatures(self) -> str:
-        """``"verified"`` with a signature secret, else ``"not checked"``."""
-        return "verified" if self.signature_secret else "not checked"
-
-    @property
-    def notices(self) -> list[str]:
-        """Things said once, e.g. that unsigned webhooks are being accepted."""
-        return list(self._state.notices)
-
-    @property
-    def stats(self) -> Stats:
-        """Counters: accepted, duplicates, rejected, dropped."""
-        return self.store.stats
-
-    @property
-    def rejections(self) -> list[Rejection]:
-        """Refused webhooks, oldest first (route, reason, HTTP status)."""
-        return self.store.rejections
-
-    @property
-    def last_seq(self) -> int:
-        """``seq`` of the newest event; pass as ``after=`` to wait only for later events."""
-        return self.store.last_seq
-
-    def events(self, kind: str | None = None, dispatch_uuid: str | None = None,
-               **filters: Any) -> list[Event]:
-        """Stored events in arrival order, optionally filtered by kind, dispatch and ``status``/``channel``/
-        ``message_uuid``."""
-        return self.store.events(kind, dispatch_uuid, **filters)
-
-    def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False) -> Callable[[], None]:
-        """Call ``callback(event)`` for every new event (off the request path); returns an unsubscribe."""
-        return self.store.subscribe(callback, rejections=rejections)
-
-    # -- waiting ----------------------------------------------------------------------------------
-    def wait_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
-                 status: str | None = None, channel: str | None = None, message_uuid: str | None = None,
-                 predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                 after: int = 0) -> Event:
-        """Block until an event matches (or one already has) and return the oldest match.
-
-        Args:
-            kind: ``"inbound"``, ``"status"`` or ``"final_report"``.
-            dispatch_uuid, status, channel, message_uuid: further equality filters.
-            predicate: any extra test on the ``Event``.
-            timeout: seconds of real time to wait.
-            after: only events with ``seq`` greater than this (see ``last_seq``).
-
-        Raises:
-            WaitTimeout: when nothing matched in time; the message lists the events that arrived instead.
-        """
-        return self.store.wait_for(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
-                                   message_uuid=message_uuid, predicate=predicate, timeout=timeout,
-                                   after=after)
-
-    async def await_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
-                        status: str | None = None, channel: str | None = None,
-                        message_uuid: str | None = None,
-                        predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                        after: int = 0, poll: float = 0.02) -> Event:
-        """``wait_for`` for top-level ``await`` in a notebook: polls with ``asyncio.sleep``, never blocking.
-
-        Raises:
-            WaitTimeout: as ``wait_for``.
-        """
-        match, wanted = matcher(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
-                                message_uuid=message_uuid, predicate=predicate)
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.store.find(match, after)
-            if found is not None:
-                return found
-            if time.monotonic() >= deadline:
-                raise timeout_error(wanted, timeout, self.store.events(), after)
-            await asyncio.sleep(poll)
+        super().__init__(public_url or self.local_url, intake, running=lambda: self._server.running,
+                         stop=self._server.stop)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop the server and the store's worker; safe to call twice."""
         global _current
-        self._server.stop()
-        self.store.close()
+        super().stop()
         with _current_lock:
             if _current is self:
                 _current = None
@@ -223,7 +107,7 @@ def start(port: int = 0, signature_secret: str | None = None, public_url: str | 
     body with a fresh ``iat`` (real wall-clock seconds, within ``max_age``), or it is answered 401 and
     recorded in ``receiver.rejections``. The two account-level SMS routes also take the SMS API's ``sig``
     parameter, and accept an SMS callback that carries no signature at all as ``signature="unverified"``
-    unless ``require_sms_signature`` (see ``fbfailover.webhooks.app``).
+    unless ``require_sms_signature`` (see ``fbfailover.webhooks.intake``).
 
     Args:
         port: TCP port on ``host``; 0 picks a free one.

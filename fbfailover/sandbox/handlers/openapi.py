@@ -140,6 +140,13 @@ def _paths() -> dict[str, Any]:
         "/_sandbox/deliveries": {"get": _op(
             "Webhook deliveries and their attempts", {"200": "deliveries"}, auth=control, errors=(400, 401),
             params=[_query("dispatch_uuid"), _query("status"), _query("limit", "integer")])},
+        "/_sandbox/events": {"get": _op(
+            "This account's mailbox after a cursor (long-poll): the pulled webhooks of a workshop",
+            {"200": "events, cursor, missed"}, auth=control, errors=(400, 401),
+            params=[_query("after", "integer"), _query("wait", "number")])},
+        "/_sandbox/mailbox/{api_key}/{route}": {"parameters": [_path("api_key"), _path("route")], "post": _op(
+            "Keep a webhook for this account's stream, as it came", {"200": "kept"}, auth=[],
+            errors=(404, 413))},
         "/_sandbox/accounts": {"post": _op("A fresh account (workshop mode)", {"201": "api_key, secrets"},
                                            auth=["workshop"], errors=(400, 401, 404, 415))},
     }

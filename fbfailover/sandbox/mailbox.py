@@ -1,0 +1,132 @@
+"""Per-account mailboxes: where webhooks go when the learner's kernel cannot be reached (a workshop sandbox).
+
+A shared sandbox cannot open connections to attendees on Binder, JupyterHub or laptops. So their applications'
+webhook URLs are addresses the sandbox owns, ``<sandbox>/_sandbox/mailbox/<api_key>/webhooks/...``, and a webhook
+sent there is kept here, exactly as it would have been pushed (its path, its headers with the signed
+``Authorization``, its exact body bytes), instead of being sent over HTTP. The attendee's kernel connects *out*
+and pulls its own account's items with a cursor (``GET /_sandbox/events?after=N``, long-polling), like
+``stripe listen``, then verifies and dedupes them exactly as pushed webhooks.
+
+Items live in the database, so a sandbox restart loses none, and an item is handed out only once committed, so a
+cursor never skips one. Each account keeps its latest ``KEPT`` items; older ones are dropped in batches, and a
+reader whose cursor fell behind is told how many it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from .storage import Database
+
+__all__ = ["KEPT", "MAX_WAIT", "PREFIX", "Mailbox", "route_of"]
+
+PREFIX = "/_sandbox/mailbox/"
+KEPT = 10_000  # items kept per account
+MAX_WAIT = 25.0  # real seconds a long-poll may wait
+_PRUNE_EVERY = 500  # items put per account between prunes
+_PATH = re.compile(r"/_sandbox/mailbox/([^/]+)(/.*)")
+
+
+def route_of(url: str) -> tuple[str, str, str] | None:
+    """``(api_key, route, query)`` when ``url`` is a mailbox address (any host), else None."""
+    parts = urlsplit(url)
+    found = _PATH.fullmatch(parts.path)
+    return (found.group(1), found.group(2), parts.query) if found else None
+
+
+class Mailbox:
+    """The mailboxes of every account over one database; long-polls wait on the server's loop."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        db.after_commit.append(self._published)
+        self._published_id = self._top()  # every item up to here is committed
+        self._touched: set[int] = set()
+        self._since_prune: dict[int, int] = {}
+        self._waiters: dict[int, set[asyncio.Future]] = {}
+
+    def put(self, account_id: int, route: str, query: str, headers: dict[str, str], body: bytes) -> int:
+        """Keep one item for ``account_id``; it is handed out once the current transaction commits."""
+        cur = self.db.execute(
+            "INSERT INTO mailbox (account_id, route, query, headers, body, created) VALUES (?, ?, ?, ?, ?, ?)",
+            (account_id, route, query, json.dumps(headers), body, time.time()),
+        )
+        self._touched.add(account_id)
+        count = self._since_prune[account_id] = self._since_prune.get(account_id, 0) + 1
+        if count >= _PRUNE_EVERY:
+            self._since_prune[account_id] = 0
+            self._prune(account_id)
+        return cur.lastrowid or 0
+
+    def _top(self) -> int:
+        return self.db.execute("SELECT MAX(id) FROM mailbox").fetchone()[0] or 0
+
+    def _prune(self, account_id: int) -> None:
+        row = self.db.execute(
+            "SELECT id FROM mailbox WHERE account_id=? ORDER BY id DESC LIMIT 1 OFFSET ?", (account_id, KEPT)
+        ).fetchone()
+        if row is None:
+            return
+        dropped = self.db.execute("DELETE FROM mailbox WHERE account_id=? AND id<=?", (account_id, row[0])).rowcount
+        self.db.execute("INSERT INTO mailbox_dropped (account_id, upto, count) VALUES (?, ?, ?)",
+                        (account_id, row[0], dropped))
+
+    def _published(self) -> None:
+        """After a commit: hand out what was put and wake the readers of those accounts."""
+        if not self._touched:
+            return
+        self._published_id = self._top()  # read back: a commit that failed rolled its items back
+        touched, self._touched = self._touched, set()
+        for account_id in touched:
+            for waiter in self._waiters.pop(account_id, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def since(self, account_id: int, after: int, limit: int = 500) -> dict[str, Any]:
+        """The committed items of an account after cursor ``after``, oldest first.
+
+        Returns:
+            ``{"events": [...], "cursor": <last id returned, or after>, "missed": <dropped items newer than the
+            cursor; counted by whole batches, so at most that many>}``.
+        """
+        rows = self.db.execute(
+            "SELECT id, route, query, headers, body, created FROM mailbox WHERE account_id=? AND id>? AND id<=? "
+            "ORDER BY id LIMIT ?",
+            (account_id, after, self._published_id, limit),
+        ).fetchall()
+        missed = self.db.execute(
+            "SELECT COALESCE(SUM(count), 0) FROM mailbox_dropped WHERE account_id=? AND upto>?", (account_id, after)
+        ).fetchone()[0]
+        events = [_item(*row) for row in rows]
+        return {"events": events, "cursor": events[-1]["id"] if events else after, "missed": missed}
+
+    async def wait(self, account_id: int, after: int, timeout: float) -> dict[str, Any]:
+        """``since()``, waiting up to ``timeout`` real seconds (at most ``MAX_WAIT``) for a first item."""
+        found = self.since(account_id, after)
+        if found["events"] or timeout <= 0:
+            return found
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(account_id, set()).add(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), min(timeout, MAX_WAIT))
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self._waiters.get(account_id, set()).discard(waiter)
+        return self.since(account_id, after)
+
+
+def _item(item_id: int, route: str, query: str, headers: str, body: bytes, created: float) -> dict[str, Any]:
+    try:
+        text, encoding = body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(body).decode("ascii"), "base64"
+    return {"id": item_id, "path": route, "query": query, "headers": json.loads(headers), "body": text,
+            "body_encoding": encoding, "received": created}
