@@ -46,7 +46,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY = {
-    "ENV_NAMES": "config", "Settings": "config", "data_dir": "config", "find_env_file": "config",
+    "DEFAULT_RECEIVER_PORT": "config", "ENV_NAMES": "config", "Settings": "config", "data_dir": "config",
+    "describe_api_url": "config", "find_env_file": "config",
     "is_loopback_url": "config", "is_setting": "config", "load_settings": "config", "project_dir": "config",
     "update_env_file": "config",
     "generate_private_key": "keys", "load_private_key": "keys", "private_pem": "keys", "public_pem": "keys",
@@ -57,6 +58,7 @@ _LAZY = {
     "V1_CHANNELS": "validation", "validate_message_v1": "validation", "validate_phone_number": "validation",
     "validate_workflow": "validation",
     "DEFAULT_TEXT_MESSENGER": "payloads", "DEFAULT_TEXT_SMS": "payloads", "Request": "payloads",
+    "WEBHOOK_VERSION": "payloads",
     "account_settings_body": "payloads", "application_body": "payloads", "failover_condition": "payloads",
     "failover_workflow": "payloads", "message_v01": "payloads", "message_v1": "payloads",
     "messenger_item": "payloads", "sms_item": "payloads", "to_curl": "payloads",
@@ -66,6 +68,7 @@ _LAZY = {
 
 __all__ = [
     "CONDITION_STATUSES",
+    "DEFAULT_RECEIVER_PORT",
     "DEFAULT_TEXT_MESSENGER",
     "DEFAULT_TEXT_SMS",
     "DISPATCH_CHANNELS",
@@ -74,6 +77,7 @@ __all__ = [
     "RETRY_STATUSES",
     "TEXT_LIMITS",
     "V1_CHANNELS",
+    "WEBHOOK_VERSION",
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
@@ -111,6 +115,7 @@ __all__ = [
     "basic_auth_header",
     "data_dir",
     "decode_for_display",
+    "describe_api_url",
     "error_for_status",
     "failover_condition",
     "failover_workflow",
@@ -155,9 +160,11 @@ def __dir__() -> list[str]:
 if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from .client import RETRY_STATUSES, VonageClient
     from .config import (
+        DEFAULT_RECEIVER_PORT,
         ENV_NAMES,
         Settings,
         data_dir,
+        describe_api_url,
         find_env_file,
         is_loopback_url,
         is_setting,
@@ -169,6 +176,7 @@ if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from .payloads import (
         DEFAULT_TEXT_MESSENGER,
         DEFAULT_TEXT_SMS,
+        WEBHOOK_VERSION,
         Request,
         account_settings_body,
         application_body,

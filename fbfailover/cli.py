@@ -1,4 +1,5 @@
-"""The ``fbfailover`` command: ``jwt``, ``app create``, ``send failover``, plus ``sandbox`` and ``receiver``.
+"""The ``fbfailover`` command: ``jwt``, ``app create``, ``send failover``, ``account restore-webhooks``, plus
+``sandbox`` and ``receiver``.
 
 The commands mirror the nexmo-cli steps of the tutorial. Options default to the settings (environment
 and ``.env``). Exit status: 0 success, 1 the API answered an error or could not be reached, 2 bad input
@@ -117,6 +118,33 @@ def _send_failover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _restore_webhooks(args: argparse.Namespace, *, ask: Any = input) -> int:
+    from .config import load_settings
+    from .tutorial import Tutorial, restore_account_webhooks
+
+    settings = load_settings().require("api_key", "api_secret")
+    tut = Tutorial("live", settings)  # a real account (or the one VONAGE_REST_URL names): always confirm
+    try:
+        shown = restore_account_webhooks(tut)
+        print(shown.title)
+        for line in shown.lines[:-1] if shown.data.get("pending") else shown.lines:
+            print(f"  {line[0]}: {line[1]}" if isinstance(line, tuple) else f"  {line}")
+        if not shown.data.get("pending"):
+            return 0
+        if not args.yes:
+            try:
+                answer = ask("Apply this change to the account? [y/N] ")
+            except (EOFError, OSError):  # no terminal to ask on: the answer is no
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing was changed.", file=sys.stderr)
+                return 1
+        print(restore_account_webhooks(tut, confirm=True).title)
+        return 0
+    finally:
+        tut.client.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser, the ``sandbox`` and ``receiver`` subcommands included."""
     from .sandbox import cli as sandbox_cli
@@ -175,6 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     failover.add_argument("--curl", action="store_true",
                           help="print the equivalent curl command instead of sending")
     failover.set_defaults(func=_send_failover)
+
+    account = sub.add_parser("account", help="account-wide settings").add_subparsers(
+        dest="account_command", metavar="ACTION", required=True)
+    restore = account.add_parser(
+        "restore-webhooks", help="put back the account webhook URLs the tutorial replaced",
+        description="Show the account's current inbound and delivery-receipt webhook URLs next to the ones the "
+                    "tutorial kept before its first change, then put those back once confirmed.")
+    restore.add_argument("--yes", action="store_true", help="apply without asking (the change is still shown)")
+    restore.set_defaults(func=_restore_webhooks)
 
     sandbox_cli.register(sub)
     webhooks_cli.register(sub)

@@ -170,6 +170,9 @@ class VonageClient:
                 "PUT", f"/v2/applications/{quote(app_id)}", body, "basic"),
             "delete_application": lambda app_id: self._api(
                 "DELETE", f"/v2/applications/{quote(app_id)}", None, "basic"),
+            "account_settings": lambda: Request(
+                "POST", f"{self.settings.rest_url.rstrip('/')}/account/settings",
+                {"Accept": "application/json"}, form=account_settings_body(), auth="query"),
             "update_account_settings": lambda mo_callback_url=None, dr_callback_url=None: Request(
                 "POST", f"{self.settings.rest_url.rstrip('/')}/account/settings",
                 {"Accept": "application/json"},
@@ -211,6 +214,14 @@ class VonageClient:
     def delete_application(self, app_id: str) -> dict[str, Any]:
         """Delete an application for good (``DELETE /v2/applications/{id}``); returns ``{}``."""
         return self.send(self.request_for("delete_application", app_id))
+
+    def account_settings(self) -> dict[str, Any]:
+        """Read the account-level webhooks and limits: ``POST {rest_url}/account/settings`` with no URLs.
+
+        Vonage has no GET for these settings; a POST that sets nothing changes nothing and answers them
+        (``mo-callback-url``, ``dr-callback-url``, ...).
+        """
+        return self.send(self.request_for("account_settings"))
 
     def update_account_settings(self, mo_callback_url: str | None = None,
                                 dr_callback_url: str | None = None) -> dict[str, Any]:

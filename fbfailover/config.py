@@ -22,11 +22,15 @@ from dotenv import dotenv_values
 
 from .errors import ConfigError
 
-__all__ = ["ENV_NAMES", "Settings", "data_dir", "find_env_file", "is_loopback_url", "is_setting", "load_settings",
-           "project_dir", "update_env_file"]
+__all__ = ["DEFAULT_RECEIVER_PORT", "ENV_NAMES", "Settings", "data_dir", "describe_api_url", "find_env_file",
+           "is_loopback_url", "is_setting", "load_settings", "project_dir", "update_env_file"]
 
 DEFAULT_API_URL = "https://api.nexmo.com"
 DEFAULT_REST_URL = "https://rest.nexmo.com"
+#: The port of the live-mode receiver: the one the Vonage tutorials tunnel to (``ngrok http 3000``).
+DEFAULT_RECEIVER_PORT = 3000
+# The hosts of Vonage's own APIs (and of their seed-era nexmo names).
+_VONAGE_DOMAINS = ("nexmo.com", "vonage.com")
 
 #: Settings field -> environment names, the preferred name first.
 ENV_NAMES: dict[str, tuple[str, ...]] = {
@@ -44,6 +48,7 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "sandbox_url": ("FBFAILOVER_SANDBOX_URL",),
     "workshop_token": ("FBFAILOVER_WORKSHOP_TOKEN",),
     "public_url": ("FBFAILOVER_PUBLIC_URL",),
+    "receiver_port": ("FBFAILOVER_RECEIVER_PORT",),
 }
 _SECRETS = ("api_secret", "signature_secret", "workshop_token")
 _ALL_NAMES = frozenset(name for names in ENV_NAMES.values() for name in names)
@@ -77,7 +82,10 @@ class Settings:
     sandbox_url: str | None = None
     workshop_token: str | None = None
     public_url: str | None = None
+    receiver_port: int = DEFAULT_RECEIVER_PORT
     env_file: Path | None = None
+    #: True when VONAGE_API_URL or VONAGE_REST_URL was set: whatever address it names is where requests go.
+    explicit_api_url: bool = False
 
     def __repr__(self) -> str:
         parts = []
@@ -114,8 +122,13 @@ class Settings:
 
     @property
     def has_live_credentials(self) -> bool:
-        """True when an API key and secret are set and the API URL is not a local (sandbox) address."""
-        return bool(self.api_key and self.api_secret) and not is_loopback_url(self.api_url)
+        """True when an API key and secret are set for an API the learner chose.
+
+        That is Vonage's (the default), or any URL set explicitly with ``VONAGE_API_URL``/``VONAGE_REST_URL``
+        — a local mock, a recording proxy or a standalone sandbox is honoured, never replaced by the embedded
+        sandbox. A loopback API URL that was not set explicitly (a ``Settings`` built in code) does not count.
+        """
+        return bool(self.api_key and self.api_secret) and (self.explicit_api_url or not is_loopback_url(self.api_url))
 
 
 def _mask(secret: str) -> str:
@@ -132,6 +145,38 @@ def is_loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_local_url(url: str) -> bool:
+    """Return True when ``url`` points at this machine or a private network (loopback, RFC 1918, link-local)."""
+    if is_loopback_url(url):
+        return True
+    host = (urlsplit(url).hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host.endswith((".local", ".internal", ".lan"))
+    return address.is_private or address.is_link_local
+
+
+def is_vonage_url(url: str) -> bool:
+    """Return True when ``url``'s host is Vonage's (``*.nexmo.com``, ``*.vonage.com``)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in _VONAGE_DOMAINS)
+
+
+def describe_api_url(url: str) -> str:
+    """Say in a few words what answers at ``url``: Vonage, a local address, or another server.
+
+    Returns:
+        ``"Vonage's live API — real messages, real money"``, ``"a local address — not Vonage"`` or
+        ``"a server that is not Vonage's"``.
+    """
+    if is_vonage_url(url):
+        return "Vonage's live API — real messages, real money"
+    if is_local_url(url):
+        return "a local address — not Vonage"
+    return "a server that is not Vonage's"
 
 
 def find_env_file(start: str | os.PathLike[str] | None = None) -> Path | None:
@@ -200,13 +245,23 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | os.P
             value = str((base / Path(value).expanduser()).resolve())
         elif field.endswith("_url"):
             value = _check_url(names[0], value)
+        elif field == "receiver_port":
+            value = _check_port(names[0], value)
         values[field] = value
+    explicit = "api_url" in values or "rest_url" in values
     # Without an explicit API URL, a configured sandbox is where both API hosts live.
     sandbox = values.get("sandbox_url")
     if sandbox:
         values.setdefault("api_url", sandbox)
         values.setdefault("rest_url", sandbox)
-    return Settings(**values, env_file=path if path and path.is_file() else None)  # type: ignore[arg-type]
+    return Settings(**values, env_file=path if path and path.is_file() else None,  # type: ignore[arg-type]
+                    explicit_api_url=explicit)
+
+
+def _check_port(name: str, value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"{name} must be a TCP port number between 1 and 65535, got {value!r} (see .env.example)")
+    return int(value)
 
 
 def _check_url(name: str, value: str) -> str:

@@ -25,13 +25,33 @@ from .validation import (
     validate_workflow,
 )
 
-__all__ = ["DEFAULT_TEXT_MESSENGER", "DEFAULT_TEXT_SMS", "Request", "account_settings_body",
-           "application_body", "failover_condition", "failover_workflow", "message_v01", "message_v1",
-           "messenger_item", "sms_item", "to_curl", "tutorial_workflow"]
+__all__ = [
+    "DEFAULT_TEXT_MESSENGER",
+    "DEFAULT_TEXT_SMS",
+    "WEBHOOK_VERSION",
+    "Request",
+    "account_settings_body",
+    "application_body",
+    "failover_condition",
+    "failover_workflow",
+    "message_v01",
+    "message_v1",
+    "messenger_item",
+    "sms_item",
+    "to_curl",
+    "tutorial_workflow",
+]
 
 DEFAULT_TEXT_MESSENGER = "Hello from fbfailover on Facebook Messenger. Not read in time? An SMS follows."
 # True for every outcome that sends it: not read by the deadline, rejected, or undeliverable on Messenger.
 DEFAULT_TEXT_SMS = "Hello from fbfailover: we could not reach you on Messenger, so here is your message by SMS."
+
+#: The Messages webhook format the tutorial's applications and v1 sends pin. v1 is the current format and the
+#: only one Vonage documents for new applications, and its ``workflow`` object (``id``, ``item_number``,
+#: ``items_total``) says which message of a failover a status is about. Pinning it, instead of leaving the
+#: shape to an account default, means the receiver always knows what arrives (it reads v0.1 as well).
+WEBHOOK_VERSION = "v1"
+WEBHOOK_VERSIONS = ("v0.1", "v1")
 
 
 def failover_condition(expiry_time: int = 600, condition_status: str = "read") -> dict[str, Any]:
@@ -152,7 +172,7 @@ def message_v01(channel: str, from_: str, to: str, text: str,
 
 def message_v1(channel: str, from_: str, to: str, text: str, *,
                failover: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None = None,
-               client_ref: str | None = None) -> dict[str, Any]:
+               client_ref: str | None = None, webhook_version: str | None = WEBHOOK_VERSION) -> dict[str, Any]:
     """Build a Messages API v1 text message (``POST /v1/messages``), optionally with failover messages.
 
     Args:
@@ -161,6 +181,8 @@ def message_v1(channel: str, from_: str, to: str, text: str, *,
         text: the message text.
         failover: complete v1 messages (e.g. from ``message_v1``) tried in order if this one is rejected.
         client_ref: up to 100 characters echoed in status webhooks.
+        webhook_version: the shape of this message's status webhooks, ``"v1"`` by default (pinned rather than
+            left to the application's setting, see ``WEBHOOK_VERSION``); None leaves it to the application.
 
     Raises:
         ValidationError: listing every problem, failover messages included.
@@ -168,6 +190,8 @@ def message_v1(channel: str, from_: str, to: str, text: str, *,
     body: dict[str, Any] = {"to": to, "from": from_, "channel": channel, "message_type": "text", "text": text}
     if client_ref is not None:
         body["client_ref"] = client_ref
+    if webhook_version is not None:
+        body["webhook_version"] = webhook_version
     if failover is not None:
         body["failover"] = [dict(failover)] if isinstance(failover, Mapping) else [dict(m) for m in failover]
     raise_if(message_v1_problems(body))
@@ -175,14 +199,19 @@ def message_v1(channel: str, from_: str, to: str, text: str, *,
 
 
 def application_body(name: str, inbound_url: str, status_url: str,
-                     public_key: str | None = None) -> dict[str, Any]:
-    """Build the Applications API v2 body of a Messages and Dispatch application.
+                     public_key: str | None = None, messages_version: str = WEBHOOK_VERSION) -> dict[str, Any]:
+    """Build the Applications API v2 body of a Messages and Dispatch application, its webhook format pinned.
+
+    The Messages webhook format is always written (``capabilities.messages.version``) so the shape of inbound
+    webhooks never depends on an account default; ``"v1"`` by default, see ``WEBHOOK_VERSION``. Dispatch's
+    own status webhooks stay v0.1 whatever this says (Dispatch is a v0.1 API).
 
     Args:
         name: the application's name.
         inbound_url: where inbound messages are POSTed.
         status_url: where message status and dispatch reports are POSTed.
         public_key: PEM public key; without it Vonage generates the pair and returns the private key once.
+        messages_version: ``"v1"`` or ``"v0.1"``, the shape of the Messages webhooks.
 
     Raises:
         ValidationError: listing every problem.
@@ -191,8 +220,10 @@ def application_body(name: str, inbound_url: str, status_url: str,
     body: dict[str, Any] = {"name": name, "capabilities": {"messages": {"webhooks": {
         "inbound_url": {"address": inbound_url, "http_method": "POST"},
         "status_url": {"address": status_url, "http_method": "POST"},
-    }}}}
+    }, "version": messages_version}}}
     problems = []
+    if messages_version not in WEBHOOK_VERSIONS:
+        problems.append({"name": "capabilities.messages.version", "reason": "must be one of: v0.1, v1"})
     if not isinstance(name, str) or not name.strip():
         problems.append({"name": "name", "reason": "is required"})
     for key, url in (("inbound_url", inbound_url), ("status_url", status_url)):

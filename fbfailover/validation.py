@@ -254,6 +254,8 @@ def message_v1_problems(body: Any, path: str = "", *, nested: bool = False) -> P
     reason = client_ref_problem(body.get("client_ref"), 100)
     if reason:
         out.append({"name": _join(path, "client_ref"), "reason": reason})
+    if "webhook_version" in body and body["webhook_version"] not in ("v0.1", "v1"):
+        out.append({"name": _join(path, "webhook_version"), "reason": "must be one of: v0.1, v1"})
     failover = body.get("failover")
     if failover is not None and nested:
         out.append({"name": _join(path, "failover"),

@@ -218,3 +218,30 @@ def test_send_failover_missing_setting(capsys, isolated_settings):
     assert code == 2
     line = one_error_line(err)
     assert "TO_NUMBER, FB_SENDER_ID, FB_RECIPIENT_ID" in line and "FROM_NUMBER" not in line
+
+
+# --- account restore-webhooks ----------------------------------------------------------------------
+
+def test_account_restore_webhooks_shows_the_diff_and_asks_first(capsys, box, isolated_settings):
+    from fbfailover import tutorial
+
+    update_env_file({"VONAGE_API_KEY": box.api_key, "VONAGE_API_SECRET": box.api_secret,
+                     "VONAGE_API_URL": box.url, "VONAGE_REST_URL": box.url})
+    tut = tutorial.connect()
+    original = ("https://shop.example/in", "https://shop.example/dlr")
+    tut.client.update_account_settings(*original)
+    tut.start_receiver()
+    try:
+        tutorial.configure_account_webhooks(tut, confirm=True)
+    finally:
+        tut.receiver.stop()
+    code, out, err = run(capsys, "account", "restore-webhooks")
+    assert code == 1 and "Nothing was changed" in err
+    assert f"{tut.receiver.inbound_sms_url} → {original[0]}" in out
+    assert tut.client.account_settings()["mo-callback-url"] == tut.receiver.inbound_sms_url
+    code, out, _ = run(capsys, "account", "restore-webhooks", "--yes")
+    assert code == 0 and f"→ {original[1]}" in out and "Account webhooks restored" in out
+    answer = tut.client.account_settings()
+    assert (answer["mo-callback-url"], answer["dr-callback-url"]) == original
+    code, out, _ = run(capsys, "account", "restore-webhooks", "--yes")
+    assert code == 0 and out.startswith("Nothing to restore")

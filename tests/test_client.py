@@ -115,6 +115,16 @@ def test_account_settings_use_query_credentials_and_a_form(server, settings):
     assert "Authorization" not in seen["headers"]
 
 
+def test_reading_the_account_settings_posts_no_urls(server, settings):
+    reply(server, 200, {"mo-callback-url": "https://x.test/in", "dr-callback-url": ""})
+    with VonageClient(settings) as client:
+        assert client.account_settings()["mo-callback-url"] == "https://x.test/in"
+    (seen,) = server.seen
+    assert (seen["method"], seen["path"]) == ("POST", "/rest/account/settings")
+    assert seen["query"] == {"api_key": "key123", "api_secret": "secret456"}
+    assert not seen["body"]
+
+
 def test_request_for_gives_the_curl_twin_without_secrets(settings):
     client = VonageClient(settings)
     for operation, args in [("send_workflow", (BODY,)), ("list_applications", ()),

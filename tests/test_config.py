@@ -15,6 +15,7 @@ from fbfailover.config import (
     DEFAULT_REST_URL,
     Settings,
     data_dir,
+    describe_api_url,
     find_env_file,
     is_loopback_url,
     load_settings,
@@ -162,6 +163,39 @@ def test_has_live_credentials(url, live):
     assert Settings(api_key="k", api_secret="s", api_url=url).has_live_credentials is live
     assert Settings(api_key="k", api_url=url).has_live_credentials is False
     assert is_loopback_url(url) is not live
+
+
+@pytest.mark.parametrize("name", ["VONAGE_API_URL", "VONAGE_REST_URL"])
+def test_an_explicit_loopback_url_with_credentials_is_live(tmp_path, name):
+    env = {"VONAGE_API_KEY": "k", "VONAGE_API_SECRET": "s", name: "http://127.0.0.1:8123"}
+    settings = load_settings(env, cwd=tmp_path)
+    assert settings.explicit_api_url and settings.has_live_credentials
+    assert load_settings({"VONAGE_API_KEY": "k", "VONAGE_API_SECRET": "s"}, cwd=tmp_path).explicit_api_url is False
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    ("https://api.nexmo.com", "Vonage's live API — real messages, real money"),
+    ("https://rest.nexmo.com", "Vonage's live API — real messages, real money"),
+    ("https://api-eu.vonage.com", "Vonage's live API — real messages, real money"),
+    ("http://127.0.0.1:8000", "a local address — not Vonage"),
+    ("http://192.168.1.20:8000", "a local address — not Vonage"),
+    ("http://localhost:8000", "a local address — not Vonage"),
+    ("https://nexmo.com.example.org", "a server that is not Vonage's"),
+])
+def test_describe_api_url_says_what_answers(url, said):
+    assert describe_api_url(url) == said
+
+
+@pytest.mark.parametrize(("value", "port"), [(None, 3000), ("8080", 8080)])
+def test_the_receiver_port_defaults_to_the_tutorials_3000(tmp_path, value, port):
+    env = {"FBFAILOVER_RECEIVER_PORT": value} if value else {}
+    assert load_settings(env, cwd=tmp_path).receiver_port == port
+
+
+@pytest.mark.parametrize("value", ["0", "70000", "http"])
+def test_a_bad_receiver_port_names_the_setting(tmp_path, value):
+    with pytest.raises(ConfigError, match="FBFAILOVER_RECEIVER_PORT"):
+        load_settings({"FBFAILOVER_RECEIVER_PORT": value}, cwd=tmp_path)
 
 
 def test_update_env_file_keeps_other_lines_and_comments(tmp_path):

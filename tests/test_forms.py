@@ -57,6 +57,24 @@ def test_a_leading_plus_is_explained_inline_as_it_is_typed(tut):
     assert form.errors["from_number"].value == ""
 
 
+def test_an_alphanumeric_sms_sender_is_accepted_and_a_recipient_must_be_a_number(tut):
+    for form in (FailoverForm(tut), MessagesV1Form(tut)):
+        form.fields["from_number"].value = "Vonage"
+        assert form.errors["from_number"].value == ""
+        form.fields["to_number"].value = "Vonage"
+        assert "SMS only" in html.unescape(form.errors["to_number"].value)
+        form.fields["from_number"].value = "Vonage Tutorial"  # 15 characters: too long for a sender id
+        assert "at most 11" in html.unescape(form.errors["from_number"].value)
+
+
+def test_a_failover_from_an_alphanumeric_sender_is_sent(tut):
+    tutorial.ensure_application(tut)
+    form = MessagesV1Form(tut, outcome="Messenger rejects")
+    form.fields["from_number"].value = "Vonage"
+    result = form.submit()
+    assert [line[1] for line in result.lines][-1] == "delivered"
+
+
 def test_clicking_send_with_a_bad_field_sends_nothing(tut, box):
     form = FailoverForm(tut)
     form.fields["to_number"].value = "00447700900001"

@@ -209,11 +209,18 @@ def test_message_v1_with_failover():
     sms = message_v1("sms", FROM, TO, "Hi via SMS")
     body = message_v1("messenger", PAGE, PSID, "Hi via Messenger", failover=[sms], client_ref="c")
     assert body == {"to": PSID, "from": PAGE, "channel": "messenger", "message_type": "text",
-                    "text": "Hi via Messenger", "client_ref": "c",
+                    "text": "Hi via Messenger", "client_ref": "c", "webhook_version": "v1",
                     "failover": [{"to": TO, "from": FROM, "channel": "sms", "message_type": "text",
-                                  "text": "Hi via SMS"}]}
+                                  "text": "Hi via SMS", "webhook_version": "v1"}]}
     assert message_v1("messenger", PAGE, PSID, "x", failover=sms)["failover"] == [sms]
     assert validate_message_v1(body) is body
+
+
+def test_message_v1_pins_its_webhook_version_unless_told_not_to():
+    assert "webhook_version" not in message_v1("sms", FROM, TO, "x", webhook_version=None)
+    assert message_v1("sms", FROM, TO, "x", webhook_version="v0.1")["webhook_version"] == "v0.1"
+    assert problems(message_v1, "sms", FROM, TO, "x", webhook_version="v2") == {
+        "webhook_version": "must be one of: v0.1, v1"}
 
 
 def test_message_v1_problems_include_failover_paths():
@@ -315,8 +322,12 @@ def test_application_body():
     body = application_body("My app", "https://x.test/inbound", "http://127.0.0.1:9/status")
     assert body == {"name": "My app", "capabilities": {"messages": {"webhooks": {
         "inbound_url": {"address": "https://x.test/inbound", "http_method": "POST"},
-        "status_url": {"address": "http://127.0.0.1:9/status", "http_method": "POST"}}}}}
+        "status_url": {"address": "http://127.0.0.1:9/status", "http_method": "POST"}}, "version": "v1"}}}
     assert application_body("a", "https://x.test/i", "https://x.test/s", PEM)["keys"] == {"public_key": PEM}
+    older = application_body("a", "https://x.test/i", "https://x.test/s", messages_version="v0.1")
+    assert older["capabilities"]["messages"]["version"] == "v0.1"
+    assert problems(application_body, "a", "https://x.test/i", "https://x.test/s", messages_version="v2") == {
+        "capabilities.messages.version": "must be one of: v0.1, v1"}
 
 
 def test_application_body_problems():

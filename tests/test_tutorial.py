@@ -56,6 +56,22 @@ def test_real_credentials_select_live_mode_and_start_nothing(isolated_settings):
     assert "s3cr3tvalue" not in tut.describe() + repr(tut)
 
 
+def test_an_explicit_local_api_url_is_honoured_in_live_mode(isolated_settings, box):
+    env = {"VONAGE_API_KEY": box.api_key, "VONAGE_API_SECRET": box.api_secret, "VONAGE_API_URL": box.url,
+           "VONAGE_REST_URL": box.url, "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
+    tut = tutorial.connect(env)
+    assert tut.mode == "live" and tut.sandbox is None and tut.settings.api_url == box.url
+    assert tut.describe().startswith(f"Mode: live — requests go to {box.url} (a local address — not Vonage)")
+    assert tut.client.list_applications()["page"] == 1  # the requests really reach that address
+
+
+def test_live_mode_against_vonage_says_money_is_real(isolated_settings):
+    env = {"VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3tvalue",
+           "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
+    said = tutorial.connect(env).describe()
+    assert "https://api.nexmo.com (Vonage's live API — real messages, real money)" in said
+
+
 def test_a_shared_sandbox_needs_an_account(isolated_settings):
     env = {"FBFAILOVER_SANDBOX_URL": "http://127.0.0.1:9", "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
     with pytest.raises(ConfigError, match="VONAGE_API_KEY"):

@@ -28,6 +28,8 @@ from fbfailover.tutorial.setup_steps import (
     ensure_application,
     mint_token,
     prerequisites,
+    require_public_url,
+    restore_account_webhooks,
 )
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "learn_facebook_ids",
     "mint_token",
     "prerequisites",
+    "require_public_url",
+    "restore_account_webhooks",
     "save_facebook_ids",
     "send_failover",
     "send_v1_failover",

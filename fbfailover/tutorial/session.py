@@ -2,7 +2,9 @@
 
 ``connect()`` reads the settings once and picks the mode:
 
-- ``live``: real credentials (``VONAGE_API_KEY`` and ``VONAGE_API_SECRET``) and a real API URL;
+- ``live``: credentials (``VONAGE_API_KEY`` and ``VONAGE_API_SECRET``), for Vonage's API or for the URL set
+  explicitly in ``VONAGE_API_URL``/``VONAGE_REST_URL`` (a local mock, a recording proxy, a standalone sandbox:
+  an explicit URL is always honoured, and ``describe()`` says what answers there);
 - ``shared sandbox``: ``FBFAILOVER_SANDBOX_URL`` names a sandbox someone else runs (a workshop); without
   credentials, an account of this learner's own is requested with ``FBFAILOVER_WORKSHOP_TOKEN`` and saved
   in ``.env`` (see ``workshop.py``);
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fbfailover.client import VonageClient
-from fbfailover.config import Settings, load_settings, update_env_file
+from fbfailover.config import Settings, describe_api_url, load_settings, update_env_file
 
 __all__ = ["Tutorial", "connect"]
 
@@ -113,8 +115,11 @@ class Tutorial:
     def describe(self) -> str:
         """One paragraph saying where requests go (no secrets, no ports in the wording)."""
         if self.mode == LIVE:
-            return (f"Mode: live — requests go to {self.settings.api_url} with your API key "
-                    f"{self.settings.api_key}. Real messages are sent and may cost money.")
+            api, rest = self.settings.api_url, self.settings.rest_url
+            where = f"{api} ({describe_api_url(api)})"
+            if describe_api_url(rest) != describe_api_url(api):
+                where += f" and the account settings to {rest} ({describe_api_url(rest)})"
+            return f"Mode: live — requests go to {where}, with your API key {self.settings.api_key}."
         scale = getattr(getattr(self.sandbox, "core", None), "settings", None)
         speed = f" ({scale.time_scale:g} simulated seconds pass every real second)" if scale else ""
         if self.mode == SHARED:

@@ -13,11 +13,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fbfailover.config import ENV_NAMES
-from fbfailover.errors import NotFoundError
+from fbfailover.config import ENV_NAMES, is_local_url
+from fbfailover.errors import ConfigError, NotFoundError
 from fbfailover.keys import generate_private_key, load_private_key, private_pem, public_pem, save_private_key
 from fbfailover.payloads import application_body, to_curl
 from fbfailover.tokens import decode_for_display, mint_application_jwt, verify_application_jwt
+from fbfailover.tutorial.changes import (
+    ACCOUNT_FIELDS,
+    CONFIRM_HINT,
+    Change,
+    forget_originals,
+    load_originals,
+    needs_confirmation,
+    originals_file,
+    save_originals,
+)
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.facebook_ids import learn_facebook_ids
 from fbfailover.tutorial.session import SHARED, Tutorial
@@ -29,6 +39,8 @@ __all__ = [
     "ensure_application",
     "mint_token",
     "prerequisites",
+    "require_public_url",
+    "restore_account_webhooks",
 ]
 
 DEFAULT_APP_NAME = "FB Messenger failover tutorial"
@@ -64,21 +76,69 @@ def prerequisites(tut: Tutorial) -> Panel:
     return Panel("Prerequisites", lines, data={"ok": ok and not problems})
 
 
-def configure_account_webhooks(tut: Tutorial) -> Panel:
-    """Point the account-level inbound and delivery-receipt webhooks at the local receiver.
+def require_public_url(tut: Tutorial) -> None:
+    """Stop before a live change when Vonage could not reach the webhook receiver.
 
-    This is the tutorial's dashboard step ("Webhook URL for Inbound Message" / "for Delivery Receipt"),
-    done with the Account settings API.
+    Live against Vonage, webhooks come from the internet: they need ``FBFAILOVER_PUBLIC_URL``, a tunnel to the
+    receiver's port. An API on this machine or a private network (a mock, a standalone sandbox) reaches the
+    receiver directly, so it needs none.
+
+    Raises:
+        ConfigError: in live mode without ``FBFAILOVER_PUBLIC_URL``, naming the tunnel command and both settings.
     """
+    s = tut.settings
+    if tut.offline or s.public_url or (is_local_url(s.api_url) and is_local_url(s.rest_url)):
+        return
+    raise ConfigError(
+        f"live mode needs a public address for the webhook receiver before anything is created or changed: "
+        f"start a tunnel to its port with `ngrok http {s.receiver_port}`, then set FBFAILOVER_PUBLIC_URL to the "
+        f"tunnel's https address (FBFAILOVER_RECEIVER_PORT={s.receiver_port} is the port; both are in .env.example)")
+
+
+def _account_panel(title: str, changes: list[Change], request: Any, data: dict[str, Any]) -> Panel:
+    code = [("the same request with curl", to_curl(request))] if request is not None else []
+    return Panel(title, [c.line() for c in changes], code=code, data=data)
+
+
+def configure_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Panel:
+    """Point the account-level inbound and delivery-receipt webhooks at the local receiver, showing old → new.
+
+    This is the tutorial's dashboard step ("Webhook URL for Inbound Message" / "for Delivery Receipt"), done
+    with the Account settings API. These URLs are account-wide: the current ones are read first and shown
+    next to the new ones. In live mode nothing changes until ``confirm=True``; the first change keeps the
+    original URLs in the data folder (see ``restore_account_webhooks``). The offline sandbox needs no confirmation.
+
+    Args:
+        confirm: apply the change in live mode; without it the change is only shown.
+
+    Returns:
+        A panel; ``data["pending"]`` is True when the change waits for confirmation.
+
+    Raises:
+        ConfigError: live mode without ``FBFAILOVER_PUBLIC_URL`` (see ``require_public_url``).
+    """
+    require_public_url(tut)
     receiver = tut.receiver or tut.start_receiver()
-    mo, dr = receiver.inbound_sms_url, receiver.delivery_receipt_url
-    request = tut.client.request_for("update_account_settings", mo, dr)
-    answer = tut.client.update_account_settings(mo, dr)
-    return Panel("Account webhooks set", [
-        ("Webhook URL for Inbound Message", answer.get("mo-callback-url")),
-        ("Webhook URL for Delivery Receipt", answer.get("dr-callback-url")),
-        *_where_webhooks_go(tut),
-    ], code=[("the same request with curl", to_curl(request))], data=answer)
+    new = {"mo-callback-url": receiver.inbound_sms_url, "dr-callback-url": receiver.delivery_receipt_url}
+    current = tut.client.account_settings()
+    changes = [Change(label, current.get(key), new[key]) for key, label in ACCOUNT_FIELDS.items()]
+    request = tut.client.request_for("update_account_settings", new["mo-callback-url"], new["dr-callback-url"])
+    if not any(c.changed for c in changes):
+        return _account_panel("Account webhooks already set: nothing to change", changes, request,
+                              {**current, "pending": False})
+    if needs_confirmation(tut.offline, confirm):
+        panel = _account_panel("Account webhooks: change to confirm", changes, request,
+                               {**current, "pending": True})
+        panel.lines.append(CONFIRM_HINT)
+        return panel
+    kept = save_originals(tut.settings.api_key, tut.settings.rest_url, current, tut.environ)
+    answer = tut.client.update_account_settings(new["mo-callback-url"], new["dr-callback-url"])
+    panel = _account_panel("Account webhooks set", changes, request, {**answer, "pending": False})
+    panel.lines.extend(_where_webhooks_go(tut))
+    if not tut.offline:
+        panel.lines.append(("the URLs before the tutorial", "kept in the data folder" if kept else
+                            "already kept from an earlier change; restore_account_webhooks(tut) puts them back"))
+    return panel
 
 
 def _where_webhooks_go(tut: Tutorial) -> list[tuple[str, str]]:
@@ -87,6 +147,35 @@ def _where_webhooks_go(tut: Tutorial) -> list[tuple[str, str]]:
         return []
     return [("where webhooks go", "in a workshop your webhooks go to the room's sandbox, and this notebook "
                                   "listens to it")]
+
+
+def restore_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Panel:
+    """Put back the account webhook URLs the tutorial's first change replaced, showing current → original.
+
+    Args:
+        confirm: apply in live mode; without it the change is only shown (the sandbox needs none).
+
+    Returns:
+        A panel; ``data["pending"]`` is True when the change waits for confirmation.
+    """
+    s = tut.settings
+    originals = load_originals(s.api_key, s.rest_url, tut.environ)
+    if originals is None:
+        return Panel("Nothing to restore: the tutorial has not changed this account's webhooks", [
+            ("kept originals", str(originals_file(tut.environ)))], data={"pending": False, "restored": False})
+    current = tut.client.account_settings()
+    changes = [Change(label, current.get(key), originals.get(key) or "") for key, label in ACCOUNT_FIELDS.items()]
+    mo, dr = originals.get("mo-callback-url") or "", originals.get("dr-callback-url") or ""
+    request = tut.client.request_for("update_account_settings", mo, dr)
+    if needs_confirmation(tut.offline, confirm):
+        panel = _account_panel("Restore the account webhooks: change to confirm", changes, request,
+                               {**current, "pending": True, "restored": False})
+        panel.lines.append(CONFIRM_HINT)
+        return panel
+    answer = tut.client.update_account_settings(mo, dr)
+    forget_originals(s.api_key, s.rest_url, tut.environ)
+    return _account_panel("Account webhooks restored", changes, request,
+                          {**answer, "pending": False, "restored": True})
 
 
 def _keyfile(tut: Tutorial) -> Path:
@@ -103,28 +192,67 @@ def _existing_application(tut: Tutorial) -> dict[str, Any] | None:
         return None
 
 
+def _application_changes(app: dict[str, Any], body: dict[str, Any]) -> list[Change]:
+    """What a PUT of ``body`` would change in ``app``: name, webhook URLs, webhook format, public key."""
+    old_m, new_m = app.get("capabilities", {}).get("messages", {}), body["capabilities"]["messages"]
+    old_hooks, new_hooks = old_m.get("webhooks", {}), new_m["webhooks"]
+    old_key = (app.get("keys") or {}).get("public_key", "").strip()
+    new_key = body.get("keys", {}).get("public_key", "").strip()
+    return [
+        Change("name", app.get("name"), body["name"]),
+        Change("inbound URL", old_hooks.get("inbound_url", {}).get("address"), new_hooks["inbound_url"]["address"]),
+        Change("status URL", old_hooks.get("status_url", {}).get("address"), new_hooks["status_url"]["address"]),
+        Change("webhook format", old_m.get("version") or "(account default)", new_m["version"]),
+        Change("public key", "the one on file" if old_key else None,
+               "the one on file" if old_key == new_key or not new_key else "the key of your private.key"),
+    ]
+
+
 def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inbound_url: str | None = None,
-                                status_url: str | None = None, key_source: str = "local") -> Panel:
+                                status_url: str | None = None, key_source: str = "local",
+                                confirm: bool | None = None) -> Panel:
     """Create the Messages and Dispatch application, or reuse the one in ``.env`` and update its webhooks.
+
+    Updating an existing application shows each change old → new; in live mode it waits for ``confirm=True``
+    (another program may rely on its URLs). Nothing is sent when nothing would change.
 
     Args:
         name: the application's name; inbound_url / status_url: default to the running receiver's URLs.
         key_source: ``"local"`` generates the key pair here and uploads the public key; ``"api"`` lets the
             API generate it and saves the private key it returns (once).
+        confirm: apply an update in live mode; without it the update is only shown.
+
+    Returns:
+        A panel; ``data["pending"]`` is True when an update waits for confirmation.
+
+    Raises:
+        ConfigError: live mode without ``FBFAILOVER_PUBLIC_URL`` (see ``require_public_url``).
     """
     if key_source not in ("local", "api"):
         raise ValueError("key_source must be 'local' or 'api'")
+    require_public_url(tut)
     receiver = tut.receiver
     inbound_url = inbound_url or (receiver.inbound_url if receiver else None)
     status_url = status_url or (receiver.status_url if receiver else None)
     existing = _existing_application(tut)
     keyfile = _keyfile(tut)
+    changes: list[Change] = []
     if existing is not None:
         public = public_pem(load_private_key(keyfile))
         body = application_body(name, inbound_url, status_url, public_key=public)
         request = tut.client.request_for("update_application", existing["id"], body)
-        app = tut.client.update_application(existing["id"], body)
-        verb = "Reusing the application saved in .env (its webhooks now point at this receiver)"
+        changes = _application_changes(existing, body)
+        if not any(c.changed for c in changes):
+            app, verb = existing, "Reusing the application saved in .env (it already points at this receiver)"
+        elif needs_confirmation(tut.offline, confirm):
+            panel = Panel("Reusing the application saved in .env: update to confirm",
+                          [("application id", existing["id"]), *(c.line() for c in changes), CONFIRM_HINT],
+                          code=[("the same request with curl", to_curl(request))],
+                          data={"application": existing, "pending": True})
+            return panel
+        else:
+            app = tut.client.update_application(existing["id"], body)
+            verb = "Reusing the application saved in .env (its webhooks now point at this receiver)"
     else:
         key = generate_private_key() if key_source == "local" else None
         body = application_body(name, inbound_url, status_url, public_key=public_pem(key) if key else None)
@@ -136,34 +264,48 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
         verb = ("Created a new application; the key pair was generated here" if key is not None
                 else "Created a new application; the API generated the key pair")
     hooks = app["capabilities"]["messages"]["webhooks"]
-    return Panel(verb, [
+    lines: list[Any] = [
         ("application id", app["id"]),
         ("name", app["name"]),
         ("inbound URL", hooks["inbound_url"]["address"]),
         ("status URL", hooks["status_url"]["address"]),
+        ("webhook format", app["capabilities"]["messages"].get("version") or "(account default)"),
         ("private key", f"{keyfile.name} (mode {keyfile.stat().st_mode & 0o777:o}, never shown)"),
         *_where_webhooks_go(tut),
-    ], code=[("the same request with curl", to_curl(request))], data={"application": app})
+    ]
+    if any(c.changed for c in changes):
+        lines.append(("changed", "; ".join(f"{label}: {value}" for label, value in
+                                           (c.line() for c in changes if c.changed))))
+    return Panel(verb, lines, code=[("the same request with curl", to_curl(request))],
+                 data={"application": app, "pending": False})
 
 
-def ensure_application(tut: Tutorial, *, full: bool = False) -> Panel:
+def ensure_application(tut: Tutorial, confirm: bool | None = None, *, full: bool = False) -> Panel:
     """Make sure this session has a receiver and an application whose webhooks point at it.
 
     Steps 03 to 05 start with this: it reuses the application saved by step 02 (pointing its webhooks at
     this kernel's receiver) or, when there is none yet, creates one and says so. In the sandbox it also
-    learns the Facebook ids (as step 01 does) when they are not set yet.
+    learns the Facebook ids (as step 01 does) when they are not set yet. In live mode, re-pointing an existing
+    application is shown first and waits for ``confirm=True``, as in ``create_or_reuse_application``.
 
     Args:
+        confirm: in live mode, True applies a change to an existing application (see above).
         full: show the whole application panel with its curl request (public key included), as step 02 does;
             by default the application is one line, since step 02 already showed the request.
 
     Returns:
         The panel; ``panel["application"]`` is the application as the API returned it.
+
+    Raises:
+        ConfigError: live mode without ``FBFAILOVER_PUBLIC_URL`` (see ``require_public_url``).
     """
+    require_public_url(tut)
     if tut.receiver is None or not tut.receiver.running:
         tut.start_receiver()
     before = tut.settings.application_id
-    panel = create_or_reuse_application(tut)
+    panel = create_or_reuse_application(tut, confirm=confirm)
+    if panel.data.get("pending"):
+        return panel
     if not full:
         app = panel["application"]
         title = (f"Reusing application {app['id']} from step 02 (its webhooks now point at this receiver)"

@@ -2,7 +2,9 @@
 
 Routes: ``/webhooks/inbound`` and ``/webhooks/status`` (the application's Inbound and Status URLs),
 ``/webhooks/inbound-sms`` and ``/webhooks/delivery-receipt`` (the account-level URLs of the tutorial),
-``GET /health`` and ``GET /`` (the list of routes). What is accepted is decided in ``intake.py``. Nothing here
+``GET /health`` and ``GET /`` (the list of routes); with an ``EventLog``, every accepted webhook is also kept as
+it came and served at ``GET /_fbfailover/events`` to the kernels that share this receiver (``eventlog.py``).
+What is accepted is decided in ``intake.py``. Nothing here
 prints or logs: the server runs on a background thread inside a notebook kernel, where any output would land in
 whichever cell is running.
 """
@@ -14,6 +16,7 @@ from typing import Any
 
 import tornado.web
 
+from fbfailover.webhooks.eventlog import EVENTS_PATH, EventLog, EventsHandler
 from fbfailover.webhooks.events import ROUTES
 from fbfailover.webhooks.intake import Intake
 
@@ -39,9 +42,11 @@ class _Base(tornado.web.RequestHandler):
 class WebhookHandler(_Base):
     """One webhook route; the same handler serves all four."""
 
-    def initialize(self, intake: Intake, route: str = "") -> None:  # type: ignore[override]
+    def initialize(self, intake: Intake, route: str = "",  # type: ignore[override]
+                   log: EventLog | None = None) -> None:
         super().initialize(intake)
         self.route = route
+        self.log = log
 
     def get(self) -> None:
         if not self.request.query_arguments:
@@ -62,6 +67,8 @@ class WebhookHandler(_Base):
             status, reason = 500, f"receiver error: {type(exc).__name__}: {exc}"
             self.intake.store.reject(self.route, reason, status)
         if status == 200:
+            if self.log is not None:  # kept as it came: the subscribing kernels check its signature again
+                self.log.add(self.route, self.request.headers, self.request.body, self.request.query)
             self.set_status(200)
             self.finish()
             return
@@ -85,8 +92,17 @@ class IndexHandler(_Base):
         self.write_json(200, {"routes": [*ROUTES, "/health"]})
 
 
-def make_app(intake: Intake) -> tornado.web.Application:
-    """The receiver's tornado application over ``intake`` (access log silenced)."""
-    handlers: list[Any] = [(route, WebhookHandler, {"intake": intake, "route": route}) for route in ROUTES]
+def make_app(intake: Intake, log: EventLog | None = None,
+             credentials: tuple[str, str] | None = None) -> tornado.web.Application:
+    """The receiver's tornado application over ``intake`` (access log silenced).
+
+    Args:
+        intake: where webhooks go. log: keep accepted webhooks there and serve them at ``/_fbfailover/events``.
+        credentials: the account's ``(api_key, api_secret)``, the only Basic credentials the events route takes.
+    """
+    handlers: list[Any] = [(route, WebhookHandler, {"intake": intake, "route": route, "log": log})
+                           for route in ROUTES]
     handlers += [(r"/health", HealthHandler, {"intake": intake}), (r"/", IndexHandler, {"intake": intake})]
+    if log is not None:
+        handlers.append((EVENTS_PATH, EventsHandler, {"log": log, "credentials": credentials}))
     return tornado.web.Application(handlers, log_function=lambda handler: None)

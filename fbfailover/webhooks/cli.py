@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--public-url", default=None,
                         help="public base URL of a tunnel to this port; the printed URLs are built on it")
     parser.add_argument("--events-file", default=None, help="also append every event to this JSON-lines file")
+    parser.add_argument("--stop", action="store_true",
+                        help="stop the project's background receiver (the one live-mode notebooks share) and exit")
     parser.set_defaults(func=run)
 
 
@@ -58,29 +60,39 @@ def _printer(out: TextIO, err: TextIO, lock: threading.Lock) -> Any:
     return show
 
 
-def _signature_settings(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """The signature secret and API key given on the command line, else those in the settings (env or .env)."""
-    secret, api_key = args.signature_secret, getattr(args, "api_key", None)
-    if secret and api_key:
-        return secret, api_key
+def _signature_settings(args: argparse.Namespace) -> tuple[str | None, str | None, str | None, str | None]:
+    """The signature secret, API key, API secret and public URL: the command line's, else the settings'."""
     from fbfailover.config import load_settings
 
     settings = load_settings()
-    return secret or settings.signature_secret, api_key or settings.api_key
+    return (args.signature_secret or settings.signature_secret, getattr(args, "api_key", None) or settings.api_key,
+            settings.api_secret, getattr(args, "public_url", None) or settings.public_url)
+
+
+#: How each handed-out URL is called where it is pasted.
+_URL_LABELS = {"inbound_url": "application Inbound URL", "status_url": "application Status URL",
+               "inbound_sms_url": "account Inbound Message", "delivery_receipt_url": "account Delivery Receipt"}
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None,
         stop: threading.Event | None = None) -> int:
     """Run the receiver until Ctrl-C/SIGTERM (or until ``stop`` is set); return the exit status."""
+    from fbfailover.webhooks.eventlog import EventLog
     from fbfailover.webhooks.receiver import Receiver
 
     out = out or sys.stdout
     err = err or sys.stderr
+    if getattr(args, "stop", False):
+        from fbfailover.webhooks.shared import stop_shared_receiver
+
+        out.write(stop_shared_receiver() + "\n")
+        return 0
     stop = stop or threading.Event()
-    secret, api_key = _signature_settings(args)
+    secret, api_key, api_secret, public_url = _signature_settings(args)
+    credentials = (api_key, api_secret) if api_key and api_secret else None
     try:
-        receiver = Receiver(args.port, secret, args.public_url, host=args.host, events_file=args.events_file,
-                            api_key=api_key,
+        receiver = Receiver(args.port, secret, public_url, host=args.host, events_file=args.events_file,
+                            api_key=api_key, event_log=EventLog(), log_credentials=credentials,
                             sms_signature_methods=tuple(getattr(args, "sms_signature_methods", None)
                                                         or SMS_SIGNATURE_METHODS),
                             require_sms_signature=getattr(args, "require_sms_signature", False))
@@ -96,8 +108,12 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     with lock:
         out.write(f"fbfailover receiver listening on {receiver.local_url}\n")
         out.flush()
+        err.write("  paste these URLs (application: dashboard or step 02; account: dashboard settings or step 01):\n")
         for name, url in receiver.urls.items():
-            err.write(f"  {name:<21} {url}\n")
+            err.write(f"  {_URL_LABELS.get(name, name):<25} {url}\n")
+        if not public_url:
+            err.write(f"  these are local addresses: for Vonage, tunnel to this port (ngrok http {receiver.port}) "
+                      f"and set FBFAILOVER_PUBLIC_URL (or --public-url) to the tunnel's address\n")
         if receiver.signature_secret is None:
             err.write("  accepting unsigned webhooks (no --signature-secret): signatures are not checked\n")
         else:

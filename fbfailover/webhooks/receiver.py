@@ -14,11 +14,15 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fbfailover.webhooks.intake import Intake
 from fbfailover.webhooks.signature import DEFAULT_MAX_AGE, SMS_SIGNATURE_METHODS
 from fbfailover.webhooks.source import EventSource
 from fbfailover.webhooks.store import DEFAULT_MAX_EVENTS, EventStore
+
+if TYPE_CHECKING:
+    from fbfailover.webhooks.eventlog import EventLog
 
 __all__ = ["Receiver", "current", "start"]
 
@@ -43,7 +47,8 @@ class Receiver(EventSource):
                  host: str = "127.0.0.1", max_events: int = DEFAULT_MAX_EVENTS,
                  events_file: str | Path | None = None, max_age: float = DEFAULT_MAX_AGE,
                  api_key: str | None = None, sms_signature_methods: tuple[str, ...] = SMS_SIGNATURE_METHODS,
-                 require_sms_signature: bool = False):
+                 require_sms_signature: bool = False, event_log: EventLog | None = None,
+                 log_credentials: tuple[str, str] | None = None):
         from fbfailover.background import serve
         from fbfailover.webhooks.app import make_app
 
@@ -52,7 +57,8 @@ class Receiver(EventSource):
         intake = Intake(EventStore(max_events, events_file), signature_secret or None, max_age,
                         api_key=api_key or None, sms_signature_methods=tuple(sms_signature_methods),
                         require_sms_signature=require_sms_signature)
-        self._server = serve(make_app(intake), host, port, name="fbfailover-receiver")
+        self.event_log = event_log
+        self._server = serve(make_app(intake, event_log, log_credentials), host, port, name="fbfailover-receiver")
         self.port = self._server.port
         self.local_url = self._server.url
         super().__init__(public_url or self.local_url, intake, running=lambda: self._server.running,

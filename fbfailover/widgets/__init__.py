@@ -1,5 +1,6 @@
 """ipywidgets views and forms: each a thin skin over tested functions of the package."""
 
+from fbfailover.widgets.confirm import ConfirmChange
 from fbfailover.widgets.facebook_ids import FacebookIdsForm
 from fbfailover.widgets.failover_forms import FailoverForm, MessagesV1Form
 from fbfailover.widgets.feed import EventFeed
@@ -8,6 +9,7 @@ from fbfailover.widgets.timeline import FailoverTimeline
 
 __all__ = [
     "ApplicationForm",
+    "ConfirmChange",
     "EventFeed",
     "FacebookIdsForm",
     "FailoverForm",

@@ -20,7 +20,7 @@ from fbfailover.tutorial import (
     send_v1_failover,
 )
 from fbfailover.tutorial.failover_steps import DEFAULT_FROM, DEFAULT_OUTCOME, DEFAULT_TO
-from fbfailover.validation import EXPIRY_RANGE, id_problem, phone_number_problem, text_problem
+from fbfailover.validation import EXPIRY_RANGE, id_problem, phone_number_problem, sender_problem, text_problem
 from fbfailover.widgets.feed import EventFeed
 from fbfailover.widgets.forms import Form, _text
 from fbfailover.widgets.timeline import FailoverTimeline
@@ -58,7 +58,8 @@ class _SendForm(Form):
                                              description="Recipient (sandbox)", disabled=not tut.offline)
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="waiting")
         super().__init__(fields, checks={
-            "from_number": phone_number_problem, "to_number": phone_number_problem,
+            # The SMS sender may be an alphanumeric id (as the channel table allows); the recipient is a number.
+            "from_number": sender_problem, "to_number": phone_number_problem,
             "fb_sender_id": id_problem, "fb_recipient_id": id_problem,
             "text_messenger": lambda v: text_problem(v, "messenger"),
             "text_sms": lambda v: text_problem(v, "sms"), **extra_checks})

@@ -69,7 +69,7 @@ def test_run_prints_events_and_rejections():
     thread.start()
     try:
         url = out.wait_for(r"^fbfailover receiver listening on (http://127\.0\.0\.1:\d+)\n").group(1)
-        err.wait_for("status_url")
+        err.wait_for("application Status URL")
         assert post(url + "/webhooks/status", status_body(), secret=SECRET).status_code == 200
         assert post(url + "/webhooks/status", final_report_body()).status_code == 401
         out.wait_for(r'\{"kind": "status"')
@@ -127,11 +127,12 @@ def test_standalone_process_streams_json_lines_and_stops_on_sigterm():
 
 
 def test_the_signature_secret_and_api_key_default_to_the_settings(monkeypatch):
-    assert cli._signature_settings(parse()) == (None, None)
+    assert cli._signature_settings(parse()) == (None, None, None, None)
     monkeypatch.setenv("VONAGE_SIGNATURE_SECRET", "from-settings")
     monkeypatch.setenv("VONAGE_API_KEY", "key1")
-    assert cli._signature_settings(parse()) == ("from-settings", "key1")
-    assert cli._signature_settings(parse("--signature-secret", "given", "--api-key", "key2")) == ("given", "key2")
+    monkeypatch.setenv("FBFAILOVER_PUBLIC_URL", "https://tunnel.example")
+    assert cli._signature_settings(parse()) == ("from-settings", "key1", None, "https://tunnel.example")
+    assert cli._signature_settings(parse("--signature-secret", "given", "--api-key", "key2"))[:2] == ("given", "key2")
 
 
 def test_sms_signature_options():
