@@ -19,6 +19,7 @@ import base64
 import json
 import re
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -48,6 +49,10 @@ class Mailbox:
         self.db = db
         db.after_commit.append(self._published)
         self._published_id = self._top()  # every item up to here is committed
+        #: Names this database's mailboxes: a reader whose cursor came from another (a sandbox started over on a
+        #: new database) starts over instead of waiting for ids this one has not reached.
+        self.epoch = db.meta("mailbox_epoch") or uuid.uuid4().hex
+        db.set_meta("mailbox_epoch", self.epoch)
         self._touched: set[int] = set()
         self._since_prune: dict[int, int] = {}
         self._waiters: dict[int, set[asyncio.Future]] = {}
@@ -94,7 +99,7 @@ class Mailbox:
 
         Returns:
             ``{"events": [...], "cursor": <last id returned, or after>, "missed": <dropped items newer than the
-            cursor; counted by whole batches, so at most that many>}``.
+            cursor; counted by whole batches, so at most that many>, "epoch": <names this database's mailboxes>}``.
         """
         rows = self.db.execute(
             "SELECT id, route, query, headers, body, created FROM mailbox WHERE account_id=? AND id>? AND id<=? "
@@ -105,7 +110,8 @@ class Mailbox:
             "SELECT COALESCE(SUM(count), 0) FROM mailbox_dropped WHERE account_id=? AND upto>?", (account_id, after)
         ).fetchone()[0]
         events = [_item(*row) for row in rows]
-        return {"events": events, "cursor": events[-1]["id"] if events else after, "missed": missed}
+        return {"events": events, "cursor": events[-1]["id"] if events else after, "missed": missed,
+                "epoch": self.epoch}
 
     async def wait(self, account_id: int, after: int, timeout: float) -> dict[str, Any]:
         """``since()``, waiting up to ``timeout`` real seconds (at most ``MAX_WAIT``) for a first item."""

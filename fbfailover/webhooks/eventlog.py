@@ -23,6 +23,7 @@ import collections
 import hmac
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,8 @@ class EventLog:
     """Webhooks as they came, numbered from 1, the latest ``max_events`` kept; safe across threads."""
 
     def __init__(self, max_events: int = MAX_EVENTS):
+        #: Names this log: a reader whose cursor belongs to another (a restarted process) starts over.
+        self.epoch = uuid.uuid4().hex
         self.max_events = max_events
         self._items: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_events)
         self._last_id = 0
@@ -79,7 +82,8 @@ class EventLog:
             events = [dict(item) for item in self._items if item["id"] > cursor]
             oldest = self._items[0]["id"] if self._items else self._last_id + 1
         missed = max(0, oldest - cursor - 1) if cursor < self._last_id else 0
-        return {"events": events, "cursor": events[-1]["id"] if events else cursor, "missed": missed}
+        return {"events": events, "cursor": events[-1]["id"] if events else cursor, "missed": missed,
+                "epoch": self.epoch}
 
 
 def _basic(header: str) -> tuple[str, str] | None:

@@ -8,7 +8,9 @@ exact body), so it goes through the same ``Intake`` (signature check) and ``Even
 push to the local receiver.
 
 The cursor is kept in a small file in the data folder, so a kernel that restarts (or a later notebook) goes on
-from where the last one stopped: nothing is lost, nothing is shown twice. A dropped connection or a restarting
+from where the last one stopped: nothing is lost, nothing is shown twice. With it goes the server's name for its
+log (``epoch``): a cursor from another log (a sandbox started over on a new database, a receiver process that
+restarted) is dropped and the new log read from its beginning. A dropped connection or a restarting
 sandbox is retried with a short back-off, for as long as the source runs.
 """
 
@@ -64,7 +66,7 @@ class StreamSource(EventSource):
         intake = Intake(EventStore(max_events), signature_secret or None, max_age, api_key=api_key)
         self.events_url = base + events_path
         self.cursor_path = Path(cursor_path) if cursor_path is not None else None
-        self.cursor = self._load_cursor()
+        self.epoch, self.cursor = self._load_cursor()
         self.connected = False
         self.missed = 0
         self.problem: str | None = None  # why the stream is not flowing, when it is not
@@ -78,13 +80,15 @@ class StreamSource(EventSource):
         self._thread.start()
 
     # -- the cursor -------------------------------------------------------------------------------------
-    def _load_cursor(self) -> int:
+    def _load_cursor(self) -> tuple[str, int]:
+        """``(epoch, cursor)`` from the cursor file: the server's name for its log, and the last id taken."""
         if self.cursor_path is None:
-            return 0
+            return "", 0
         try:
-            return int(self.cursor_path.read_text().strip() or 0)
+            epoch, _, cursor = self.cursor_path.read_text().strip().rpartition(" ")
+            return epoch, int(cursor or 0)
         except (OSError, ValueError):
-            return 0
+            return "", 0
 
     def _save_cursor(self) -> None:
         if self.cursor_path is None:
@@ -92,7 +96,7 @@ class StreamSource(EventSource):
         try:
             self.cursor_path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.cursor_path.with_suffix(".partial")
-            partial.write_text(str(self.cursor))
+            partial.write_text(f"{self.epoch} {self.cursor}".strip())
             os.replace(partial, self.cursor_path)
         except OSError as exc:
             self.problem = f"cannot keep the stream's cursor in {self.cursor_path}: {exc}"
@@ -126,6 +130,14 @@ class StreamSource(EventSource):
             self._take(page)
 
     def _take(self, page: dict) -> None:
+        epoch = str(page.get("epoch") or "")
+        if epoch != self.epoch:
+            if self.cursor and self.epoch:  # another log than the cursor's (the server started over): from its start
+                self.intake.notice("the server's event log started over; reading it from its beginning")
+                self.epoch, self.cursor, self.missed = epoch, 0, 0
+                self._save_cursor()
+                return  # the next request asks from 0
+            self.epoch = epoch
         missed = int(page.get("missed") or 0)
         if missed > self.missed:
             self.intake.notice(f"the server dropped {missed} events before this notebook could read them "
@@ -140,7 +152,7 @@ class StreamSource(EventSource):
             self.intake.receive(item.get("path", "/webhooks/status"), raw, item.get("headers") or {}, query=query,
                                 received_at=item.get("received"))
             self.cursor = max(self.cursor, int(item["id"]))
-        if page.get("events"):
+        if page.get("events") or (self.cursor_path is not None and not self.cursor_path.exists()):
             self._save_cursor()
 
     def _down(self, why: str) -> None:

@@ -9,7 +9,7 @@ import requests
 
 from fbfailover.sandbox import mailbox as mailbox_module
 from fbfailover.webhooks.stream import StreamSource
-from tests.sandbox.sandbox_helpers import create_app, mint, post_dispatch
+from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, create_app, mint, post_dispatch
 from tests.sandbox.test_sandbox_standalone import ROOT, Standalone
 from tests.sandbox.test_workshop import TOKEN, start_workshop
 
@@ -67,10 +67,14 @@ def test_an_attendee_pulls_signed_webhooks_verified_and_deduped_like_pushed_ones
         statuses = source.events("status", dispatch_uuid=uuid)
         assert {(e.channel, e.status) for e in statuses} >= {("messenger", "submitted"), ("sms", "delivered")}
         assert source.rejections == [] and source.stats.duplicates == 0
+        def saved() -> tuple[str, int]:
+            epoch, _, cursor = (tmp_path / "cursor").read_text().partition(" ")
+            return epoch, int(cursor or 0)
+
         deadline = time.monotonic() + 5  # the file is written once a page of items is taken
-        while int((tmp_path / "cursor").read_text() or 0) != source.cursor and time.monotonic() < deadline:
+        while saved()[1] != source.cursor and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert int((tmp_path / "cursor").read_text()) == source.cursor > 0
+        assert saved() == (source.epoch, source.cursor) and source.cursor > 0 and source.epoch
         deliveries = requests.get(f"{room.url}/_sandbox/deliveries", auth=(attendee.api_key, attendee.api_secret),
                                   timeout=10).json()["deliveries"]
         assert deliveries and all(d["status"] == "delivered" and "/_sandbox/mailbox/" in d["url"]
@@ -191,3 +195,30 @@ def test_attendees_reconnect_after_the_sandbox_is_killed_and_every_event_arrives
         source.stop()
         if second is not None:
             second.stop()
+
+
+def test_a_cursor_from_another_database_is_dropped_and_the_new_one_read_from_its_start(key_pair, tmp_path):
+    first = start_workshop(clock="real", time_scale=6000)
+    keys = (API_KEY, API_SECRET, SIGNATURE_SECRET)  # the primary account: the same on every new database
+    attendee = Attendee(first, key_pair, keys)
+    source = attendee.stream(cursor_path=tmp_path / "cursor")
+    try:
+        for _ in range(3):
+            assert source.wait_for("final_report", dispatch_uuid=attendee.dispatch(), timeout=20)
+    finally:
+        source.stop()
+        first.stop()
+    stale = source.cursor
+    # The instructor starts over on a new database: the same credentials, ids from 1 again.
+    second = start_workshop(clock="real", time_scale=6000)
+    try:
+        again = Attendee(second, key_pair, keys)
+        fresh = again.stream(cursor_path=tmp_path / "cursor")
+        try:
+            uuid = again.dispatch()
+            assert fresh.wait_for("final_report", dispatch_uuid=uuid, timeout=20)
+            assert fresh.epoch != source.epoch and fresh.cursor < stale
+        finally:
+            fresh.stop()
+    finally:
+        second.stop()
