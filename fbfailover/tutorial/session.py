@@ -82,32 +82,45 @@ class Tutorial:
     def start_receiver(self, port: int = 0) -> Any:
         """Start (or restart) what brings this account's webhooks, verifying signatures when the secret is known.
 
-        With a shared sandbox (a workshop) it cannot push to this kernel, so the webhook URLs are its mailbox and
-        this kernel pulls from it (``StreamSource``); otherwise a receiver in this kernel gets them pushed. Either
-        way the account's API key goes with it: a signed webhook of another account is refused.
+        - A shared sandbox (a workshop) cannot push to this kernel: the webhook URLs are its mailbox and this
+          kernel pulls from it.
+        - Live with ``FBFAILOVER_PUBLIC_URL`` (a tunnel): every kernel of the project shares one receiver on
+          ``FBFAILOVER_RECEIVER_PORT`` (a background ``fbfailover receiver``, started when none runs), and this
+          kernel pulls from its event log; the webhook URLs are the public URL's.
+        - Otherwise (the offline sandbox, a local mock): a receiver in this kernel gets them pushed.
+
+        Either way the same checks apply (``fbfailover.webhooks.intake``) and the account's API key goes with them:
+        a signed webhook of another account is refused.
         """
         from fbfailover import webhooks
 
+        settings = self.settings
         if self.mode == SHARED:
-            return self._start_stream()
-        public_url = self.settings.public_url
-        self.receiver = webhooks.start(port, signature_secret=self.settings.signature_secret,
-                                       public_url=public_url, api_key=self.settings.api_key)
+            return self._pull(settings.sandbox_url, mailbox_url=None, events_path=None)
+        if self.mode == LIVE and settings.public_url:
+            from fbfailover.webhooks.eventlog import EVENTS_PATH
+            from fbfailover.webhooks.shared import ensure_shared_receiver
+
+            local = ensure_shared_receiver(settings, self.environ)
+            return self._pull(local, mailbox_url=settings.public_url, events_path=EVENTS_PATH)
+        self.receiver = webhooks.start(port, signature_secret=settings.signature_secret,
+                                       public_url=settings.public_url, api_key=settings.api_key)
         return self.receiver
 
-    def _start_stream(self) -> Any:
+    def _pull(self, base_url: str, *, mailbox_url: str | None, events_path: str | None) -> Any:
+        """Pull this account's webhooks from ``base_url``'s event stream (one stream per kernel)."""
         global _stream
         from fbfailover.config import data_dir
-        from fbfailover.webhooks.stream import StreamSource, cursor_file
+        from fbfailover.webhooks.stream import SANDBOX_EVENTS, StreamSource, cursor_file
 
         settings = self.settings
         with _lock:
             if _stream is not None:
                 _stream.stop()  # a cell run again: one stream per kernel
-            _stream = StreamSource(settings.sandbox_url, settings.api_key, settings.api_secret,
-                                   signature_secret=settings.signature_secret,
-                                   cursor_path=cursor_file(data_dir(self.environ), settings.sandbox_url,
-                                                           settings.api_key))
+            _stream = StreamSource(base_url, settings.api_key, settings.api_secret,
+                                   signature_secret=settings.signature_secret, mailbox_url=mailbox_url,
+                                   events_path=events_path or SANDBOX_EVENTS,
+                                   cursor_path=cursor_file(data_dir(self.environ), base_url, settings.api_key))
         _stream.wait_until_connected(10)
         self.receiver = _stream
         return _stream
