@@ -2,7 +2,8 @@
 # Both create .venv when it is missing and install what they need; a second run with nothing changed is quick.
 
 PYTHON ?= python3
-VENV   := .venv
+# `make test PYTHON=python3.13` tests another Python in a venv of its own (.venv-3.13); the default one is .venv.
+VENV   ?= $(if $(filter python3,$(PYTHON)),.venv,.venv-$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null))
 BIN    := $(VENV)/bin
 FIRST_NOTEBOOK := notebooks/00-start-here.ipynb
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
@@ -45,7 +46,7 @@ chromium:
 # file browser (dotfiles shown, tool folders hidden). The settings override keeps the news and update prompt
 # from greeting a learner; JupyterLab reads it from the environment it runs in, so nothing outside .venv changes.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
-LAB_HIDDEN := __pycache__ *.pyc .git .venv .ci .fbfailover .ruff_cache .pytest_cache *.egg-info .ipynb_checkpoints
+LAB_HIDDEN := __pycache__ *.pyc .git .venv .venv-* .ci .fbfailover .ruff_cache .pytest_cache *.egg-info .ipynb_checkpoints
 LAB_FLAGS := --ServerApp.root_dir=. --ContentsManager.allow_hidden=True \
   $(foreach glob,$(LAB_HIDDEN),--ContentsManager.hide_globs='$(glob)')
 
