@@ -105,3 +105,15 @@ def box():
     handle = sandbox.start(db=":memory:", time_scale=12_000)
     yield handle
     handle.stop()
+
+
+@pytest.fixture
+def room():
+    """An embedded sandbox in workshop mode with a manual clock (``tests.sandbox.test_workshop.start_workshop``)."""
+    from tests.sandbox.test_workshop import start_workshop
+
+    box = start_workshop()
+    try:
+        yield box
+    finally:
+        box.stop()

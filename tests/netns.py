@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-__all__ = ["Room", "room"]
+__all__ = ["Room", "room", "sandbox_in", "wait_for_port"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,24 @@ def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.1)
     raise TimeoutError(f"nothing listens at {host}:{port} after {timeout:g} s")
+
+
+@contextlib.contextmanager
+def sandbox_in(far: Room, folder, port: int, *args: str) -> Iterator[str]:
+    """``fbfailover sandbox --host 0.0.0.0 --port PORT ARGS...`` inside ``far``; yields its URL from this machine.
+
+    Its output goes to ``folder/sandbox.log`` and its database to ``folder/sandbox.sqlite3``.
+    """
+    import sys
+    from pathlib import Path
+
+    folder = Path(folder)
+    with (folder / "sandbox.log").open("w") as log:
+        proc = far.popen([sys.executable, "-m", "fbfailover.sandbox", "--host", "0.0.0.0", "--port", str(port),
+                          "--db", str(folder / "sandbox.sqlite3"), *args], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(far.inside, port)
+            yield f"http://{far.inside}:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(10)

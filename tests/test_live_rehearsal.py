@@ -10,8 +10,6 @@ from outside (the sandbox's control API, playing a Facebook user) while the note
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ from dotenv import dotenv_values
 from nbclient import NotebookClient
 
 from fbfailover.background import serve
-from tests.netns import room, wait_for_port
+from tests.netns import room, sandbox_in
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0[1-5]-*.ipynb"))
@@ -75,18 +73,9 @@ def forwarder(host: str, target: str) -> tuple[object, list[str]]:
 def vonage(tmp_path_factory):
     """The standalone sandbox playing Vonage in another namespace; yields (room, url)."""
     folder = tmp_path_factory.mktemp("vonage")
-    with room("fbv") as far:
-        log = (folder / "sandbox.log").open("w")
-        proc = far.popen([sys.executable, "-m", "fbfailover.sandbox", "--host", "0.0.0.0", "--port", str(PORT),
-                          "--api-key", KEY, "--api-secret", SECRET, "--signature-secret", SIGNATURE,
-                          "--db", str(folder / "vonage.sqlite3")], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            wait_for_port(far.inside, PORT)
-            yield far, f"http://{far.inside}:{PORT}"
-        finally:
-            proc.terminate()
-            proc.wait(10)
-            log.close()
+    with room("fbv") as far, sandbox_in(far, folder, PORT, "--api-key", KEY, "--api-secret", SECRET,
+                                         "--signature-secret", SIGNATURE) as url:
+        yield far, url
 
 
 def test_the_whole_tutorial_in_live_mode_through_a_tunnel(vonage, isolated_settings, monkeypatch):

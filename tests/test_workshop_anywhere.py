@@ -7,7 +7,6 @@ attendee runs them, with only ``FBFAILOVER_SANDBOX_URL`` and ``FBFAILOVER_WORKSH
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from dotenv import dotenv_values
 from nbclient import NotebookClient
 
 from fbfailover import webhooks
-from tests.netns import room, wait_for_port
+from tests.netns import room, sandbox_in
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0[1-5]-*.ipynb"))
@@ -30,18 +29,8 @@ PORT = 18765
 def far_sandbox(tmp_path_factory):
     """``fbfailover sandbox --workshop --host 0.0.0.0`` in a network namespace; yields (room, url)."""
     folder = tmp_path_factory.mktemp("far")
-    with room() as far:
-        log = (folder / "sandbox.log").open("w")
-        proc = far.popen([sys.executable, "-m", "fbfailover.sandbox", "--host", "0.0.0.0", "--port", str(PORT),
-                          "--workshop", "--workshop-token", TOKEN, "--db", str(folder / "room.sqlite3")],
-                         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            wait_for_port(far.inside, PORT)
-            yield far, f"http://{far.inside}:{PORT}"
-        finally:
-            proc.terminate()
-            proc.wait(10)
-            log.close()
+    with room() as far, sandbox_in(far, folder, PORT, "--workshop", "--workshop-token", TOKEN) as url:
+        yield far, url
 
 
 def test_the_sandbox_cannot_reach_this_machines_loopback(far_sandbox):

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 import requests
 from playwright.sync_api import Page, expect
 
 from fbfailover.sandbox.embedded import Sandbox
 from tests.browser.lab import screenshot
 from tests.sandbox.sandbox_helpers import create_app, mint, post_dispatch
-from tests.sandbox.test_workshop import TOKEN, Attendee, start_workshop
-
-
-@pytest.fixture
-def room() -> Iterator[Sandbox]:
-    box = start_workshop()
-    try:
-        yield box
-    finally:
-        box.stop()
+from tests.sandbox.test_workshop import TOKEN, Attendee
 
 
 def row(page: Page, attendee: Attendee):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -38,13 +37,6 @@ def start_workshop(token: str = TOKEN, db: str = ":memory:", **settings) -> Sand
     return Sandbox(server, core)
 
 
-@pytest.fixture
-def room() -> Iterator[Sandbox]:
-    box = start_workshop()
-    try:
-        yield box
-    finally:
-        box.stop()
 
 
 class Attendee:

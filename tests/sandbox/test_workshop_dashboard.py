@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -11,7 +10,7 @@ import requests
 from fbfailover.sandbox.activity import STEPS, Activity
 from fbfailover.sandbox.embedded import Sandbox
 from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, PAGE, PSID, SMS_TO, create_app, mint, post_dispatch
-from tests.sandbox.test_workshop import TOKEN, Attendee, start_workshop
+from tests.sandbox.test_workshop import TOKEN, Attendee
 
 V1_FAILOVER = {
     "channel": "messenger",
@@ -23,13 +22,6 @@ V1_FAILOVER = {
 }
 
 
-@pytest.fixture
-def room() -> Iterator[Sandbox]:
-    box = start_workshop()
-    try:
-        yield box
-    finally:
-        box.stop()
 
 
 def state(room: Sandbox) -> dict:
