@@ -1,8 +1,12 @@
-"""The local webhook receiver: inbound and status routes, signature checks, an event store, ``wait_for``.
+"""Webhooks into the notebook: one event API (``EventSource``) over two transports, signature checks, a store.
 
-``start()`` runs a tornado server on its own thread and loop and returns a ``Receiver`` whose URLs go into the
-application (or the account settings); every webhook, of any shape (``shapes`` reads v0.1, v1 and SMS API
-bodies), becomes an ``Event`` that can be listed, waited for, awaited and subscribed to.
+- ``Receiver`` (``start()``): a tornado server on its own thread and loop; Vonage (or the sandbox) pushes to it.
+- ``StreamSource``: this process connects out and pulls its account's webhooks from a server's event stream (a
+  shared workshop sandbox's mailbox, or the project's one live-mode receiver).
+
+Both hand every webhook to the same ``Intake`` (signature checks) and ``EventStore`` (dedupe, bounds); every
+webhook, of any shape (``shapes`` reads v0.1, v1 and SMS API bodies), becomes an ``Event`` that can be listed,
+waited for, awaited and subscribed to.
 This package imports no widget code: the live views are in ``fbfailover.widgets``.
 """
 
@@ -23,9 +27,12 @@ from fbfailover.webhooks.events import (
     v1_items,
     v1_outcome,
 )
+from fbfailover.webhooks.intake import Intake
 from fbfailover.webhooks.receiver import Receiver, current, start
 from fbfailover.webhooks.signature import SignatureError, payload_hash, verify_signed_webhook
+from fbfailover.webhooks.source import EventSource
 from fbfailover.webhooks.store import EventStore, Rejection, Stats, WaitTimeout
+from fbfailover.webhooks.stream import StreamSource
 
 __all__ = [
     "FAILED",
@@ -36,11 +43,14 @@ __all__ = [
     "STATUS_ORDER",
     "SUCCEEDED",
     "Event",
+    "EventSource",
     "EventStore",
+    "Intake",
     "Receiver",
     "Rejection",
     "SignatureError",
     "Stats",
+    "StreamSource",
     "WaitTimeout",
     "classify",
     "current",
