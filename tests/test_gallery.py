@@ -127,6 +127,7 @@ def test_dispatch_only_check_asks_the_api(tut, acl, verdict):
     assert result.title == verdict
     assert isinstance(result, CheckResult)
     assert "POST /v0.1/messages with an empty body: " in repr(result)
+    assert "unexpected" not in repr(result)
 
 
 def test_dispatch_only_check_refuses_a_foreign_token_and_a_non_token(tut):
