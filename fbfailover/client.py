@@ -250,10 +250,20 @@ class VonageClient:
         s = self.settings.require("application_id", "private_key_path")
         return mint_application_jwt(s.application_id, s.private_key_path, ttl=ttl)  # type: ignore[arg-type]
 
-    def send(self, request: Request) -> dict[str, Any]:
+    def send(self, request: Request, *, bearer: str | None = None) -> dict[str, Any]:
         """Send a Request with its credentials and return the parsed JSON answer (``{}`` when empty).
 
+        Args:
+            request: what to send; ``request.auth`` says which credentials to add.
+            bearer: for a ``jwt`` request, this token instead of a freshly minted one. It is the one escape
+                hatch from the client's own care, so that a learner can see what the API answers to an expired
+                token or one signed with another key (the failure gallery, notebook 06).
+
+        Returns:
+            The parsed JSON answer.
+
         Raises:
+            ValueError: ``bearer`` given for a request that is not authenticated with a JWT.
             ConfigError: the credentials the request needs are not configured.
             TransportError: the server could not be reached, or a GET/PUT/DELETE got no answer in time.
             UncertainTransportError: a POST was sent but no answer came (a ``TransportError`` too).
@@ -262,8 +272,11 @@ class VonageClient:
         """
         headers = {"User-Agent": USER_AGENT, **request.headers}
         params = dict(request.params or {})
+        if bearer is not None and request.auth != "jwt":
+            raise ValueError(f"bearer= is for requests authenticated with a JWT, not auth={request.auth!r}")
         if request.auth == "jwt":
-            headers["Authorization"] = f"Bearer {self.mint_jwt()}"  # fresh per request, as the SDKs do
+            # fresh per request, as the SDKs do, unless the caller brings a token on purpose
+            headers["Authorization"] = f"Bearer {bearer if bearer is not None else self.mint_jwt()}"
         elif request.auth in ("basic", "query"):
             s = self.settings.require("api_key", "api_secret")
             if request.auth == "basic":

@@ -73,6 +73,22 @@ def test_each_request_gets_its_own_jwt(server, settings):
     assert tokens[0] != tokens[1]  # distinct jti
 
 
+def test_a_token_brought_on_purpose_is_sent_as_is_and_the_curl_twin_still_hides_it(server, settings):
+    reply(server, 401, {"title": "Unauthorised", "detail": "Invalid Token"})
+    with VonageClient(settings) as client:
+        request = client.request_for("send_workflow", BODY)
+        with pytest.raises(AuthenticationError):
+            client.send(request, bearer="not-a-real-token")
+    assert server.seen[0]["headers"]["Authorization"] == "Bearer not-a-real-token"
+    assert '"Authorization: Bearer $JWT"' in to_curl(request)
+
+
+def test_a_token_brought_for_a_basic_request_is_refused_before_sending(server, settings):
+    with VonageClient(settings) as client, pytest.raises(ValueError, match="bearer= is for requests"):
+        client.send(client.request_for("list_applications"), bearer="x")
+    assert server.seen == []
+
+
 def test_basic_auth_variant_of_dispatch(server, settings):
     with VonageClient(settings) as client:
         client.send_workflow(BODY, auth="basic")

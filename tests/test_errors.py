@@ -19,6 +19,7 @@ from fbfailover import errors
 INTERNAL = {
     "Problem": "tornado's HTTPError carrying a problem-details body; the handler turns it into the answer",
     "AuthError": "the sandbox's authenticator raises it and its handlers answer 401 in each API's shape",
+    "AccessDenied": "an AuthError for a valid JWT whose acl does not list the path; the handlers answer 403",
     "SaveError": "a failed group commit in the sandbox; its handlers answer 503 'Nothing was accepted'",
 }
 

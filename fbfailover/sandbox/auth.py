@@ -5,12 +5,18 @@ required; without ``exp`` a token lives 15 minutes from ``iat``; an ``exp`` more
 is refused; ``nbf``/``exp``/``iat`` get a small clock-skew allowance. Only RS256 is accepted:
 ``alg: none`` and every HMAC algorithm are refused, so a public key can never be used as an HMAC secret.
 Token checks use real time (the learner's tokens are minted with the real clock), never simulated time.
+
+An ``acl`` claim (``{"paths": {"/*/dispatch/**": {}, ...}}``) limits what the token may call: a path matches when
+each ``/``-separated segment of the pattern matches (``*`` is one segment, ``**`` any number of them, zero
+included; other segments are shell-style patterns) and, when the rule lists ``methods``, the method is one of
+them. A token without ``acl`` may call every path. Filters are not emulated.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import hmac
 import time
 import uuid
@@ -26,7 +32,16 @@ if TYPE_CHECKING:
     from .catalog import Account, Accounts, Catalog
 
 
-__all__ = ["DEFAULT_LIFETIME", "LEEWAY", "MAX_LIFETIME", "AuthError", "Authenticator", "load_public_key"]
+__all__ = [
+    "DEFAULT_LIFETIME",
+    "LEEWAY",
+    "MAX_LIFETIME",
+    "AccessDenied",
+    "AuthError",
+    "Authenticator",
+    "acl_allows",
+    "load_public_key",
+]
 
 DEFAULT_LIFETIME = 15 * 60
 MAX_LIFETIME = 24 * 3600
@@ -41,6 +56,55 @@ class AuthError(Exception):
         super().__init__(why)
         self.scheme = scheme
         self.why = why
+
+
+class AccessDenied(AuthError):
+    """Raised when a valid token's ``acl`` does not allow the method and path called (a 403, not a 401)."""
+
+    def __init__(self, why: str):
+        super().__init__("bearer", why)
+
+
+def _segments_match(pattern: list[str], path: list[str]) -> bool:
+    if not pattern:
+        return not path
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":  # any number of segments, none included
+        return any(_segments_match(rest, path[i:]) for i in range(len(path) + 1))
+    return bool(path) and fnmatch.fnmatchcase(path[0], head) and _segments_match(rest, path[1:])
+
+
+def acl_allows(acl: dict[str, Any] | None, method: str, path: str) -> bool:
+    """Whether an ``acl`` claim lets a token call ``method path``; no ``acl`` allows everything.
+
+    Args:
+        acl: the claim, ``{"paths": {pattern: rule}}`` (already checked to have that shape), or None.
+        method: the HTTP method called.
+        path: the URL path called, e.g. ``/v0.1/dispatch``.
+
+    Returns:
+        True when some pattern matches the path and its rule's ``methods`` (if any) hold the method.
+    """
+    if acl is None:
+        return True
+    parts = [p for p in path.split("/") if p]
+    for pattern, rule in acl["paths"].items():
+        if not _segments_match([p for p in pattern.split("/") if p], parts):
+            continue
+        methods = rule.get("methods") if isinstance(rule, dict) else None
+        if not methods or method.upper() in {str(m).upper() for m in methods}:
+            return True
+    return False
+
+
+def _acl_claim(claims: dict[str, Any]) -> dict[str, Any] | None:
+    acl = claims.get("acl")
+    if acl is None:
+        return None
+    paths = acl.get("paths") if isinstance(acl, dict) else None
+    if not isinstance(paths, dict) or not all(isinstance(p, str) for p in paths):
+        raise AuthError("bearer", 'acl is not {"paths": {"/pattern": {...}}}')
+    return {"paths": paths}
 
 
 def load_public_key(pem: str) -> rsa.RSAPublicKey:
@@ -67,7 +131,7 @@ class Authenticator:
         self.catalog = catalog
         self.now = now
         self._keys: dict[str, tuple[str, rsa.RSAPublicKey]] = {}
-        self._verified: OrderedDict[str, tuple[str, int, float, float | None]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[str, int, float, float | None, dict | None]] = OrderedDict()
         self._cache_size = cache_size
 
     def forget(self, application_id: str) -> None:
@@ -81,8 +145,18 @@ class Authenticator:
             cached = self._keys[app["id"]] = (app["public_key"], load_public_key(app["public_key"]))
         return cached[1]
 
-    def authenticate(self, header: str | None) -> tuple[str, Account, str | None]:
-        """``(scheme, account, application_id)`` from an ``Authorization`` header; raises ``AuthError``."""
+    def authenticate(self, header: str | None, method: str = "", path: str = "") -> tuple[str, Account, str | None]:
+        """``(scheme, account, application_id)`` from an ``Authorization`` header.
+
+        Args:
+            header: the request's ``Authorization`` header.
+            method: the method called, for a JWT's ``acl`` (not checked when empty).
+            path: the path called, for a JWT's ``acl`` (not checked when empty).
+
+        Raises:
+            AccessDenied: a valid JWT whose ``acl`` does not allow ``method path``.
+            AuthError: missing or wrong credentials.
+        """
         if not header:
             raise AuthError("none", "Request header 'Authorization' missing")
         if len(header) > MAX_HEADER:
@@ -91,7 +165,7 @@ class Authenticator:
         scheme = scheme.lower()
         credentials = credentials.strip()
         if scheme == "bearer":
-            account, app_id = self.bearer(credentials)
+            account, app_id = self.bearer(credentials, method, path)
             return "jwt", account, app_id
         if scheme == "basic":
             return "basic", self.basic(credentials), None
@@ -145,7 +219,7 @@ class Authenticator:
             return None
         return account
 
-    def bearer(self, token: str) -> tuple[Account, str]:
+    def bearer(self, token: str, method: str = "", path: str = "") -> tuple[Account, str]:
         now = self.now()
         cached = self._verified.get(token)
         if cached is None:
@@ -153,7 +227,7 @@ class Authenticator:
             self._verified[token] = cached
             if len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
-        app_id, account_id, exp, nbf = cached
+        app_id, account_id, exp, nbf, acl = cached
         if now > exp + LEEWAY:
             raise AuthError("bearer", "token expired")
         if nbf is not None and now + LEEWAY < nbf:
@@ -161,9 +235,12 @@ class Authenticator:
         if app_id not in self._keys:  # deleted since it was verified
             self._verified.pop(token, None)
             raise AuthError("bearer", "unknown application")
+        if path and not acl_allows(acl, method, path):
+            allowed = ", ".join(acl["paths"]) if acl else ""
+            raise AccessDenied(f"the token's acl does not allow {method.upper()} {path} (it allows: {allowed})")
         return self.accounts.by_id(account_id), app_id
 
-    def _verify(self, token: str) -> tuple[str, int, float, float | None]:
+    def _verify(self, token: str) -> tuple[str, int, float, float | None, dict | None]:
         try:
             unverified = jwt.decode_complete(token, options={"verify_signature": False})
             header, claims = unverified["header"], unverified["payload"]
@@ -209,4 +286,4 @@ class Authenticator:
             raise AuthError("bearer", "nbf is not a number")
         if iat > self.now() + LEEWAY:
             raise AuthError("bearer", "iat in the future")
-        return app_id, app["account_id"], float(exp), nbf
+        return app_id, app["account_id"], float(exp), nbf, _acl_claim(claims)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 import orjson
 import tornado.web
 
-from .auth import AuthError
+from .auth import AccessDenied, AuthError
 from .storage import SaveError, dumps
 from .validation import check
 
@@ -198,13 +198,18 @@ class BaseHandler(tornado.web.RequestHandler):
     def authenticate(self, *, basic_only: bool = False) -> tuple[str, Account, str | None]:
         """``(scheme, account, application_id)`` or a 401 in this family's shape."""
         try:
-            scheme, account, app_id = self.core.auth.authenticate(self.request.headers.get("Authorization"))
+            scheme, account, app_id = self.core.auth.authenticate(self.request.headers.get("Authorization"),
+                                                                  self.request.method, self.request.path)
             if basic_only and scheme != "basic":
                 raise AuthError("bearer", "this API takes Basic credentials")
             self.account_id = account.id
             if scheme == "jwt":
                 self.core.activity.step(account.id, "jwt")
             return scheme, account, app_id
+        except AccessDenied as exc:  # the token is fine, what it may call is not this
+            self.account_id = self.core.auth.claimed(self.request.headers.get("Authorization"))
+            raise Problem(403, "Forbidden", f"Your JWT does not grant access to this resource: {exc.why}",
+                          type=f"{ERRORS}#forbidden") from exc
         except AuthError as exc:
             self.account_id = self.core.auth.claimed(self.request.headers.get("Authorization"))
             self.set_header("WWW-Authenticate", 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"')

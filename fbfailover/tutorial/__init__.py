@@ -2,6 +2,8 @@
 
 ``connect()`` decides where requests go (live, a shared sandbox, or the sandbox started in this kernel) and
 returns the session every step takes. Each step returns a ``Panel`` that renders identically on every run.
+The failure gallery of notebook 06 is ``gallery``; the checked exercises of steps 02 and 03 are in
+``setup_exercises`` (built on ``checks``).
 """
 
 from fbfailover.tutorial.display import Panel
@@ -20,6 +22,7 @@ from fbfailover.tutorial.failover_steps import (
     send_failover,
     send_v1_failover,
 )
+from fbfailover.tutorial.gallery import try_request
 from fbfailover.tutorial.session import Tutorial, connect
 from fbfailover.tutorial.setup_steps import (
     DEFAULT_APP_NAME,
@@ -55,4 +58,5 @@ __all__ = [
     "save_facebook_ids",
     "send_failover",
     "send_v1_failover",
+    "try_request",
 ]

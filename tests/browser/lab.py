@@ -176,13 +176,21 @@ def run_all(page: Page, *, clear_outputs: bool = True) -> None:
 # (or skipped after an earlier cell failed). null until the notebook's cells are in the page.
 # textContent, not innerText: cells scrolled out of view are not laid out but are in the DOM (the default
 # windowing mode "contentVisibility", pinned in conftest.py, keeps every cell attached).
+# A cell whose source is hidden (an exercise's solution: metadata jupyter.source_hidden) has no input area in the
+# page, so no input prompt: its count is read from its output prompt, which shows once it ran if the cell ends
+# with an expression (solutions do); until then it counts as "[ ]:".
 _PROMPTS_JS = """
 () => {
   const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
   if (!notebook || !notebook.querySelector('.jp-Cell')) return null;
+  const prompt = cell => {
+    if (cell.querySelector('.jp-InputArea')) return (cell.querySelector('.jp-InputPrompt')?.textContent ?? '').trim();
+    const shown = Array.from(cell.querySelectorAll('.jp-OutputPrompt')).map(p => p.textContent.trim()).filter(t => t);
+    return shown.length ? shown[shown.length - 1] : '[ ]:';
+  };
   return Array.from(notebook.querySelectorAll('.jp-CodeCell'))
     .filter(cell => (cell.querySelector('.cm-content')?.textContent ?? 'x').trim() !== '')
-    .map(cell => (cell.querySelector('.jp-InputPrompt')?.textContent ?? '').trim());
+    .map(prompt);
 }
 """
 _NUMBERED = re.compile(r"\[\d+\]:?")

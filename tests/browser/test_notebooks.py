@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -277,3 +278,39 @@ def test_05_the_v1_form_fails_over_when_messenger_rejects(lab: Lab, page: Page):
     expect(output.locator(".fbf-v1-timeline")).to_contain_text(workflow_id)
     statuses.scroll_into_view_if_needed()
     screenshot(page, "05-v1-rejected")
+
+
+GALLERY = [
+    ("Refused (401): an expired JWT", "401"),
+    ("Refused (401): a JWT signed with the wrong key", "401"),
+    ("Refused (400): a wrong from.type", "400"),
+    ("Refused (400): a missing failover condition", "400"),
+    ("Refused (400): an SMS text that is too long", "400"),
+    ("Refused (415): a form-encoded body", "415"),
+    ("Refused (401): a JWT on the Applications API", "401"),
+    ("Refused (400): an expiry of 10 seconds", "400"),
+]
+
+
+def test_06_the_gallery_shows_every_refusal_as_a_panel(lab: Lab, page: Page):
+    run_notebook(page, lab, "06-when-things-go-wrong.ipynb")  # creates an application itself when run alone
+    notebook = page.locator(".jp-Notebook")
+    expect(panels(notebook, "Refused")).to_have_count(len(GALLERY))
+    for title, status in GALLERY:
+        panel = panels(notebook, title)
+        expect(value(panel, "status")).to_have_text(status)
+        expect(value(panel, "detail")).not_to_be_empty()
+    expect(value(panels(notebook, "Refused (401): an expired JWT"), "checked locally")).to_contain_text(
+        "Signature has expired")
+    curl = panels(notebook, "Refused (415)").locator("details")
+    curl.locator("summary").click()
+    expect(curl.locator("pre")).to_contain_text("--data-urlencode")
+    panels(notebook, "Refused (401): an expired JWT").scroll_into_view_if_needed()
+    screenshot(page, "06-gallery")
+
+
+def test_every_notebook_has_a_test_here():
+    folder = Path(__file__).resolve().parents[2] / "notebooks"
+    source = Path(__file__).read_text(encoding="utf-8")
+    untested = [p.name for p in sorted(folder.glob("*.ipynb")) if f'"{p.name}"' not in source]
+    assert untested == [], f"add a browser test for {untested}"

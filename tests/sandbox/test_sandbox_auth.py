@@ -135,3 +135,57 @@ def test_basic_auth_and_missing_header(sandbox):
     v1 = requests.post(f"{sandbox.url}/v1/messages", json={}, timeout=10)
     assert v1.status_code == 401
     assert v1.json()["detail"] == "Request header 'Authorization' missing"
+
+
+ACL_PATHS = {
+    # pattern -> (method, path) pairs it allows, then pairs it refuses
+    "/*/dispatch/**": ([("POST", "/v0.1/dispatch"), ("POST", "/v0.1/dispatch/"), ("GET", "/v0.1/dispatch/x/y")],
+                       [("POST", "/v0.1/messages"), ("POST", "/v1/messages"), ("POST", "/beta/workflows")]),
+    "/*/messages/**": ([("POST", "/v0.1/messages"), ("POST", "/v1/messages")], [("POST", "/v0.1/dispatch")]),
+    "/v1/*": ([("POST", "/v1/messages")], [("POST", "/v0.1/messages"), ("POST", "/v1/messages/x")]),
+    "/**": ([("POST", "/v0.1/dispatch"), ("GET", "/")], []),
+    "/v0.*/dispatch": ([("POST", "/v0.1/dispatch")], [("POST", "/v1/dispatch")]),
+}
+
+
+@pytest.mark.parametrize("pattern", sorted(ACL_PATHS))
+def test_acl_patterns_match_paths_like_vonage_globs(pattern):
+    from fbfailover.sandbox.auth import acl_allows
+
+    allowed, refused = ACL_PATHS[pattern]
+    acl = {"paths": {pattern: {}}}
+    assert [acl_allows(acl, m, p) for m, p in allowed] == [True] * len(allowed)
+    assert [acl_allows(acl, m, p) for m, p in refused] == [False] * len(refused)
+
+
+def test_acl_methods_and_no_acl():
+    from fbfailover.sandbox.auth import acl_allows
+
+    assert acl_allows(None, "POST", "/v0.1/messages")
+    only_get = {"paths": {"/*/dispatch/**": {"methods": ["GET"]}}}
+    assert not acl_allows(only_get, "POST", "/v0.1/dispatch")
+    assert acl_allows(only_get, "get", "/v0.1/dispatch")
+    assert not acl_allows({"paths": {}}, "POST", "/v0.1/dispatch")
+
+
+def test_a_token_whose_acl_allows_only_dispatch_is_refused_by_messages_with_403(sandbox, key_pair):
+    app = create_app(sandbox, key_pair[1])
+    token = mint(app["id"], key_pair[0], acl={"paths": {"/*/dispatch/**": {}}})
+    assert post_dispatch(sandbox, token).status_code == 202
+    refused = requests.post(f"{sandbox.url}/v0.1/messages", json={}, timeout=10,
+                            headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403, refused.text
+    body = refused.json()
+    assert body["title"] == "Forbidden"
+    assert "POST /v0.1/messages" in body["detail"] and "/*/dispatch/**" in body["detail"]
+    assert body["type"].startswith("https://developer.vonage.com/api-errors")
+    # the refusal comes before the body is read: an empty body on an allowed path is a 400, not a 403
+    assert requests.post(f"{sandbox.url}/v0.1/dispatch", json={}, timeout=10,
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 400
+
+
+@pytest.mark.parametrize("acl", [["/*/dispatch/**"], {"paths": ["/*/dispatch/**"]}, "everything"])
+def test_a_malformed_acl_makes_the_token_invalid(sandbox, key_pair, acl):
+    app = create_app(sandbox, key_pair[1])
+    response = post_dispatch(sandbox, mint(app["id"], key_pair[0], acl=acl))
+    assert response.status_code == 401 and response.json()["detail"] == "Invalid Token"

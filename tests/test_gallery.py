@@ -1,0 +1,147 @@
+"""The failure gallery (notebook 06) and the checked exercises of steps 02 and 03, against a real sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from fbfailover import tutorial
+from fbfailover.errors import AuthenticationError, BadRequestError, UnsupportedMediaTypeError
+from fbfailover.payloads import application_body
+from fbfailover.tutorial import gallery, setup_exercises
+from fbfailover.tutorial.checks import CheckResult, Exercise
+
+
+@pytest.fixture
+def tut(box, isolated_settings):
+    session = tutorial.connect(sandbox=box)
+    tutorial.ensure_application(session)
+    for app in session.client.list_applications()["_embedded"]["applications"]:  # the sandbox serves the module
+        if app["name"] == setup_exercises.STAGING_NAME:
+            session.client.delete_application(app["id"])
+    yield session
+    session.receiver.stop()
+
+
+GALLERY = {
+    # function -> (status, error class, what the panel must name)
+    "expired_jwt": (401, AuthenticationError, "Signature has expired"),
+    "wrong_key_jwt": (401, AuthenticationError, "Signature verification failed"),
+    "wrong_from_type": (400, BadRequestError, "workflow[0].from.type: must be one of"),
+    "missing_failover": (400, BadRequestError, "workflow[0].failover: is required"),
+    "sms_too_long": (400, BadRequestError, "workflow[1].message.content.text: must be at most 1000"),
+    "form_encoded": (415, UnsupportedMediaTypeError, "Must be one of the following: 'application/json'"),
+    "bearer_on_applications": (401, AuthenticationError, "You did not provide correct credentials."),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GALLERY))
+def test_each_failure_is_sent_refused_and_shown(tut, box, name):
+    status, cls, shown = GALLERY[name]
+    failure = getattr(gallery, name)(tut)
+    assert failure.refused and failure.status == status and type(failure.error) is cls
+    text = repr(failure)
+    assert text.startswith(f"Refused ({status}): ") and shown in text
+    assert "  status: " in text and "  title: " in text and "  detail: " in text and "  invalid_parameters: " in text
+    page = failure._repr_html_()
+    assert "fbfailover-panel" in page and "the same request with curl" in page
+    assert "$JWT" in page or "$VONAGE_API_KEY" in page  # credentials stay variables in the curl twin
+    assert "eyJ" not in text + page  # no token is shown
+
+
+def test_the_gallery_never_starts_a_dispatch(tut, box):
+    before = len(box.deliveries())
+    for name in GALLERY:
+        getattr(gallery, name)(tut)
+    box.advance(3600)  # whatever had been accepted would have sent its webhooks by now
+    assert len(box.deliveries()) == before
+
+
+def test_the_seed_workflow_carries_the_original_texts(tut):
+    body = gallery.seed_workflow(tut)
+    texts = [item["message"]["content"]["text"] for item in body["workflow"]]
+    assert texts == ["This is a Facebook Messenger Message sent from the Dispatch API",
+                     "This is an SMS sent from the Dispatch API"]
+
+
+def test_try_request_shows_an_accepted_request_too(tut):
+    shown = tutorial.try_request(tut, tut.client.request_for("list_applications", 1, 10), what="list")
+    assert not shown.refused and shown.status is None
+    assert repr(shown).startswith("Accepted: list") and "answer: " in repr(shown)
+
+
+# --- exercises ----------------------------------------------------------------------------------
+
+
+def test_exercise_shows_task_hints_and_solution():
+    ex = setup_exercises.second_application(None)
+    assert isinstance(ex, Exercise)
+    assert "%load solutions/02_second_application.py" in repr(ex)
+    assert repr(ex.hint(1)).startswith("Hint 1 of 3 (a second application) — exercise.hint(2)")
+    assert "exercise.hint(" not in repr(ex.hint(3))
+    with pytest.raises(ValueError, match="hints 1 to 3"):
+        ex.hint(4)
+    bundle = ex._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+
+
+def _staging(tut, status_url):
+    return tut.client.create_application(application_body(
+        setup_exercises.STAGING_NAME, tut.receiver.inbound_url, status_url))
+
+
+def test_second_application_check_explains_what_is_missing_then_passes(tut):
+    ex = setup_exercises.second_application(tut)
+    missing = ex.check()
+    assert not missing and "no application named 'FB failover staging'" in repr(missing)
+    _staging(tut, "https://example.com/webhooks/status")
+    wrong = ex.check()
+    assert not wrong
+    assert "its status URL is https://example.com/webhooks/status" in wrong.title
+    assert tut.receiver.status_url in repr(wrong)
+    _staging(tut, tut.receiver.status_url)
+    done = ex.check()
+    assert done and done.title.startswith("✓ Done: application ") and "(POST)" in repr(done)
+    assert done._repr_mimebundle_()["text/plain"] == repr(done)
+
+
+def test_second_application_check_does_not_count_the_first_one_renamed(tut):
+    app_id = tut.settings.application_id
+    tut.client.update_application(app_id, application_body(
+        setup_exercises.STAGING_NAME, tut.receiver.inbound_url, tut.receiver.status_url))
+    result = setup_exercises.second_application(tut).check()
+    assert not result and "renamed" in result.title
+
+
+DISPATCH_ONLY = {"paths": {"/*/dispatch/**": {}}}
+
+
+@pytest.mark.parametrize(("acl", "verdict"), [
+    (DISPATCH_ONLY, "✓ Done: the token may call Dispatch and nothing else"),
+    ({"paths": {"/*/messages/**": {}}}, "✗ Not yet: the token may not call Dispatch"),
+    ({"paths": {"/**": {}}}, "✗ Not yet: the token may still call the Messages API"),
+    (None, "✗ Not yet: the token may still call the Messages API"),
+])
+def test_dispatch_only_check_asks_the_api(tut, acl, verdict):
+    token = tutorial.mint_token(tut, acl=acl)["token"]
+    result = setup_exercises.dispatch_only_token(tut).check(token)
+    assert result.title == verdict
+    assert isinstance(result, CheckResult)
+    assert "POST /v0.1/messages with an empty body: " in repr(result)
+    assert "unexpected" not in repr(result)
+
+
+def test_dispatch_only_check_refuses_a_foreign_token_and_a_non_token(tut):
+    from fbfailover.keys import generate_private_key
+    from fbfailover.tokens import mint_application_jwt
+
+    foreign = mint_application_jwt(tut.settings.application_id, generate_private_key(), acl=DISPATCH_ONLY)
+    assert "refuses this token altogether (401)" in setup_exercises.dispatch_only_token(tut).check(foreign).title
+    assert "not a JWT" in setup_exercises.dispatch_only_token(tut).check("nonsense").title
+
+
+def test_dispatch_only_check_says_it_needs_the_sandbox_when_live(isolated_settings):
+    env = {"VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3tvalue",
+           "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
+    live = tutorial.connect(env)
+    result = setup_exercises.dispatch_only_token(live).check("x.y.z")
+    assert not result and result.verdict == "this check needs the sandbox"
