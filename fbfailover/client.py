@@ -239,8 +239,14 @@ class VonageClient:
         s = self.settings.require("application_id", "private_key_path")
         return mint_application_jwt(s.application_id, s.private_key_path, ttl=ttl)  # type: ignore[arg-type]
 
-    def send(self, request: Request) -> dict[str, Any]:
+    def send(self, request: Request, *,
+             on_response: Callable[[requests.Response], None] | None = None) -> dict[str, Any]:
         """Send a Request with its credentials and return the parsed JSON answer (``{}`` when empty).
+
+        Args:
+            request: what to send (``request_for`` builds it).
+            on_response: called with the raw response (its ``.request`` holds the headers sent) before it is
+                parsed, error answers included, e.g. to show the exchange in full.
 
         Raises:
             ConfigError: the credentials the request needs are not configured.
@@ -278,6 +284,8 @@ class VonageClient:
                 raise TransportError(what + _hint(request.url), url=request.url) from cause
             raise UncertainTransportError(what, url=request.url, check=_how_to_check(request)) from cause
         log.debug("%s %s -> %s", request.method, request.url, response.status_code)
+        if on_response is not None:
+            on_response(response)
         return self._parse(request, response)
 
     @staticmethod
