@@ -24,7 +24,8 @@ from fbfailover.tutorial.session import Tutorial
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
 from fbfailover.webhooks.events import STATUS_ORDER, parse_timestamp
 
-__all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "sdk_twin", "send_request", "shorten_token"]
+__all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "event_time", "follow_more", "problems_of", "sdk_twin",
+           "send_request", "shorten_token"]
 
 VONAGE_API = "https://api.nexmo.com"
 # path -> (client operation, the helpers' check of its body)
@@ -105,8 +106,8 @@ class Exchange:
 
     def offset(self, event: Any) -> int:
         """Whole simulated seconds from the first webhook to ``event`` (the webhooks' own timestamps)."""
-        first = min(_when(e) for e in self.events)
-        return round(_when(event) - first)
+        first = min(event_time(e) for e in self.events)
+        return round(event_time(event) - first)
 
     def submissions(self) -> list[tuple[str, int]]:
         """``(channel, seconds after the first)`` for every message that went out, in order."""
@@ -178,7 +179,8 @@ class Exchange:
         return Panel("The same request, outside this notebook", [("note", note)], code=code)
 
 
-def _when(event: Any) -> float:
+def event_time(event: Any) -> float:
+    """A webhook's own timestamp (simulated time in the sandbox) in epoch seconds; its arrival time without one."""
     stamp = parse_timestamp(event.timestamp)
     return stamp.timestamp() if stamp is not None else float(event.received_at or 0)
 
@@ -206,7 +208,7 @@ def _order(events: list[Any], channels: list[str]) -> list[Any]:
         position = (event.item_number - 1) if event.item_number else (
             channels.index(event.channel) if event.channel in channels else 99)
         final = event.kind == "final_report"
-        return round(_when(event), 3), final, position, STATUS_ORDER.get(event.status, 9)
+        return round(event_time(event), 3), final, position, STATUS_ORDER.get(event.status, 9)
 
     return sorted(events, key=key)
 
