@@ -214,3 +214,36 @@ def test_v1_reaches_sms_needs_a_rejection(ready):
     ready.send("POST", "/v1/messages", _v1(ready))
     assert exercise.check()["solved"]
     assert "Exercise: the v1 failover reaches the SMS" in repr(exercise)
+
+
+# --- the widgets, headless --------------------------------------------------------------------------------
+def test_quiz_checks_the_selected_answer_and_keeps_a_readable_display():
+    from fbfailover.widgets import Quiz
+
+    quiz = Quiz(dispatch_outcome())
+    quiz.button.click()
+    assert "pick one" in quiz.result.value
+    quiz.options.value = "c"
+    quiz.button.click()
+    assert "not what happens" in quiz.result.value and quiz.prediction.chosen == "c"
+    bundle = quiz._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("The recipient never reads") and "<li>" in bundle["text/html"]
+    assert quiz.answer("b")["right"] and quiz.options.value == "b"
+
+
+def test_clock_stepper_buttons_step_to_the_deadline(ready):
+    from fbfailover.widgets import ClockStepper
+
+    clock = manual_clock(ready)
+    try:
+        clock.send(_body(ready))
+        stepper = ClockStepper(clock)
+        buttons = stepper.children[0].children
+        assert [b.description for b in buttons] == ["+1 s", "+60 s", "to 599 s", "to the deadline (600 s)"]
+        buttons[2].click()
+        assert "+599 s" in stepper.view.value and "sms" not in stepper.view.value
+        buttons[3].click()
+        assert "+600 s" in stepper.view.value and "sms submitted" in stepper.view.value
+        assert "ClockStepper (buttons: +1 s" in stepper._repr_mimebundle_()["text/plain"]
+    finally:
+        clock.stop()

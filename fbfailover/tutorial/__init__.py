@@ -4,6 +4,7 @@
 returns the session every step takes. Each step returns a ``Panel`` that renders identically on every run.
 """
 
+from fbfailover.tutorial import exercises
 from fbfailover.tutorial.display import Panel
 from fbfailover.tutorial.facebook_ids import (
     LIVE_TIMEOUT,
@@ -20,6 +21,7 @@ from fbfailover.tutorial.failover_steps import (
     send_failover,
     send_v1_failover,
 )
+from fbfailover.tutorial.predictions import Prediction, dispatch_outcome, v1_rejection
 from fbfailover.tutorial.session import Tutorial, connect
 from fbfailover.tutorial.setup_steps import (
     DEFAULT_APP_NAME,
@@ -29,26 +31,33 @@ from fbfailover.tutorial.setup_steps import (
     mint_token,
     prerequisites,
 )
+from fbfailover.tutorial.stepped_clock import SteppedClock, manual_clock
 
 __all__ = [
     "DEFAULT_APP_NAME",
     "LIVE_TIMEOUT",
     "OUTCOMES",
     "Panel",
+    "Prediction",
+    "SteppedClock",
     "Tutorial",
     "apply_outcome",
     "compare_requests",
     "configure_account_webhooks",
     "connect",
     "create_or_reuse_application",
+    "dispatch_outcome",
     "ensure_application",
+    "exercises",
     "facebook_id_problem",
     "follow_dispatch",
     "follow_v1",
     "learn_facebook_ids",
+    "manual_clock",
     "mint_token",
     "prerequisites",
     "save_facebook_ids",
     "send_failover",
     "send_v1_failover",
+    "v1_rejection",
 ]

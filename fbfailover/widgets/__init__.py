@@ -1,5 +1,6 @@
 """ipywidgets views and forms: each a thin skin over tested functions of the package."""
 
+from fbfailover.widgets.active import ClockStepper, Quiz
 from fbfailover.widgets.facebook_ids import FacebookIdsForm
 from fbfailover.widgets.failover_forms import FailoverForm, MessagesV1Form
 from fbfailover.widgets.feed import EventFeed
@@ -8,6 +9,7 @@ from fbfailover.widgets.timeline import FailoverTimeline
 
 __all__ = [
     "ApplicationForm",
+    "ClockStepper",
     "EventFeed",
     "FacebookIdsForm",
     "FailoverForm",
@@ -15,4 +17,5 @@ __all__ = [
     "Form",
     "JwtForm",
     "MessagesV1Form",
+    "Quiz",
 ]
