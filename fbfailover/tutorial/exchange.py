@@ -19,7 +19,7 @@ from typing import Any
 
 from fbfailover.errors import ApiError, FbfailoverError
 from fbfailover.payloads import Request, to_curl
-from fbfailover.tutorial.display import Panel, code_block, json_block
+from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
 from fbfailover.webhooks.events import STATUS_ORDER, parse_timestamp
@@ -151,7 +151,9 @@ class Exchange:
 
     def html(self) -> str:
         """The exchange as HTML: a title, then one captioned block per step."""
-        blocks = "".join(f"<div><i>{html.escape(c)}</i>{code_block(t)}</div>" for c, t in self._sections())
+        # quotes stay as they are (quote=False) so that nbval's sanitizing patterns match the HTML as the text
+        blocks = "".join(f"<div><i>{html.escape(c)}</i><pre class='fbfailover-code'>{html.escape(t, quote=False)}"
+                         "</pre></div>" for c, t in self._sections())
         return (f"<div class='fbfailover-panel fbfailover-exchange'><b>{html.escape(self._title())}</b>"
                 f"{blocks}</div>")
 
