@@ -175,14 +175,16 @@ def run_all(page: Page, *, clear_outputs: bool = True) -> None:
 # For each non-empty code cell, its prompt: "[3]:" once run, "[*]:" while queued or running, "[ ]:" never run
 # (or skipped after an earlier cell failed). null until the notebook's cells are in the page.
 # textContent, not innerText: cells scrolled out of view are not laid out but are in the DOM (the default
-# windowing mode "contentVisibility", pinned in conftest.py, keeps every cell attached).
+# windowing mode "contentVisibility", pinned in conftest.py, keeps every cell attached). A cell whose source is
+# hidden (a solution to reveal) shows no input prompt: its output prompt carries the count instead.
 _PROMPTS_JS = """
 () => {
   const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
   if (!notebook || !notebook.querySelector('.jp-Cell')) return null;
   return Array.from(notebook.querySelectorAll('.jp-CodeCell'))
     .filter(cell => (cell.querySelector('.cm-content')?.textContent ?? 'x').trim() !== '')
-    .map(cell => (cell.querySelector('.jp-InputPrompt')?.textContent ?? '').trim());
+    .map(cell => (cell.querySelector('.jp-InputPrompt')?.textContent.trim()
+                  || cell.querySelector('.jp-OutputPrompt')?.textContent.trim() || ''));
 }
 """
 _NUMBERED = re.compile(r"\[\d+\]:?")
