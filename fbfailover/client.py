@@ -250,14 +250,17 @@ class VonageClient:
         s = self.settings.require("application_id", "private_key_path")
         return mint_application_jwt(s.application_id, s.private_key_path, ttl=ttl)  # type: ignore[arg-type]
 
-    def send(self, request: Request, *, bearer: str | None = None) -> dict[str, Any]:
+    def send(self, request: Request, *, bearer: str | None = None,
+             on_response: Callable[[requests.Response], None] | None = None) -> dict[str, Any]:
         """Send a Request with its credentials and return the parsed JSON answer (``{}`` when empty).
 
         Args:
-            request: what to send; ``request.auth`` says which credentials to add.
+            request: what to send (``request_for`` builds it); ``request.auth`` says which credentials to add.
             bearer: for a ``jwt`` request, this token instead of a freshly minted one. It is the one escape
                 hatch from the client's own care, so that a learner can see what the API answers to an expired
                 token or one signed with another key (the failure gallery, notebook 06).
+            on_response: called with the raw response (its ``.request`` holds the headers sent) before it is
+                parsed, error answers included, e.g. to show the exchange in full.
 
         Returns:
             The parsed JSON answer.
@@ -302,6 +305,8 @@ class VonageClient:
                 raise TransportError(what + _hint(request.url), url=request.url) from cause
             raise UncertainTransportError(what, url=request.url, check=_how_to_check(request)) from cause
         log.debug("%s %s -> %s", request.method, request.url, response.status_code)
+        if on_response is not None:
+            on_response(response)
         return self._parse(request, response)
 
     @staticmethod

@@ -6,6 +6,7 @@ The failure gallery of notebook 06 is ``gallery``; the checked exercises of step
 ``setup_exercises`` (built on ``checks``).
 """
 
+from fbfailover.tutorial import exercises
 from fbfailover.tutorial.display import Panel
 from fbfailover.tutorial.facebook_ids import (
     LIVE_TIMEOUT,
@@ -23,6 +24,7 @@ from fbfailover.tutorial.failover_steps import (
     send_v1_failover,
 )
 from fbfailover.tutorial.gallery import try_request
+from fbfailover.tutorial.predictions import Prediction, dispatch_outcome, v1_rejection
 from fbfailover.tutorial.session import Tutorial, connect
 from fbfailover.tutorial.setup_steps import (
     DEFAULT_APP_NAME,
@@ -34,23 +36,29 @@ from fbfailover.tutorial.setup_steps import (
     require_public_url,
     restore_account_webhooks,
 )
+from fbfailover.tutorial.stepped_clock import SteppedClock, manual_clock
 
 __all__ = [
     "DEFAULT_APP_NAME",
     "LIVE_TIMEOUT",
     "OUTCOMES",
     "Panel",
+    "Prediction",
+    "SteppedClock",
     "Tutorial",
     "apply_outcome",
     "compare_requests",
     "configure_account_webhooks",
     "connect",
     "create_or_reuse_application",
+    "dispatch_outcome",
     "ensure_application",
+    "exercises",
     "facebook_id_problem",
     "follow_dispatch",
     "follow_v1",
     "learn_facebook_ids",
+    "manual_clock",
     "mint_token",
     "prerequisites",
     "require_public_url",
@@ -59,4 +67,5 @@ __all__ = [
     "send_failover",
     "send_v1_failover",
     "try_request",
+    "v1_rejection",
 ]

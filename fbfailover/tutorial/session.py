@@ -125,6 +125,16 @@ class Tutorial:
         self.receiver = _stream
         return _stream
 
+    def send(self, method: str, path: str, body: Any, **options: Any) -> Any:
+        """Check and send one request, then follow its webhooks; see ``fbfailover.tutorial.exchange``.
+
+        Returns:
+            An ``Exchange``: the request (token shortened), the raw answer and each webhook, in order.
+        """
+        from fbfailover.tutorial.exchange import send_request
+
+        return send_request(self, method, path, body, **options)
+
     def describe(self) -> str:
         """One paragraph saying where requests go (no secrets, no ports in the wording)."""
         if self.mode == LIVE:

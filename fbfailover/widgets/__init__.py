@@ -1,5 +1,6 @@
 """ipywidgets views and forms: each a thin skin over tested functions of the package."""
 
+from fbfailover.widgets.active import ClockStepper, Quiz
 from fbfailover.widgets.confirm import ConfirmChange
 from fbfailover.widgets.facebook_ids import FacebookIdsForm
 from fbfailover.widgets.failover_forms import FailoverForm, MessagesV1Form
@@ -9,6 +10,7 @@ from fbfailover.widgets.timeline import FailoverTimeline
 
 __all__ = [
     "ApplicationForm",
+    "ClockStepper",
     "ConfirmChange",
     "EventFeed",
     "FacebookIdsForm",
@@ -17,4 +19,5 @@ __all__ = [
     "Form",
     "JwtForm",
     "MessagesV1Form",
+    "Quiz",
 ]

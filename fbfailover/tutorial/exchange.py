@@ -1,0 +1,366 @@
+"""One API call shown in full: the request, the raw answer, then every webhook it caused, in order.
+
+``Tutorial.send("POST", "/v0.1/dispatch", body)`` lands here. The body is checked with the helpers' own rules
+first; a body with problems is not sent and the problems are shown instead. Otherwise the client sends it (a
+fresh JWT, errors mapped as everywhere else, no retry of a POST) and the webhooks are followed until the final
+report (Dispatch) or the workflow's last status (Messages API v1). The result renders as HTML for people and as
+deterministic ``text/plain`` for strict nbval; its twins are the same request as curl against Vonage and, for
+v1, as a call of Vonage's Python SDK.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fbfailover.errors import ApiError, FbfailoverError
+from fbfailover.payloads import Request, to_curl
+from fbfailover.tutorial.display import Panel, json_block
+from fbfailover.tutorial.session import Tutorial
+from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
+from fbfailover.webhooks.events import STATUS_ORDER, parse_timestamp
+
+__all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "event_time", "follow_more", "problems_of", "sdk_twin",
+           "send_request", "shorten_token"]
+
+VONAGE_API = "https://api.nexmo.com"
+# path -> (client operation, the helpers' check of its body)
+ENDPOINTS: dict[str, tuple[str, Callable[[Any], list[dict[str, str]]]]] = {
+    "/v0.1/dispatch": ("send_workflow", workflow_problems),
+    "/v1/messages": ("send_message_v1", message_v1_problems),
+    "/v0.1/messages": ("send_message_v01", lambda body: message_problems(body, api="v0.1")),
+}
+SHOWN_REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
+SHOWN_RESPONSE_HEADERS = ("Content-Type", "Location", "X-Fbfailover-Sandbox")
+_RESULTS = ("delivered", "read", "rejected", "undeliverable", "failed")
+
+
+def shorten_token(value: str, keep: int = 12) -> str:
+    """``Bearer eyJhbGciOiJS…`` — enough to recognise a credential, never enough to use it."""
+    scheme, _, token = value.partition(" ")
+    if not token:
+        return value[:keep] + "…"
+    return f"{scheme} {token[:keep]}… (shortened; {scheme.lower()} credentials are never shown in full)"
+
+
+@dataclass
+class Exchange:
+    """What one ``send`` did: the request, the answer, the webhooks; renders the same way every run.
+
+    Attributes:
+        method, path, url: what was (or would have been) called; ``url`` is the sandbox's or Vonage's.
+        body: the body as given. problems: the helpers' findings (then nothing was sent).
+        status, response_headers, answer: the raw answer (``answer`` is its JSON).
+        error: one line when the API refused the request or could not be reached.
+        events: the webhooks that belong to this request, ordered by their own timestamps.
+    """
+
+    method: str
+    path: str
+    url: str
+    body: Any
+    problems: list[dict[str, str]] = field(default_factory=list)
+    request_headers: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+    reason: str = ""
+    response_headers: dict[str, str] = field(default_factory=dict)
+    answer: Any = None
+    error: str | None = None
+    events: list[Any] = field(default_factory=list)
+    sandbox: bool = True
+    request: Request | None = field(default=None, repr=False)
+
+    # --- what the run produced, for the next cells ----------------------------------------------------
+    @property
+    def sent(self) -> bool:
+        """True when the request reached the API (whatever it answered)."""
+        return self.status is not None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the API accepted the request (2xx)."""
+        return self.status is not None and 200 <= self.status < 300
+
+    def __getitem__(self, key: str) -> Any:
+        return (self.answer or {})[key]
+
+    @property
+    def dispatch_uuid(self) -> str | None:
+        """The Dispatch API's id of this workflow, if it answered with one."""
+        return (self.answer or {}).get("dispatch_uuid")
+
+    @property
+    def workflow_id(self) -> str | None:
+        """The Messages API v1 failover workflow's id, if it answered with one."""
+        return (self.answer or {}).get("workflow_id")
+
+    @property
+    def final_report(self) -> dict[str, Any] | None:
+        """The Dispatch final report's body, once it arrived."""
+        found = [e.body for e in self.events if e.kind == "final_report"]
+        return found[-1] if found else None
+
+    def offset(self, event: Any) -> int:
+        """Whole simulated seconds from the first webhook to ``event`` (the webhooks' own timestamps)."""
+        first = min(event_time(e) for e in self.events)
+        return round(event_time(event) - first)
+
+    def submissions(self) -> list[tuple[str, int]]:
+        """``(channel, seconds after the first)`` for every message that went out, in order."""
+        return [(e.channel, self.offset(e)) for e in self.events if e.kind == "status" and e.status == "submitted"]
+
+    # --- rendering --------------------------------------------------------------------------------------
+    def _title(self) -> str:
+        if self.problems:
+            return "Nothing was sent: the body has problems (fix them and run the cell again)"
+        if self.error and not self.sent:
+            return f"Nothing arrived: {self.error}"
+        return f"{self.method} {self.path} → {self.status} {self.reason}".rstrip()
+
+    def _sections(self) -> list[tuple[str, str]]:
+        """(caption, text) blocks in the order they happened."""
+        if self.problems:
+            return [("problems found by the helpers' validation", "\n".join(
+                f"{p['name']}: {p['reason']}" for p in self.problems))]
+        where = "the sandbox in this kernel" if self.sandbox else "Vonage"
+        headers = "\n".join(f"{k}: {v}" for k, v in self.request_headers.items())
+        sections = [(f"request (to {where})", f"{self.method} {self.url}\n{headers}\n\n(body: the dict you built)")]
+        if self.sent:
+            answer = "\n".join(f"{k}: {v}" for k, v in self.response_headers.items())
+            text = json_block(self.answer) if self.answer is not None else "(no body)"
+            sections.append(("response", f"{self.status} {self.reason}\n{answer}\n\n{text}".rstrip()))
+        if self.error:
+            sections.append(("error", self.error))
+        for event in self.events:
+            sections.append((f"webhook at +{self.offset(event)} s: {_label(event)}", json_block(event.body)))
+        return sections
+
+    def text(self) -> str:
+        """The exchange as plain lines (its ``text/plain``)."""
+        out = [self._title()]
+        for caption, text in self._sections():
+            out.append(f"  {caption}:")
+            out.extend(f"    {row}" for row in text.splitlines())
+        if self.sent and not self.events and self.accepted:
+            out.append("  (no webhook has arrived yet)")
+        return "\n".join(out)
+
+    def html(self) -> str:
+        """The exchange as HTML: a title, then one captioned block per step."""
+        # quotes stay as they are (quote=False) so that nbval's sanitizing patterns match the HTML as the text
+        blocks = "".join(f"<div><i>{html.escape(c)}</i><pre class='fbfailover-code'>{html.escape(t, quote=False)}"
+                         "</pre></div>" for c, t in self._sections())
+        return (f"<div class='fbfailover-panel fbfailover-exchange'><b>{html.escape(self._title())}</b>"
+                f"{blocks}</div>")
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.text(), "text/html": self.html()}
+
+    # --- the twins --------------------------------------------------------------------------------------
+    def curl(self) -> str:
+        """The same request as curl against Vonage (``$JWT`` stands for the token)."""
+        request = self.request or Request(self.method, self.url, {"Accept": "application/json",
+                                                                  "Content-Type": "application/json"},
+                                          json=self.body, auth="jwt")
+        return to_curl(dataclasses.replace(request, url=VONAGE_API + self.path))
+
+    def twins(self) -> Panel:
+        """The request as curl against Vonage (and, for Messages API v1, as Vonage's Python SDK)."""
+        note = (f"this notebook sent it to {self.url} (the sandbox) instead of {VONAGE_API}{self.path}"
+                if self.sandbox else f"sent to {self.url}")
+        code = [("curl, against Vonage (export JWT first: fbfailover jwt)", self.curl())]
+        if self.path == "/v1/messages" and isinstance(self.body, Mapping):
+            code.append(("Vonage's Python SDK 4.x (shown, not run)", sdk_twin(self.body)))
+        return Panel("The same request, outside this notebook", [("note", note)], code=code)
+
+
+def event_time(event: Any) -> float:
+    """A webhook's own timestamp (simulated time in the sandbox) in epoch seconds; its arrival time without one."""
+    stamp = parse_timestamp(event.timestamp)
+    return stamp.timestamp() if stamp is not None else float(event.received_at or 0)
+
+
+def _label(event: Any) -> str:
+    if event.kind == "final_report":
+        return f"final report: {event.status}"
+    return f"status {event.status} ({event.channel})"
+
+
+def _channels(path: str, body: Any) -> list[str]:
+    """The channels of the request's messages, in workflow order."""
+    if not isinstance(body, Mapping):
+        return []
+    if path == "/v0.1/dispatch":
+        return [str((item.get("to") or {}).get("type")) for item in body.get("workflow") or []
+                if isinstance(item, Mapping)]
+    return [str(body.get("channel"))] + [str(m.get("channel")) for m in body.get("failover") or []
+                                         if isinstance(m, Mapping)]
+
+
+def _order(events: list[Any], channels: list[str]) -> list[Any]:
+    """Sort by simulated time, then workflow position, then a message's life; the final report last."""
+    def key(event: Any) -> tuple:
+        position = (event.item_number - 1) if event.item_number else (
+            channels.index(event.channel) if event.channel in channels else 99)
+        final = event.kind == "final_report"
+        return round(event_time(event), 3), final, position, STATUS_ORDER.get(event.status, 9)
+
+    return sorted(events, key=key)
+
+
+def _expiry_total(body: Any) -> float:
+    items = body.get("workflow") if isinstance(body, Mapping) else None
+    return float(sum((item.get("failover") or {}).get("expiry_time", 0) for item in items or []
+                     if isinstance(item, Mapping)))
+
+
+def _follow(tut: Tutorial, run: Exchange, timeout: float | None) -> list[Any]:
+    """Wait for the webhooks that end this request, then return all of its webhooks."""
+    from fbfailover.tutorial.failover_steps import follow_dispatch, follow_v1
+
+    receiver = tut.receiver
+    if run.dispatch_uuid:
+        follow_dispatch(tut, Panel("", data={"dispatch_uuid": run.dispatch_uuid, "started": 0.0,
+                                             "expiry_time": _expiry_total(run.body)}), timeout=timeout)
+        return receiver.events(dispatch_uuid=run.dispatch_uuid)
+    if run.workflow_id:
+        follow_v1(tut, Panel("", data={"workflow_id": run.workflow_id}), timeout=timeout or 20.0)
+        return [e for e in receiver.events("status") if e.workflow_id == run.workflow_id]
+    uuid = run.answer.get("message_uuid") if isinstance(run.answer, Mapping) else None
+    deadline = time.monotonic() + (timeout or 10.0)
+    while uuid and time.monotonic() < deadline:  # one message: until its first result
+        if any(e.status in _RESULTS for e in receiver.events("status", message_uuid=uuid)):
+            break
+        time.sleep(0.05)
+    return receiver.events("status", message_uuid=uuid) if uuid else []
+
+
+def send_request(tut: Tutorial, method: str, path: str, body: Any, *, follow: bool = True,
+                 timeout: float | None = None) -> Exchange:
+    """Check ``body``, send it with the session's client, and follow the webhooks it causes.
+
+    Args:
+        tut: the session (its client signs the request; its receiver gets the webhooks).
+        method: ``"POST"`` (the only method these endpoints take).
+        path: ``/v0.1/dispatch``, ``/v1/messages`` or ``/v0.1/messages``.
+        body: the JSON body as a dict.
+        follow: wait for the final report (Dispatch) or the workflow's last status (v1); False returns at once.
+        timeout: real seconds to wait for the webhooks (default: long enough at the sandbox's speed).
+
+    Returns:
+        The exchange; with problems in the body, one that says so and sent nothing.
+
+    Raises:
+        ValueError: for another method or path.
+        WaitTimeout: when following and the end of the workflow did not arrive in time.
+    """
+    if method.upper() != "POST" or path not in ENDPOINTS:
+        raise ValueError(f"send() knows POST to {', '.join(ENDPOINTS)}; got {method} {path}")
+    operation, check = ENDPOINTS[path]
+    request = tut.client.request_for(operation, body if isinstance(body, Mapping) else {})
+    run = Exchange("POST", path, request.url, body, sandbox=tut.offline, request=request)
+    run.problems = list(check(body))
+    if run.problems:
+        return run
+
+    def record(response: Any) -> None:
+        sent = response.request.headers
+        run.request_headers = {k: shorten_token(sent[k]) if k == "Authorization" else sent[k]
+                               for k in SHOWN_REQUEST_HEADERS if k in sent}
+        run.status, run.reason = response.status_code, response.reason or ""
+        run.response_headers = {k: response.headers[k] for k in SHOWN_RESPONSE_HEADERS if k in response.headers}
+
+    try:
+        run.answer = tut.client.send(request, on_response=record)
+    except ApiError as exc:
+        run.answer = exc.body if isinstance(exc.body, Mapping) else None
+        run.error = str(exc)
+        return run
+    except FbfailoverError as exc:  # not reached, or no answer: say so in the panel, as a form would
+        run.error = str(exc)
+        return run
+    if follow:
+        run.events = _order(_follow(tut, run, timeout), _channels(path, body))
+    return run
+
+
+def _collect(tut: Tutorial, run: Exchange) -> list[Any]:
+    """The webhooks of ``run`` that have arrived so far, in order."""
+    receiver = tut.receiver
+    if run.dispatch_uuid:
+        found = receiver.events(dispatch_uuid=run.dispatch_uuid)
+    elif run.workflow_id:
+        found = [e for e in receiver.events("status") if e.workflow_id == run.workflow_id]
+    else:
+        found = []
+    return _order(found, _channels(run.path, run.body))
+
+
+# Vonage's Python SDK 4.x names, checked against the vonage-python-sdk sources (vonage-messages 1.5+, where
+# ``Messages.send(message, failover=[...])`` was added). Not confirmed here: that SDK was not installed or run,
+# and the stored source wraps the body as {"message": ..., "failover": [...]} when failover is given, which is
+# not the flat shape Vonage documents for POST /v1/messages — so try it against the sandbox before relying on it.
+_SDK_CLASSES = {("messenger", "text"): "MessengerText", ("sms", "text"): "Sms", ("whatsapp", "text"): "WhatsappText",
+                ("viber_service", "text"): "ViberText", ("rcs", "text"): "RcsText"}
+_SDK_SKIPPED = ("channel", "message_type", "failover")
+
+
+def _sdk_message(message: Mapping[str, Any], indent: str) -> tuple[str, str]:
+    name = _SDK_CLASSES.get((str(message.get("channel")), str(message.get("message_type"))), "BaseMessage")
+    args = [f"{'from_' if k == 'from' else k}={v!r}" for k, v in message.items() if k not in _SDK_SKIPPED]
+    inner = f",\n{indent}    ".join(args)
+    return name, f"{name}(\n{indent}    {inner},\n{indent})"
+
+
+def sdk_twin(body: Mapping[str, Any]) -> str:
+    """The Messages API v1 body as a call of Vonage's Python SDK 4.x (text to read, not run here).
+
+    Returns:
+        Python source: imports, the client from an application id and private key, and ``messages.send``.
+    """
+    first, first_code = _sdk_message(body, "    ")
+    names = {first}
+    failover = []
+    for message in body.get("failover") or []:
+        name, code = _sdk_message(message, "        ")
+        names.add(name)
+        failover.append(code)
+    call = f"response = client.messages.send(\n    {first_code}"
+    if failover:
+        call += ",\n    failover=[\n        " + ",\n        ".join(failover) + ",\n    ],"
+    call += "\n)"
+    return "\n".join([
+        "# pip install vonage   (4.x; vonage-messages 1.5 or later for failover=)",
+        "from vonage import Auth, Vonage",
+        f"from vonage_messages import {', '.join(sorted(names))}",
+        "",
+        'client = Vonage(Auth(application_id="YOUR_APPLICATION_ID", private_key="private.key"))',
+        call,
+        "print(response.message_uuid)",
+        "# Not confirmed here: how the SDK serialises failover= (read its source) and whether",
+        "# it can be pointed at a sandbox's http:// URL (HttpClientOptions takes a host, https only).",
+    ])
+
+
+def follow_more(tut: Tutorial, run: Exchange) -> Exchange:
+    """``run`` with the webhooks that have arrived since (for a run sent with ``follow=False``)."""
+    run.events = _collect(tut, run)
+    return run
+
+
+def problems_of(path: str, body: Any) -> list[dict[str, str]]:
+    """The helpers' problems with ``body`` for ``path`` (empty when it may be sent).
+
+    Raises:
+        ValueError: for a path ``send`` does not know.
+    """
+    if path not in ENDPOINTS:
+        raise ValueError(f"unknown path {path}; one of: {', '.join(ENDPOINTS)}")
+    return list(ENDPOINTS[path][1](body))

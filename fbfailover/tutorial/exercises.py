@@ -1,0 +1,203 @@
+"""Checked exercises for steps 04 and 05: a task, hints, and a ``check()`` that reads the sandbox's own records.
+
+A check never looks at the learner's variables: it asks the sandbox which workflows were sent since the exercise
+was shown (``GET /_sandbox/deliveries`` and ``/_sandbox/dispatches/{id}``) and judges the latest one, so any
+correct solution passes, and a wrong one is told what is missing.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fbfailover.tutorial.display import Panel
+from fbfailover.tutorial.session import Tutorial
+
+__all__ = ["Exercise", "ends_in_error", "sms_after", "v1_reaches_sms"]
+
+Verdict = tuple[bool, list[Any]]  # solved?, lines explaining why
+
+
+def _workflow_ids(tut: Tutorial) -> set[str]:
+    return {d["dispatch_uuid"] for d in tut.sandbox.deliveries() if d.get("dispatch_uuid")}
+
+
+@dataclass
+class Exercise:
+    """One exercise: what to do, hints one at a time, and a check of the sandbox's records.
+
+    Args:
+        tut: the session whose sandbox is checked (the embedded or the shared one).
+        title: a few words. task: what to change, in one or two sentences.
+        hints: shown one per ``hint()`` call, in order.
+        kind: ``"dispatch"`` or ``"v1"``: which workflows the check looks at.
+        judge: reads the latest workflow record (``sandbox.dispatch(id)``) and returns (solved, lines).
+    """
+
+    tut: Tutorial
+    title: str
+    task: str
+    hints: list[str]
+    kind: str
+    judge: Callable[[dict[str, Any]], Verdict] = field(repr=False)
+    known: set[str] = field(default_factory=set, repr=False)
+    hints_shown: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.tut.offline:
+            raise ValueError("the exercises read the sandbox's records: run them against a sandbox")
+        self.known = _workflow_ids(self.tut)  # only what is sent from now on counts
+
+    def hint(self) -> Panel:
+        """The next hint (the last one again once all were shown)."""
+        self.hints_shown = min(self.hints_shown + 1, len(self.hints))
+        return Panel(f"Hint {self.hints_shown} of {len(self.hints)}", [self.hints[self.hints_shown - 1]])
+
+    def latest(self, wait: float = 5.0) -> dict[str, Any] | None:
+        """The newest workflow of this exercise's kind sent since it was shown, once it is over (or ``wait`` s)."""
+        deadline = time.monotonic() + wait
+        while True:
+            records = [self.tut.sandbox.dispatch(i) for i in _workflow_ids(self.tut) - self.known]
+            records = sorted((r for r in records if r.get("kind") == self.kind), key=lambda r: r["created"])
+            if not records or records[-1].get("finished") or time.monotonic() > deadline:
+                return records[-1] if records else None
+            time.sleep(0.1)
+
+    def check(self) -> Panel:
+        """Judge the latest workflow sent since the exercise was shown; say what is missing when it is wrong."""
+        record = self.latest()
+        if record is None:
+            what = "Dispatch workflow" if self.kind == "dispatch" else "Messages API v1 message with failover"
+            return Panel(f"✗ Not yet: no {what} was sent since the exercise was shown",
+                         ["edit the cell above and run it, then run this check again"],
+                         data={"solved": False})
+        solved, lines = self.judge(record)
+        title = f"✓ Solved: {self.title}" if solved else f"✗ Not yet: {self.title}"
+        return Panel(title, lines, data={"solved": solved, "record": record})
+
+    def text(self) -> str:
+        """The task as plain lines."""
+        return f"Exercise: {self.title}\n  {self.task}\n  exercise.hint() for a hint, exercise.check() to check"
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        page = (f"<div class='fbfailover-panel fbfailover-exercise'><b>Exercise: {html.escape(self.title)}</b>"
+                f"<p>{html.escape(self.task)}</p><p><i>exercise.hint() for a hint, exercise.check() to check"
+                "</i></p></div>")
+        return {"text/plain": self.text(), "text/html": page}
+
+
+# --- reading a workflow record ---------------------------------------------------------------------------------
+def _sent(record: dict[str, Any]) -> list[tuple[str, float]]:
+    """``(channel, simulated epoch seconds)`` of every message the workflow sent, in order."""
+    return [(e["channel"], float(e["at_unix"])) for e in record.get("events", []) if e.get("event") == "sent"]
+
+
+def _statuses(record: dict[str, Any]) -> str:
+    return ", ".join(f"{m['channel']} {m['status']}" for m in record.get("messages", [])) or "no message"
+
+
+def _expiry(record: dict[str, Any]) -> float | None:
+    for e in record.get("events", []):
+        if e.get("event") == "sent" and e.get("expiry_deadline"):
+            from fbfailover.webhooks.events import parse_timestamp
+
+            deadline = parse_timestamp(e["expiry_deadline"])
+            return round(deadline.timestamp() - float(e["at_unix"])) if deadline else None
+    return None
+
+
+def _final(record: dict[str, Any]) -> str | None:
+    report = record.get("final_report")
+    if isinstance(report, dict):
+        return report.get("status") or (report.get("body") or {}).get("status")
+    return None
+
+
+# --- the exercises ---------------------------------------------------------------------------------------------
+def sms_after(tut: Tutorial, seconds: int = 30) -> Exercise:
+    """Step 04: make the SMS go out ``seconds`` simulated seconds after the Messenger message."""
+    def judge(record: dict[str, Any]) -> Verdict:
+        sent = _sent(record)
+        lines: list[Any] = [("messages sent", ", ".join(c for c, _ in sent)), ("statuses", _statuses(record))]
+        if [c for c, _ in sent][:2] != ["messenger", "sms"]:
+            lines.append("No SMS went out after the Messenger message, so there is no gap to measure: was the "
+                         "message read in time? (tut.sandbox.reset_recipients() makes the recipient ignore it)")
+            return False, lines
+        gap = round(sent[1][1] - sent[0][1], 3)
+        lines.insert(0, ("SMS after Messenger", f"{gap:g} s (simulated)"))
+        if gap == seconds:
+            lines.append(f"The failover condition's expiry_time ({_expiry(record)} s) ran out, so the SMS "
+                         "followed exactly then.")
+            return True, lines
+        if gap == 0:
+            lines.append("The SMS went out at once because the Messenger message failed: a failure does not wait "
+                         "for the expiry time. Let the recipient ignore it instead (tut.sandbox.reset_recipients()).")
+        else:
+            lines.append(f"The gap is the first message's failover expiry_time (it was {_expiry(record)} s): "
+                         f"make it {seconds}.")
+        return False, lines
+
+    return Exercise(tut, f"the SMS goes out {seconds} s after the Messenger message",
+                    f"Edit the body so that, when nobody reads the Messenger message, the SMS follows {seconds} "
+                    "simulated seconds later (not 600). Send it, then run the check.",
+                    ["What decides when a workflow moves on is the failover condition of the first message.",
+                     f"failover_condition(expiry_time={seconds}, condition_status=\"read\") — the minimum is 15 s."],
+                    "dispatch", judge)
+
+
+def ends_in_error(tut: Tutorial) -> Exercise:
+    """Step 04: send a workflow whose final report says ``error``."""
+    def judge(record: dict[str, Any]) -> Verdict:
+        final = _final(record)
+        lines: list[Any] = [("final report", final or "(not yet)"), ("statuses", _statuses(record))]
+        if final == "error":
+            lines.append("The last message of the workflow failed, and nothing was left to fail over to.")
+            return True, lines
+        last = (record.get("messages") or [{}])[-1]
+        if last.get("channel") != "sms" or len(record.get("messages", [])) < 2:
+            lines.append("The workflow ended before its last message: a message read (or delivered, for "
+                         "condition_status delivered) in time completes it. Only a failed last message is an error.")
+        else:
+            lines.append("The SMS, the last message, was delivered. Make it fail: "
+                         "tut.sandbox.set_recipient(\"sms\", <TO_NUMBER>, \"undeliverable\").")
+        return False, lines
+
+    return Exercise(tut, "a workflow that ends in error",
+                    "Make the sandbox's recipient behave so that the final report of your next workflow says "
+                    "error, then send the body again and run the check.",
+                    ["A dispatch ends in error when the last message of its workflow fails.",
+                     "tut.sandbox.set_recipient(\"sms\", <the SMS's to number>, \"undeliverable\")"],
+                    "dispatch", judge)
+
+
+def v1_reaches_sms(tut: Tutorial) -> Exercise:
+    """Step 05: make a Messages API v1 failover reach (and deliver) the SMS."""
+    def judge(record: dict[str, Any]) -> Verdict:
+        messages = record.get("messages", [])
+        lines: list[Any] = [("statuses", _statuses(record))]
+        sms = [m for m in messages if m.get("channel") == "sms"]
+        if sms and sms[-1].get("status") in ("delivered", "read"):
+            lines.append("Messenger failed, so v1 moved on to the SMS in the failover list at once.")
+            return True, lines
+        if sms:
+            lines.append(f"The SMS was sent but is {sms[-1].get('status')}: let it be delivered "
+                         "(tut.sandbox.reset_recipients()).")
+        elif messages and messages[0].get("status") in ("delivered", "read"):
+            lines.append("Messenger accepted the message, and for v1 that is success: it fails over only when a "
+                         "message is rejected or undeliverable. Make Messenger reject it.")
+        else:
+            lines.append("No SMS went out: is there an SMS in the body's failover list?")
+        return False, lines
+
+    return Exercise(tut, "the v1 failover reaches the SMS",
+                    "Change what the sandbox's Messenger recipient does so that the Messages API v1 message "
+                    "fails over and the SMS is delivered. Send the body, then run the check.",
+                    ["v1 has no timer: only a rejected or undeliverable message moves the workflow on.",
+                     "tut.sandbox.set_recipient(\"messenger\", tut.settings.fb_recipient_id, \"rejected\")"],
+                    "v1", judge)

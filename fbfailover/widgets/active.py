@@ -1,0 +1,102 @@
+"""Widgets of the active parts of steps 04 and 05: a prediction to answer, and a clock to step.
+
+Both are thin skins: ``Quiz`` over ``tutorial.predictions.Prediction`` (``answer``/``compare``), ``ClockStepper``
+over ``tutorial.stepped_clock.SteppedClock`` (``advance``). Each keeps a readable ``text/plain`` and ``text/html``
+in its display, so a reader without a kernel sees the question or the clock, not a cut widget repr.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from fbfailover.tutorial.display import Panel
+from fbfailover.tutorial.predictions import Prediction
+from fbfailover.tutorial.stepped_clock import SteppedClock
+
+__all__ = ["ClockStepper", "Quiz"]
+
+
+class Quiz(widgets.VBox):
+    """A prediction as radio buttons and a Check button; ``answer("b")`` and ``compare(run)`` work in code too."""
+
+    def __init__(self, prediction: Prediction):
+        self.prediction = prediction
+        self.question = widgets.HTML(f"<b>Predict:</b> {prediction.question}")
+        self.options = widgets.RadioButtons(
+            options=[(f"({letter}) {c.text}", letter) for letter, c in zip(prediction.letters, prediction.choices,
+                                                                           strict=True)],
+            value=None, layout=widgets.Layout(width="auto"))
+        self.button = widgets.Button(description="Check", button_style="primary")
+        self.result = widgets.HTML("")
+        for part, name in ((self.options, "choices"), (self.button, "check"), (self.result, "result")):
+            part.add_class(f"fbf-quiz-{name}")
+        super().__init__([self.question, self.options, widgets.HBox([self.button, self.result])])
+        self.add_class("fbf-quiz")
+        self.button.on_click(lambda _b: self._checked())
+
+    def _checked(self) -> None:
+        if self.options.value is None:
+            self.result.value = "<span>pick one of the answers first</span>"
+            return
+        self.answer(self.options.value)
+
+    def answer(self, letter: str) -> Panel:
+        """Record ``letter`` as the prediction (also selects it) and show whether it is right, and why."""
+        panel = self.prediction.answer(letter)
+        self.options.value = self.prediction.chosen
+        self.result.value = panel._repr_html_()
+        return panel
+
+    def compare(self, run: Any) -> Panel:
+        """Whether the prediction held for ``run`` (read off its webhooks)."""
+        return self.prediction.compare(run)
+
+    def __repr__(self) -> str:
+        return self.prediction.text()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/plain"] = self.prediction.text()
+            data["text/html"] = self.prediction.html()
+        return data
+
+
+class ClockStepper(widgets.VBox):
+    """Buttons that move a ``SteppedClock`` (+1 s, +60 s, to 599 s, to the deadline) and the view after each step."""
+
+    def __init__(self, clock: SteppedClock):
+        self.clock = clock
+        deadline = clock.deadline or 600
+        self.buttons = {
+            "+1 s": lambda: clock.advance(1),
+            "+60 s": lambda: clock.advance(60),
+            f"to {deadline - 1} s": lambda: clock.advance_to(deadline - 1),
+            f"to the deadline ({deadline} s)": lambda: clock.advance_to(deadline),
+        }
+        row = []
+        for n, (label, step) in enumerate(self.buttons.items()):
+            button = widgets.Button(description=label, layout=widgets.Layout(width="auto"))
+            button.add_class(f"fbf-clock-step-{n}")
+            button.on_click(lambda _b, step=step: self._show(step()))
+            row.append(button)
+        self.view = widgets.HTML(clock.view()._repr_html_())
+        self.view.add_class("fbf-clock-view")
+        super().__init__([widgets.HBox(row), self.view])
+        self.add_class("fbf-clock")
+
+    def _show(self, panel: Panel) -> None:
+        self.view.value = panel._repr_html_()
+
+    def __repr__(self) -> str:
+        return repr(self.clock.view())
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            view = self.clock.view()
+            data["text/plain"] = f"ClockStepper (buttons: {', '.join(self.buttons)})\n{view!r}"
+            data["text/html"] = view._repr_html_()
+        return data

@@ -1,0 +1,54 @@
+"""Step 04's active parts in JupyterLab: answer a prediction, step the clock to the deadline, solve an exercise.
+
+Run All first (the notebook works alone: without step 02 it creates its application), then use the widgets by
+clicking, and type into new cells at the end of the notebook as a learner would.
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.lab import Lab, run_new_cell, screenshot, widget
+from tests.browser.test_notebooks import run_notebook
+
+NOTEBOOK = "04-send-a-facebook-message-with-failover.ipynb"
+
+
+def test_04_predict_step_the_clock_and_solve_an_exercise(lab: Lab, page: Page):
+    run_notebook(page, lab, NOTEBOOK)
+
+    # Predict: pick (b) in the first question and press Check; the answer and its reason appear next to it.
+    quiz = widget(page, "fbf-quiz").first
+    quiz.locator(".fbf-quiz-choices label").filter(has_text="(b) Messenger at once, the SMS at the deadline").click()
+    quiz.locator(".fbf-quiz-check").click()
+    result = quiz.locator(".fbf-quiz-result")
+    expect(result).to_contain_text("Your prediction (b) is right.")
+    expect(result).to_contain_text("nobody read the Messenger message")
+    quiz.scroll_into_view_if_needed()
+    screenshot(page, "04-prediction")
+
+    # Step the clock: a fresh manual-clock sandbox; nothing at 599 s, the SMS at 600 s.
+    cell = run_new_cell(page, "clock = tutorial.manual_clock(tut)\nclock.send(body)\nClockStepper(clock)")
+    stepper = cell.locator(".fbf-clock")
+    view = stepper.locator(".fbf-clock-view")
+    expect(view).to_contain_text("+0 s since the request")
+    stepper.locator(".fbf-clock-step-2").click()  # to 599 s
+    expect(view).to_contain_text("Simulated time: +599 s since the request")
+    expect(view).to_contain_text("messenger delivered")
+    expect(view).not_to_contain_text("sms")
+    stepper.locator(".fbf-clock-step-3").click()  # to the deadline
+    expect(view).to_contain_text("Simulated time: +600 s since the request")
+    expect(view).to_contain_text("sms submitted")
+    stepper.scroll_into_view_if_needed()
+    screenshot(page, "04-clock-at-the-deadline")
+
+    # An exercise: a wrong attempt is told what is missing, the right one passes.
+    wrong = run_new_cell(page, "exercise = tutorial.exercises.ends_in_error(tut)\ntut.sandbox.reset_recipients()\n"
+                               "tut.send(\"POST\", \"/v0.1/dispatch\", body)\nexercise.check()")
+    expect(wrong.locator(".fbfailover-panel")).to_contain_text("✗ Not yet: a workflow that ends in error")
+    expect(wrong.locator(".fbfailover-panel")).to_contain_text("Make it fail")
+    right = run_new_cell(page, "tut.sandbox.set_recipient(\"sms\", \"447700900001\", \"undeliverable\")\n"
+                               "tut.send(\"POST\", \"/v0.1/dispatch\", body)\nexercise.check()")
+    expect(right.locator(".fbfailover-panel")).to_contain_text("✓ Solved: a workflow that ends in error")
+    right.scroll_into_view_if_needed()
+    screenshot(page, "04-exercise-solved")

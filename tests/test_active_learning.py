@@ -1,0 +1,249 @@
+"""Steps 04/05 as a learner works them: send a body in full, predict, step the clock, solve checked exercises."""
+
+from __future__ import annotations
+
+import pytest
+
+from fbfailover import tutorial
+from fbfailover.payloads import (
+    failover_condition,
+    failover_workflow,
+    message_v1,
+    messenger_item,
+    sms_item,
+    tutorial_workflow,
+)
+from fbfailover.tutorial import exercises
+from fbfailover.tutorial.exchange import sdk_twin, shorten_token
+from fbfailover.tutorial.predictions import dispatch_outcome, v1_rejection
+from fbfailover.tutorial.stepped_clock import SteppedClock, manual_clock
+
+FROM, TO = "447700900000", "447700900001"
+
+
+@pytest.fixture
+def ready(box, isolated_settings):
+    session = tutorial.connect(sandbox=box)
+    session.start_receiver()
+    tutorial.configure_account_webhooks(session)
+    tutorial.learn_facebook_ids(session)
+    tutorial.create_or_reuse_application(session)
+    yield session
+    box.reset_recipients()
+    session.receiver.stop()
+
+
+def _body(tut, expiry_time: int = 600) -> dict:
+    s = tut.settings
+    return failover_workflow([
+        messenger_item(s.fb_sender_id, s.fb_recipient_id, "Hi via Messenger",
+                       failover=failover_condition(expiry_time, "read")),
+        sms_item(FROM, TO, "Hi via SMS"),
+    ])
+
+
+def _v1(tut) -> dict:
+    s = tut.settings
+    return {"channel": "messenger", "message_type": "text", "from": s.fb_sender_id, "to": s.fb_recipient_id,
+            "text": "Hi", "failover": [message_v1("sms", FROM, TO, "Hi by SMS")]}
+
+
+# --- send -------------------------------------------------------------------------------------------------
+def test_send_shows_the_request_the_answer_and_each_webhook_in_order(ready):
+    run = ready.send("POST", "/v0.1/dispatch", _body(ready))
+    text = run.text()
+    assert text.startswith("POST /v0.1/dispatch → 202 Accepted")
+    assert "Authorization: Bearer eyJ" in text and "shortened" in text
+    assert ready.client.mint_jwt()[:40] not in text  # never the whole token
+    assert "X-Fbfailover-Sandbox" in text
+    assert run.submissions() == [("messenger", 0), ("sms", 600)]
+    assert run.final_report["status"] == "completed"
+    labels = [line for line in text.splitlines() if "webhook at" in line]
+    assert labels[0].strip().startswith("webhook at +0 s: status submitted (messenger)")
+    assert labels[-1].strip() == "webhook at +602 s: final report: completed:"
+    assert "<pre" in run.html()
+
+
+def test_send_refuses_a_body_with_problems_and_sends_nothing(ready, box):
+    before = len(box.deliveries())
+    body = _body(ready)
+    body["workflow"][1]["to"]["number"] = "+44 7700 900001"
+    run = ready.send("POST", "/v0.1/dispatch", body)
+    assert not run.sent
+    assert run.text().startswith("Nothing was sent")
+    assert "workflow[1].to.number" in run.text()
+    assert len(box.deliveries()) == before
+
+
+def test_send_shows_an_api_refusal_instead_of_raising(ready):
+    run = ready.send("POST", "/v0.1/dispatch", _body(ready))  # a valid one first: the JWT works
+    ready.settings = ready.settings.replace(application_id="00000000-0000-4000-8000-000000000000")
+    refused = ready.send("POST", "/v0.1/dispatch", _body(ready))
+    assert run.accepted and not refused.accepted
+    assert refused.status == 401 and "401" in refused.error
+
+
+def test_send_knows_its_endpoints():
+    with pytest.raises(ValueError, match="POST"):
+        tutorial.Tutorial("sandbox", None).send("GET", "/v0.1/dispatch", {})  # type: ignore[arg-type]
+
+
+def test_twins_target_vonage_and_name_the_sandbox(ready):
+    ready.sandbox.set_recipient("messenger", ready.settings.fb_recipient_id, "rejected")
+    run = ready.send("POST", "/v1/messages", _v1(ready))
+    twins = repr(run.twins())
+    assert "curl -X POST https://api.nexmo.com/v1/messages" in twins
+    assert f"sent it to {ready.settings.api_url}/v1/messages (the sandbox)" in twins
+    assert "client.messages.send(" in twins and "failover=[" in twins and "Sms(" in twins
+
+
+def test_sdk_twin_names_the_v4_classes():
+    text = sdk_twin({"channel": "messenger", "message_type": "text", "from": "1", "to": "2", "text": "hi",
+                     "webhook_version": "v0.1", "failover": [message_v1("sms", FROM, TO, "sms")]})
+    assert "from vonage import Auth, Vonage" in text
+    assert "from vonage_messages import MessengerText, Sms" in text
+    assert "from_='1'" in text and "webhook_version='v0.1'" in text
+    compile(text, "<sdk>", "exec")
+
+
+def test_shorten_token_never_keeps_the_token():
+    token = "eyJhbGciOiJSUzI1NiJ9." + "a" * 100 + "." + "b" * 300
+    assert token not in shorten_token(f"Bearer {token}")
+    assert shorten_token(f"Bearer {token}").startswith("Bearer eyJhbGciOiJS…")
+
+
+# --- predictions ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("rule", "letter"), [
+    (None, "b"),
+    (("messenger", "read", 60), "a"),
+    (("messenger", "rejected", None), "c"),
+    (("sms", "undeliverable", None), "d"),
+])
+def test_the_dispatch_question_reads_its_answer_off_the_run(ready, rule, letter):
+    if rule:
+        channel, outcome, after = rule
+        target = ready.settings.fb_recipient_id if channel == "messenger" else TO
+        ready.sandbox.set_recipient(channel, target, outcome, after=after)
+    q = dispatch_outcome(right=letter)
+    assert "(a)" in repr(q) and "(d)" in repr(q) and "why" not in repr(q)
+    q.answer(letter)
+    assert "why" in repr(q)
+    verdict = q.compare(ready.send("POST", "/v0.1/dispatch", _body(ready)))
+    assert verdict["held"], repr(verdict)
+    assert verdict.title == f"Your prediction ({letter}) held."
+
+
+def test_a_wrong_prediction_is_told_what_the_run_did(ready):
+    q = dispatch_outcome()
+    assert "not what happens" in q.answer("a").title
+    verdict = q.compare(ready.send("POST", "/v0.1/dispatch", _body(ready)))
+    assert verdict.title == "Your prediction (a) did not hold: the run did (b)."
+    assert "sms at +600 s" in repr(verdict)
+
+
+def test_the_v1_question_and_bad_letters(ready):
+    q = v1_rejection()
+    with pytest.raises(ValueError, match="letters a, b, c, d"):
+        q.answer("e")
+    assert "No prediction recorded" in q.compare(ready.send("POST", "/v1/messages", _v1(ready))).title
+    ready.sandbox.set_recipient("messenger", ready.settings.fb_recipient_id, "rejected")
+    q.answer("(B)")
+    assert q.compare(ready.send("POST", "/v1/messages", _v1(ready)))["held"]
+
+
+# --- the manual clock -------------------------------------------------------------------------------------
+def test_the_manual_clock_shows_nothing_at_599_s_and_the_sms_at_600_s(ready, isolated_settings):
+    clock = manual_clock(ready)
+    try:
+        assert clock.manual and clock.tut.sandbox is not ready.sandbox
+        assert "manual clock" in repr(clock)
+        start = clock.send(tutorial_workflow(from_number=FROM, to_number=TO,
+                                             fb_sender_id=ready.settings.fb_sender_id,
+                                             fb_recipient_id=ready.settings.fb_recipient_id))
+        assert start.title == "Simulated time: +0 s since the request (the deadline is at +600 s)"
+        at_599 = clock.advance_to(599)
+        assert at_599["elapsed"] == 599
+        assert [w for _, w in at_599["rows"]] == ["messenger submitted", "messenger delivered"]
+        at_600 = clock.advance(1)
+        assert (600, "sms submitted") in at_600["rows"]
+        assert tutorial.connect().settings.application_id == ready.settings.application_id  # .env untouched
+        assert ready.receiver.running
+    finally:
+        clock.stop()
+
+
+def test_a_shared_sandbox_clock_waits_instead(ready):
+    clock = SteppedClock(ready, manual=False)
+    assert "room's" in clock.explain() or "Live" in clock.explain()
+    clock.send(_body(ready, expiry_time=15))
+    assert clock.advance(20)["elapsed"] >= 20
+
+
+# --- exercises --------------------------------------------------------------------------------------------
+def test_sms_after_passes_for_a_30_s_expiry_and_explains_a_600_s_one(ready):
+    exercise = exercises.sms_after(ready, 30)
+    assert "Not yet" in exercise.check().title and "no Dispatch workflow" in exercise.check().title
+    ready.send("POST", "/v0.1/dispatch", _body(ready, expiry_time=600))
+    wrong = exercise.check()
+    assert not wrong["solved"] and "it was 600 s" in repr(wrong) and "make it 30" in repr(wrong)
+    ready.sandbox.set_recipient("messenger", ready.settings.fb_recipient_id, "rejected")
+    ready.send("POST", "/v0.1/dispatch", _body(ready, expiry_time=30))
+    assert "at once" in repr(exercise.check())
+    ready.sandbox.reset_recipients()
+    ready.send("POST", "/v0.1/dispatch", _body(ready, expiry_time=30))
+    assert exercise.check()["solved"]
+    assert exercise.hint().title == "Hint 1 of 2" and exercise.hint().title == "Hint 2 of 2"
+
+
+def test_ends_in_error_needs_an_undeliverable_sms(ready):
+    exercise = exercises.ends_in_error(ready)
+    ready.send("POST", "/v0.1/dispatch", _body(ready))
+    wrong = exercise.check()
+    assert not wrong["solved"] and "undeliverable" in repr(wrong)
+    ready.sandbox.set_recipient("sms", TO, "undeliverable")
+    ready.send("POST", "/v0.1/dispatch", _body(ready))
+    assert exercise.check()["solved"]
+
+
+def test_v1_reaches_sms_needs_a_rejection(ready):
+    exercise = exercises.v1_reaches_sms(ready)
+    ready.send("POST", "/v1/messages", _v1(ready))
+    wrong = exercise.check()
+    assert not wrong["solved"] and "rejected or undeliverable" in repr(wrong)
+    ready.sandbox.set_recipient("messenger", ready.settings.fb_recipient_id, "rejected")
+    ready.send("POST", "/v1/messages", _v1(ready))
+    assert exercise.check()["solved"]
+    assert "Exercise: the v1 failover reaches the SMS" in repr(exercise)
+
+
+# --- the widgets, headless --------------------------------------------------------------------------------
+def test_quiz_checks_the_selected_answer_and_keeps_a_readable_display():
+    from fbfailover.widgets import Quiz
+
+    quiz = Quiz(dispatch_outcome())
+    quiz.button.click()
+    assert "pick one" in quiz.result.value
+    quiz.options.value = "c"
+    quiz.button.click()
+    assert "not what happens" in quiz.result.value and quiz.prediction.chosen == "c"
+    bundle = quiz._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("The recipient never reads") and "<li>" in bundle["text/html"]
+    assert quiz.answer("b")["right"] and quiz.options.value == "b"
+
+
+def test_clock_stepper_buttons_step_to_the_deadline(ready):
+    from fbfailover.widgets import ClockStepper
+
+    clock = manual_clock(ready)
+    try:
+        clock.send(_body(ready))
+        stepper = ClockStepper(clock)
+        buttons = stepper.children[0].children
+        assert [b.description for b in buttons] == ["+1 s", "+60 s", "to 599 s", "to the deadline (600 s)"]
+        buttons[2].click()
+        assert "+599 s" in stepper.view.value and "sms" not in stepper.view.value
+        buttons[3].click()
+        assert "+600 s" in stepper.view.value and "sms submitted" in stepper.view.value
+        assert "ClockStepper (buttons: +1 s" in stepper._repr_mimebundle_()["text/plain"]
+    finally:
+        clock.stop()
