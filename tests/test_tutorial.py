@@ -11,6 +11,7 @@ from dotenv import dotenv_values
 from fbfailover import tutorial
 from fbfailover.errors import ConfigError, ValidationError
 from fbfailover.tokens import decode_for_display
+from fbfailover.tutorial.live import LiveControls
 
 FROM, TO = "447700900000", "447700900001"
 
@@ -51,7 +52,7 @@ def test_real_credentials_select_live_mode_and_start_nothing(isolated_settings):
     env = {"VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3tvalue",
            "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
     tut = tutorial.connect(env)
-    assert tut.mode == "live" and not tut.offline and tut.sandbox is None
+    assert tut.mode == "live" and not tut.offline and isinstance(tut.sandbox, LiveControls)
     assert tut.settings.api_url == "https://api.nexmo.com"
     assert "s3cr3tvalue" not in tut.describe() + repr(tut)
 
@@ -60,7 +61,7 @@ def test_an_explicit_local_api_url_is_honoured_in_live_mode(isolated_settings, b
     env = {"VONAGE_API_KEY": box.api_key, "VONAGE_API_SECRET": box.api_secret, "VONAGE_API_URL": box.url,
            "VONAGE_REST_URL": box.url, "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
     tut = tutorial.connect(env)
-    assert tut.mode == "live" and tut.sandbox is None and tut.settings.api_url == box.url
+    assert tut.mode == "live" and isinstance(tut.sandbox, LiveControls) and tut.settings.api_url == box.url
     assert tut.describe().startswith(f"Mode: live — requests go to {box.url} (a local address — not Vonage)")
     assert tut.client.list_applications()["page"] == 1  # the requests really reach that address
 
@@ -362,3 +363,33 @@ def test_ids_typed_by_hand_are_checked_then_saved():
     assert {p["name"] for p in info.value.invalid_parameters} == {"page_id", "psid"}
     assert tutorial.facebook_id_problem("12345") is None
     assert "digits only" in tutorial.facebook_id_problem("12a45")
+
+
+def test_live_mode_sends_one_workflow_without_asking_and_its_sandbox_controls_explain_themselves(isolated_settings):
+    from fbfailover import sandbox
+    from fbfailover.payloads import tutorial_workflow
+
+    box = sandbox.start(db=":memory:")
+    try:
+        env = {"VONAGE_API_KEY": box.api_key, "VONAGE_API_SECRET": box.api_secret,
+               "VONAGE_SIGNATURE_SECRET": box.signature_secret, "VONAGE_API_URL": box.url,
+               "VONAGE_REST_URL": box.url, "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
+        tut = tutorial.connect(env)
+        tut.start_receiver()
+        tutorial.ensure_application(tut)
+        note = tut.sandbox.set_recipient("messenger", "123", "read")
+        assert "nothing was changed" in repr(note) and tut.sandbox.deliveries() == []
+        body = tutorial_workflow(from_number="447700900000", to_number="447700900001", fb_sender_id="1071",
+                                 fb_recipient_id="3951", text_messenger="hi", text_sms="hi")
+        first = tut.send("POST", "/v0.1/dispatch", body)
+        assert first.accepted and tut.live_sends == 1
+        second = tut.send("POST", "/v0.1/dispatch", body)
+        assert not second.accepted and "confirm=True" in second.text()
+        third = tut.send("POST", "/v0.1/dispatch", body, confirm=True)
+        assert third.accepted and tut.live_sends == 2
+        exercise = tutorial.exercises.sms_after(tut, 30)
+        assert "nothing to check" in repr(exercise.check())
+    finally:
+        if tut.receiver is not None:
+            tut.receiver.stop()
+        box.stop()

@@ -100,7 +100,14 @@ class Exchange:
 
     @property
     def final_report(self) -> dict[str, Any] | None:
-        """The Dispatch final report's body, once it arrived."""
+        """The Dispatch final report's body, once it arrived; ``{"status": "not sent", "why": ...}`` when nothing
+        was sent (a body with problems, a live send that waits for ``confirm=True``), ``"refused"`` when the API
+        refused it."""
+        if self.status is not None and not self.accepted:
+            return {"status": "refused", "why": f"the API answered {self.status}"}
+        if not self.accepted:
+            reasons = "; ".join(f"{p['name']}: {p['reason']}" for p in self.problems) or "nothing was sent"
+            return {"status": "not sent", "why": reasons}
         found = [e.body for e in self.events if e.kind == "final_report"]
         return found[-1] if found else None
 
@@ -243,7 +250,7 @@ def _follow(tut: Tutorial, run: Exchange, timeout: float | None) -> list[Any]:
 
 
 def send_request(tut: Tutorial, method: str, path: str, body: Any, *, follow: bool = True,
-                 timeout: float | None = None) -> Exchange:
+                 timeout: float | None = None, confirm: bool = False) -> Exchange:
     """Check ``body``, send it with the session's client, and follow the webhooks it causes.
 
     Args:
@@ -253,6 +260,8 @@ def send_request(tut: Tutorial, method: str, path: str, body: Any, *, follow: bo
         body: the JSON body as a dict.
         follow: wait for the final report (Dispatch) or the workflow's last status (v1); False returns at once.
         timeout: real seconds to wait for the webhooks (default: long enough at the sandbox's speed).
+        confirm: live mode sends one workflow per session without asking (each is a real, paid message); a
+            further one is sent only with ``confirm=True``, otherwise nothing is sent and the answer says so.
 
     Returns:
         The exchange; with problems in the body, one that says so and sent nothing.
@@ -267,8 +276,13 @@ def send_request(tut: Tutorial, method: str, path: str, body: Any, *, follow: bo
     request = tut.client.request_for(operation, body if isinstance(body, Mapping) else {})
     run = Exchange("POST", path, request.url, body, sandbox=tut.offline, request=request)
     run.problems = list(check(body))
+    if not run.problems and not tut.offline and tut.live_sends and not confirm:
+        run.problems = [{"name": "confirm", "reason": "live mode sends one workflow per notebook without asking, "
+                         "and this would be another real, paid message: tut.send(..., confirm=True) sends it"}]
     if run.problems:
         return run
+    if not tut.offline:
+        tut.live_sends += 1
 
     def record(response: Any) -> None:
         sent = response.request.headers

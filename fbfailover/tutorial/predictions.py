@@ -94,6 +94,9 @@ class Prediction:
         Args:
             run: what ``tut.send`` returned.
         """
+        if not getattr(run, "accepted", True):
+            return Panel("Nothing was sent, so there is nothing to compare the prediction with", [],
+                         data={"held": None, "happened": None})
         happened, description = self.classify(run)
         lines: list[Any] = [("the run", description)]
         if happened is not None:

@@ -38,7 +38,7 @@ class Tutorial:
 
     mode: str
     settings: Settings
-    sandbox: Any = None  # fbfailover.sandbox.Sandbox / SandboxControl, or None when live
+    sandbox: Any = None  # fbfailover.sandbox.Sandbox / SandboxControl; live: LiveControls (no-ops that explain)
     receiver: Any = None  # an fbfailover.webhooks EventSource once started: Receiver, or StreamSource (workshop)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     _client: VonageClient | None = field(default=None, repr=False)
@@ -135,6 +135,9 @@ class Tutorial:
 
         return send_request(self, method, path, body, **options)
 
+    #: Live mode: workflows sent by ``send`` in this session (one goes without ``confirm=True``).
+    live_sends: int = 0
+
     def describe(self) -> str:
         """One paragraph saying where requests go (no secrets, no ports in the wording)."""
         if self.mode == LIVE:
@@ -186,7 +189,9 @@ def connect(environ: Mapping[str, str] | None = None, *, sandbox: Any = None) ->
         control = SandboxControl(settings.sandbox_url, auth=(settings.api_key, settings.api_secret))
         return Tutorial(SHARED, settings, control, environ=environ)
     if settings.has_live_credentials:
-        return Tutorial(LIVE, settings, environ=environ)
+        from fbfailover.tutorial.live import LiveControls
+
+        return Tutorial(LIVE, settings, LiveControls(), environ=environ)
     box = sandbox if sandbox is not None else _embedded_sandbox()
     settings = settings.replace(api_key=box.api_key, api_secret=box.api_secret,
                                 signature_secret=box.signature_secret, api_url=box.url, rest_url=box.url)

@@ -24,6 +24,10 @@ __all__ = ["SteppedClock", "manual_clock"]
 _previous: Any = None  # the manual sandbox of this kernel, stopped when the cell runs again
 
 
+LIVE_NOTE = ("Live mode: Vonage's clock is the real one and cannot be stepped, so this part sends nothing (a real "
+             "message costs money). Run the notebook against the offline sandbox to step the clock.")
+
+
 class SteppedClock:
     """A session whose simulated time the learner moves, and the one request being watched on it.
 
@@ -54,8 +58,11 @@ class SteppedClock:
         """Send ``body`` on this session without waiting; the clock then decides when things happen.
 
         Returns:
-            The view at +0 s (what the request caused straight away).
+            The view at +0 s (what the request caused straight away); in live mode a note instead: nothing is sent
+            there (a real message costs money, and a real clock cannot be stepped).
         """
+        if self.tut.mode == LIVE:
+            return Panel(LIVE_NOTE, [])
         self.start = self.now()
         self.run = send_request(self.tut, "POST", path, body, follow=False)
         items = body.get("workflow") if isinstance(body, Mapping) else None
@@ -73,6 +80,8 @@ class SteppedClock:
         """
         if seconds < 0:
             raise ValueError("time only moves forward")
+        if self.tut.mode == LIVE:
+            return Panel(LIVE_NOTE, [])
         if self.manual:
             self.tut.sandbox.advance(seconds)
         else:
@@ -119,8 +128,7 @@ class SteppedClock:
                     "you call clock.advance(seconds) (or press a button). Your application and private key "
                     "work there too; the tutorial's sandbox and .env are not touched.")
         if self.tut.mode == LIVE:
-            return ("Live: the clock is the real one. clock.advance(seconds) waits that long in real time; "
-                    "try this with a short expiry_time (15 s, the minimum).")
+            return LIVE_NOTE
         return ("A shared workshop sandbox: the clock is the room's and only the instructor may move it. "
                 "clock.advance(seconds) waits until that much simulated time has passed at the room's speed.")
 
