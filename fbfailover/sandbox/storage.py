@@ -3,13 +3,15 @@
 Everything the sandbox keeps lives in one SQLite file (WAL mode, ``synchronous=NORMAL``: a commit is a write to
 the log without an fsync, so a ``kill -9`` of the process loses nothing committed; only a power cut could).
 ``Database`` owns the one connection and is used on the server's loop thread only. Writes go straight into the
-open transaction, so every read sees them at once, and ``commit()`` is the one way they are made durable. Two
+open transaction, so every read sees them at once, and ``commit()`` is the one way they are made durable. Three
 schedules call it:
 
 * ``saved()``: a request awaits it before answering ("accepted" always means "saved"); every request served in
   the same loop iteration shares one commit at the end of that iteration (a group commit);
 * ``changed()``: background work (timers firing, webhook attempts) asks for a commit within ``WRITE_BEHIND``
   real seconds; nobody waits for it. A crash can lose those last milliseconds: their timers fire again on restart.
+* ``soon()``: background work someone is waiting to read (a webhook kept in a mailbox, which a long-poll hands
+  out once committed) asks for the end of the iteration, as a request does, without a future to await.
 
 Accounts, applications and recipient rules are in ``catalog.py``; the simulation's rows, which change many times
 a second, in ``records.py``. The start-up checks (``check_database``) refuse a database
@@ -180,6 +182,13 @@ class Database:
             self._saved = loop.create_future()
             loop.call_soon(self._commit_quietly)
         return self._saved
+
+    def soon(self) -> None:
+        """Background writes someone is waiting to see (a mailbox item): commit at the end of this iteration."""
+        if self._saved is None and not self.closed:
+            self._saved = asyncio.get_running_loop().create_future()
+            self._saved.add_done_callback(lambda done: done.exception())  # nobody awaits it: no warning
+            asyncio.get_running_loop().call_soon(self._commit_quietly)
 
     def changed(self) -> None:
         """Background writes were made: commit within ``WRITE_BEHIND`` real seconds (nobody waits)."""

@@ -228,4 +228,7 @@ class Webhooks:
         else:
             doc["status"] = "failed"
         self.records.update_delivery(doc["id"], {k: v for k, v in doc.items() if k not in ("id", "account_id")})
-        self.db.changed()  # nobody waits for the outcome
+        if mailbox is not None and code == 200:
+            self.db.soon()  # a long-poll waits for it: hand it out at the end of this iteration
+        else:
+            self.db.changed()  # nobody waits for the outcome
