@@ -161,3 +161,23 @@ def test_an_embedded_sandbox_leaves_the_garbage_collector_of_its_process_alone(t
         box.stop()
     assert during == before
     assert (gc.get_threshold(), gc.isenabled(), list(gc.callbacks), gc.get_freeze_count()) == before
+
+
+def test_soon_commits_at_the_end_of_the_iteration_without_anyone_awaiting(tmp_path):
+    path = tmp_path / "box.sqlite3"
+
+    async def run() -> tuple[bool, bool]:
+        db = Database(path)
+        db.set_meta("kept", "1")
+        db.soon()
+        with sqlite3.connect(path) as other:
+            before = other.execute("SELECT COUNT(*) FROM meta WHERE key='kept'").fetchone()[0] == 1
+        other.close()
+        await asyncio.sleep(0)  # one iteration
+        with sqlite3.connect(path) as other:
+            after = other.execute("SELECT COUNT(*) FROM meta WHERE key='kept'").fetchone()[0] == 1
+        other.close()
+        db.close()
+        return before, after
+
+    assert asyncio.run(run()) == (False, True)
