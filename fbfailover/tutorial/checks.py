@@ -86,6 +86,7 @@ class Exercise:
     hints: Sequence[str]
     solution: str
     checker: Callable[..., CheckResult] = field(repr=False)
+    hints_shown: int = field(default=0, repr=False)
 
     def check(self, *args: Any, **kwargs: Any) -> CheckResult:
         """Check the learner's result by asking the API, and say what is missing when it is not done.
@@ -95,8 +96,8 @@ class Exercise:
         """
         return self.checker(*args, **kwargs)
 
-    def hint(self, number: int = 1) -> Hint:
-        """Return hint ``number`` (1 is the gentlest).
+    def hint(self, number: int | None = None) -> Hint:
+        """Return hint ``number`` (1 is the gentlest), or without a number the next one (the last one again).
 
         Args:
             number: which hint, from 1 to ``len(hints)``.
@@ -104,6 +105,8 @@ class Exercise:
         Raises:
             ValueError: there is no hint with that number.
         """
+        if number is None:
+            number = self.hints_shown = min(self.hints_shown + 1, len(self.hints))
         if not 1 <= number <= len(self.hints):
             raise ValueError(f"this exercise has hints 1 to {len(self.hints)}, not {number}")
         return Hint(self.name, number, len(self.hints), self.hints[number - 1])

@@ -1,4 +1,4 @@
-"""Checked exercises for steps 04 and 05: a task, hints, and a ``check()`` that reads the sandbox's own records.
+"""Checked exercises for steps 04 and 05 (``checks.Exercise``), each with a check that reads the sandbox's records.
 
 A check never looks at the learner's variables: it asks the sandbox which workflows were sent since the exercise
 was shown (``GET /_sandbox/deliveries`` and ``/_sandbox/dispatches/{id}``) and judges the latest one, so any
@@ -7,91 +7,54 @@ correct solution passes, and a wrong one is told what is missing.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from fbfailover.tutorial.display import Panel
+from fbfailover.tutorial.checks import CheckResult, Exercise
 from fbfailover.tutorial.session import Tutorial
 
-__all__ = ["Exercise", "ends_in_error", "sms_after", "v1_reaches_sms"]
+__all__ = ["ends_in_error", "sms_after", "v1_reaches_sms"]
 
 Verdict = tuple[bool, list[Any]]  # solved?, lines explaining why
 
 
 def _workflow_ids(tut: Tutorial) -> set[str]:
+    """The workflows the sandbox has records of (none in live mode: ``LiveControls`` keeps none)."""
     return {d["dispatch_uuid"] for d in tut.sandbox.deliveries() if d.get("dispatch_uuid")}
 
 
-@dataclass
-class Exercise:
-    """One exercise: what to do, hints one at a time, and a check of the sandbox's records.
+def _line(item: Any) -> str:
+    return f"{item[0]}: {item[1]}" if isinstance(item, tuple) else str(item)
 
-    Args:
-        tut: the session whose sandbox is checked (the embedded or the shared one).
-        title: a few words. task: what to change, in one or two sentences.
-        hints: shown one per ``hint()`` call, in order.
-        kind: ``"dispatch"`` or ``"v1"``: which workflows the check looks at.
-        judge: reads the latest workflow record (``sandbox.dispatch(id)``) and returns (solved, lines).
-    """
 
-    tut: Tutorial
-    title: str
-    task: str
-    hints: list[str]
-    kind: str
-    judge: Callable[[dict[str, Any]], Verdict] = field(repr=False)
-    known: set[str] = field(default_factory=set, repr=False)
-    hints_shown: int = 0
+def _exercise(tut: Tutorial, name: str, task: str, hints: list[str], kind: str,
+              judge: Callable[[dict[str, Any]], Verdict], solution: str) -> Exercise:
+    """An ``Exercise`` whose check judges the newest workflow of ``kind`` sent since it was made."""
+    known = _workflow_ids(tut)  # only what is sent from now on counts (nothing in live mode)
 
-    def __post_init__(self) -> None:
-        self.known = _workflow_ids(self.tut)  # only what is sent from now on counts (none in live mode)
-
-    def hint(self) -> Panel:
-        """The next hint (the last one again once all were shown)."""
-        self.hints_shown = min(self.hints_shown + 1, len(self.hints))
-        return Panel(f"Hint {self.hints_shown} of {len(self.hints)}", [self.hints[self.hints_shown - 1]])
-
-    def latest(self, wait: float = 5.0) -> dict[str, Any] | None:
-        """The newest workflow of this exercise's kind sent since it was shown, once it is over (or ``wait`` s)."""
+    def latest(wait: float = 5.0) -> dict[str, Any] | None:
         deadline = time.monotonic() + wait
         while True:
-            records = [self.tut.sandbox.dispatch(i) for i in _workflow_ids(self.tut) - self.known]
-            records = sorted((r for r in records if r.get("kind") == self.kind), key=lambda r: r["created"])
+            records = [tut.sandbox.dispatch(i) for i in _workflow_ids(tut) - known]
+            records = sorted((r for r in records if r.get("kind") == kind), key=lambda r: r["created"])
             if not records or records[-1].get("finished") or time.monotonic() > deadline:
                 return records[-1] if records else None
             time.sleep(0.1)
 
-    def check(self) -> Panel:
-        """Judge the latest workflow sent since the exercise was shown; say what is missing when it is wrong."""
-        if not self.tut.offline:
-            return Panel("The checks read the offline sandbox's records: in live mode there is nothing to check",
-                         ["run this notebook against the sandbox (no Vonage credentials) to solve the exercise"],
-                         data={"solved": False})
-        record = self.latest()
+    def check() -> CheckResult:
+        if not tut.offline:
+            return CheckResult(False, "the checks read the offline sandbox's records: in live mode there is "
+                               "nothing to check", ["run this notebook against the sandbox (no Vonage credentials)"])
+        record = latest()
         if record is None:
-            what = "Dispatch workflow" if self.kind == "dispatch" else "Messages API v1 message with failover"
-            return Panel(f"✗ Not yet: no {what} was sent since the exercise was shown",
-                         ["edit the cell above and run it, then run this check again"],
-                         data={"solved": False})
-        solved, lines = self.judge(record)
-        title = f"✓ Solved: {self.title}" if solved else f"✗ Not yet: {self.title}"
-        return Panel(title, lines, data={"solved": solved, "record": record})
+            what = "Dispatch workflow" if kind == "dispatch" else "Messages API v1 message with failover"
+            return CheckResult(False, f"no {what} was sent since the exercise was shown",
+                               ["edit the cell above and run it, then run this check again"])
+        solved, lines = judge(record)
+        return CheckResult(solved, name, [_line(line) for line in lines])
 
-    def text(self) -> str:
-        """The task as plain lines."""
-        return f"Exercise: {self.title}\n  {self.task}\n  exercise.hint() for a hint, exercise.check() to check"
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        page = (f"<div class='fbfailover-panel fbfailover-exercise'><b>Exercise: {html.escape(self.title)}</b>"
-                f"<p>{html.escape(self.task)}</p><p><i>exercise.hint() for a hint, exercise.check() to check"
-                "</i></p></div>")
-        return {"text/plain": self.text(), "text/html": page}
+    return Exercise(name, task, hints, solution, check)
 
 
 # --- reading a workflow record ---------------------------------------------------------------------------------
@@ -145,12 +108,12 @@ def sms_after(tut: Tutorial, seconds: int = 30) -> Exercise:
                          f"make it {seconds}.")
         return False, lines
 
-    return Exercise(tut, f"the SMS goes out {seconds} s after the Messenger message",
-                    f"Edit the body so that, when nobody reads the Messenger message, the SMS follows {seconds} "
-                    "simulated seconds later (not 600). Send it, then run the check.",
-                    ["What decides when a workflow moves on is the failover condition of the first message.",
-                     f"failover_condition(expiry_time={seconds}, condition_status=\"read\") — the minimum is 15 s."],
-                    "dispatch", judge)
+    return _exercise(tut, f"the SMS goes out {seconds} s after the Messenger message",
+                     f"Edit the body so that, when nobody reads the Messenger message, the SMS follows {seconds} "
+                     "simulated seconds later (not 600). Send it, then run the check.",
+                     ["What decides when a workflow moves on is the failover condition of the first message.",
+                      f"failover_condition(expiry_time={seconds}, condition_status=\"read\") — the minimum is 15 s."],
+                     "dispatch", judge, "solutions/04_sms_after_30_seconds.py")
 
 
 def ends_in_error(tut: Tutorial) -> Exercise:
@@ -170,12 +133,12 @@ def ends_in_error(tut: Tutorial) -> Exercise:
                          "tut.sandbox.set_recipient(\"sms\", <TO_NUMBER>, \"undeliverable\").")
         return False, lines
 
-    return Exercise(tut, "a workflow that ends in error",
-                    "Make the sandbox's recipient behave so that the final report of your next workflow says "
-                    "error, then send the body again and run the check.",
-                    ["A dispatch ends in error when the last message of its workflow fails.",
-                     "tut.sandbox.set_recipient(\"sms\", <the SMS's to number>, \"undeliverable\")"],
-                    "dispatch", judge)
+    return _exercise(tut, "a workflow that ends in error",
+                     "Make the sandbox's recipient behave so that the final report of your next workflow says "
+                     "error, then send the body again and run the check.",
+                     ["A dispatch ends in error when the last message of its workflow fails.",
+                      "tut.sandbox.set_recipient(\"sms\", <the SMS's to number>, \"undeliverable\")"],
+                     "dispatch", judge, "solutions/04_ends_in_error.py")
 
 
 def v1_reaches_sms(tut: Tutorial) -> Exercise:
@@ -197,9 +160,9 @@ def v1_reaches_sms(tut: Tutorial) -> Exercise:
             lines.append("No SMS went out: is there an SMS in the body's failover list?")
         return False, lines
 
-    return Exercise(tut, "the v1 failover reaches the SMS",
-                    "Change what the sandbox's Messenger recipient does so that the Messages API v1 message "
-                    "fails over and the SMS is delivered. Send the body, then run the check.",
-                    ["v1 has no timer: only a rejected or undeliverable message moves the workflow on.",
-                     "tut.sandbox.set_recipient(\"messenger\", tut.settings.fb_recipient_id, \"rejected\")"],
-                    "v1", judge)
+    return _exercise(tut, "the v1 failover reaches the SMS",
+                     "Change what the sandbox's Messenger recipient does so that the Messages API v1 message "
+                     "fails over and the SMS is delivered. Send the body, then run the check.",
+                     ["v1 has no timer: only a rejected or undeliverable message moves the workflow on.",
+                      "tut.sandbox.set_recipient(\"messenger\", tut.settings.fb_recipient_id, \"rejected\")"],
+                     "v1", judge, "solutions/05_v1_reaches_sms.py")
