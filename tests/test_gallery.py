@@ -145,3 +145,20 @@ def test_dispatch_only_check_says_it_needs_the_sandbox_when_live(isolated_settin
     live = tutorial.connect(env)
     result = setup_exercises.dispatch_only_token(live).check("x.y.z")
     assert not result and result.verdict == "this check needs the sandbox"
+
+
+def test_the_second_user_exercise_passes_only_when_another_user_wrote_and_it_arrived(tut):
+    from fbfailover.tutorial import setup_exercises
+
+    tutorial.configure_account_webhooks(tut)
+    tutorial.learn_facebook_ids(tut)
+    exercise = setup_exercises.second_user(tut)
+    assert not exercise.check().ok and "no user wrote" in repr(exercise.check())
+    tut.sandbox.inbound("messenger", from_=tut.settings.fb_recipient_id, text="me again")
+    assert "tutorial's own user" in repr(exercise.check())
+    written = tut.sandbox.inbound("messenger", text="someone else")
+    psid = written["from"]["id"]
+    tut.receiver.wait_for("inbound", predicate=lambda e: e.sender_id == psid, timeout=10)
+    result = exercise.check()
+    assert result.ok and psid in result.verdict
+    assert repr(exercise.hint()).startswith("Hint 1 of 2") and repr(exercise.hint()).startswith("Hint 2 of 2")

@@ -6,6 +6,7 @@ answer to a token. Nothing the learner assigned is trusted.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fbfailover.errors import TokenError
@@ -14,7 +15,7 @@ from fbfailover.tutorial.checks import CheckResult, Exercise
 from fbfailover.tutorial.gallery import try_request
 from fbfailover.tutorial.session import Tutorial
 
-__all__ = ["STAGING_NAME", "dispatch_only_token", "second_application"]
+__all__ = ["STAGING_NAME", "dispatch_only_token", "second_application", "second_user"]
 
 STAGING_NAME = "FB failover staging"
 
@@ -160,4 +161,71 @@ def dispatch_only_token(tut: Tutorial) -> Exercise:
         ],
         solution="solutions/03_dispatch_only_token.py",
         checker=lambda token: check_dispatch_only(tut, token),
+    )
+
+
+def _user_of(delivery: dict[str, Any]) -> str | None:
+    """The PSID of the user who wrote an inbound webhook (``from.id`` in v0.1, ``from`` in v1)."""
+    sender = (delivery.get("body") or {}).get("from")
+    return sender.get("id") if isinstance(sender, dict) else sender
+
+
+def check_second_user(tut: Tutorial, known: set[int]) -> CheckResult:
+    """Whether a user other than the tutorial's one wrote to the Page and the webhook reached this notebook.
+
+    Args:
+        tut: the session; its sandbox's delivery records and its receiver's events are read.
+        known: ids of the deliveries there were when the exercise was shown (only later ones count).
+
+    Returns:
+        The result, read from ``GET /_sandbox/deliveries`` and the receiver's events.
+    """
+    if not tut.offline:
+        return CheckResult(False, "this check reads the sandbox's records: in live mode, write from a second "
+                           "Facebook account and look at the feed", [])
+    inbound = [d for d in tut.sandbox.deliveries() if d["kind"] == "inbound" and d["id"] not in known]
+    where = "looked in GET /_sandbox/deliveries for inbound webhooks made since the exercise was shown"
+    if not inbound:
+        return CheckResult(False, "no user wrote to the Page since the exercise was shown", [
+            where, "make one write: tut.sandbox.inbound(\"messenger\", text=...) — exercise.hint(1)"])
+    others = [d for d in inbound if _user_of(d) != tut.settings.fb_recipient_id]
+    if not others:
+        return CheckResult(False, "the message came from the tutorial's own user", [
+            where, f"its PSID is FB_RECIPIENT_ID ({tut.settings.fb_recipient_id}): let the sandbox pick a new user "
+            "(leave from_ out) or give another PSID"])
+    last = others[-1]
+    psid = _user_of(last)
+    deadline = time.monotonic() + 3  # the webhook may still be on its way
+    while not (arrived := [e for e in tut.receiver.events("inbound") if e.sender_id == psid]):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if not arrived:
+        return CheckResult(False, f"user {psid} wrote, but the webhook did not reach this notebook", [
+            where, f"the delivery is {last['status']} to {last['url']}: is the account's inbound URL this "
+            "receiver's? Run the account-webhooks cell above"])
+    return CheckResult(True, f"a second user (PSID {psid}) wrote, and this notebook received it", [
+        where, f"the inbound webhook went to {last['url']}", "Reply to them with that PSID as the recipient id"])
+
+
+def second_user(tut: Tutorial) -> Exercise:
+    """Step 01's exercise: a second Facebook user writes to the Page; find their PSID.
+
+    Args:
+        tut: the session the check uses.
+
+    Returns:
+        The exercise; ``check()`` takes no arguments.
+    """
+    known = {d["id"] for d in tut.sandbox.deliveries()} if tut.offline else set()
+    return Exercise(
+        name="a second user writes",
+        task=("Make a second Facebook user (not the tutorial's) send a message to your Page, then find their PSID "
+              "in the feed: it is the id you would send a reply to."),
+        hints=[
+            "In the sandbox, tut.sandbox.inbound(\"messenger\", text=\"...\") plays a user writing to the Page.",
+            "Leave from_ out and the sandbox makes up a new user; the webhook's from.id is their PSID.",
+        ],
+        solution="solutions/01_second_user.py",
+        checker=lambda: check_second_user(tut, known),
     )

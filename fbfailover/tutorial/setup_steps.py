@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +211,7 @@ def _application_changes(app: dict[str, Any], body: dict[str, Any]) -> list[Chan
 
 def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inbound_url: str | None = None,
                                 status_url: str | None = None, key_source: str = "local",
-                                confirm: bool | None = None) -> Panel:
+                                confirm: bool | None = None, *, body: Mapping[str, Any] | None = None) -> Panel:
     """Create the Messages and Dispatch application, or reuse the one in ``.env`` and update its webhooks.
 
     Updating an existing application shows each change old → new; in live mode it waits for ``confirm=True``
@@ -221,6 +222,8 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
         key_source: ``"local"`` generates the key pair here and uploads the public key; ``"api"`` lets the
             API generate it and saves the private key it returns (once).
         confirm: apply an update in live mode; without it the update is only shown.
+        body: the request body to send as it is (built with ``application_body`` and perhaps edited by the
+            learner) instead of one built from ``name`` and the URLs; the key pair's public half is added to it.
 
     Returns:
         A panel; ``data["pending"]`` is True when an update waits for confirmation.
@@ -237,9 +240,17 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
     existing = _existing_application(tut)
     keyfile = _keyfile(tut)
     changes: list[Change] = []
+    given = body
+
+    def built(public_key: str | None) -> dict[str, Any]:
+        if given is None:
+            return application_body(name, inbound_url, status_url, public_key=public_key)
+        made = {k: v for k, v in given.items() if k != "keys"}
+        return {**made, "keys": {"public_key": public_key}} if public_key else made
+
     if existing is not None:
         public = public_pem(load_private_key(keyfile))
-        body = application_body(name, inbound_url, status_url, public_key=public)
+        body = built(public)
         request = tut.client.request_for("update_application", existing["id"], body)
         changes = _application_changes(existing, body)
         if not any(c.changed for c in changes):
@@ -255,7 +266,7 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
             verb = "Reusing the application saved in .env (its webhooks now point at this receiver)"
     else:
         key = generate_private_key() if key_source == "local" else None
-        body = application_body(name, inbound_url, status_url, public_key=public_pem(key) if key else None)
+        body = built(public_pem(key) if key else None)
         request = tut.client.request_for("create_application", body)
         app = tut.client.create_application(body)
         pem = private_pem(key) if key is not None else app["keys"]["private_key"]
