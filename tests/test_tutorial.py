@@ -393,3 +393,21 @@ def test_live_mode_sends_one_workflow_without_asking_and_its_sandbox_controls_ex
         if tut.receiver is not None:
             tut.receiver.stop()
         box.stop()
+
+
+def test_curl_twins_call_vonage_and_say_where_the_notebook_really_sent_the_request():
+    from types import SimpleNamespace
+
+    from fbfailover.payloads import Request
+    from fbfailover.tutorial.twins import curl_twin
+
+    offline = SimpleNamespace(offline=True)
+    label, command = curl_twin(offline, Request("POST", "http://127.0.0.1:8765/v2/applications", {}, json={"a": 1},
+                                                auth="basic"))
+    assert "https://api.nexmo.com/v2/applications" in command and "127.0.0.1" not in command
+    assert "sandbox at http://127.0.0.1:8765" in label
+    _, account = curl_twin(offline, Request("POST", "http://127.0.0.1:8765/account/settings", {}, auth="query"))
+    assert "https://rest.nexmo.com/account/settings" in account
+    live = SimpleNamespace(offline=False)
+    assert curl_twin(live, Request("GET", "https://api.nexmo.com/v2/applications", {}, auth="basic"))[0] == \
+        "the same request with curl"

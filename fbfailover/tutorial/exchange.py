@@ -21,13 +21,13 @@ from fbfailover.errors import ApiError, FbfailoverError
 from fbfailover.payloads import Request, to_curl
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
+from fbfailover.tutorial.twins import VONAGE_API
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
 from fbfailover.webhooks.events import STATUS_ORDER, parse_timestamp
 
 __all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "event_time", "follow_more", "problems_of", "sdk_twin",
            "send_request", "shorten_token"]
 
-VONAGE_API = "https://api.nexmo.com"
 # path -> (client operation, the helpers' check of its body)
 ENDPOINTS: dict[str, tuple[str, Callable[[Any], list[dict[str, str]]]]] = {
     "/v0.1/dispatch": ("send_workflow", workflow_problems),

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fbfailover.errors import ValidationError
-from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, to_curl, tutorial_workflow
+from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, tutorial_workflow
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
+from fbfailover.tutorial.twins import curl_twin
 from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import STATUS_ORDER, v1_items, v1_outcome
 from fbfailover.webhooks.store import timeout_error
@@ -76,7 +77,7 @@ def send_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_sender_
     started = _now(tut)
     answer = tut.client.send_workflow(body)
     return Panel("Workflow accepted (202)", [("dispatch_uuid", answer["dispatch_uuid"])],
-                 code=[("request body", json_block(body)), ("the same request with curl", to_curl(request))],
+                 code=[("request body", json_block(body)), curl_twin(tut, request)],
                  data={**answer, "body": body, "started": started, "expiry_time": expiry_time,
                        "condition_status": condition_status})
 
@@ -155,7 +156,7 @@ def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_send
     answer = tut.client.send_message_v1(body)
     return Panel("Message accepted (202)", [("message_uuid", answer["message_uuid"]),
                                             ("workflow_id", answer.get("workflow_id"))],
-                 code=[("request body", json_block(body)), ("the same request with curl", to_curl(request))],
+                 code=[("request body", json_block(body)), curl_twin(tut, request)],
                  data={**answer, "body": body})
 
 

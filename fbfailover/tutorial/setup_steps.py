@@ -17,7 +17,7 @@ from typing import Any
 from fbfailover.config import ENV_NAMES, is_local_url
 from fbfailover.errors import ConfigError, NotFoundError
 from fbfailover.keys import generate_private_key, load_private_key, private_pem, public_pem, save_private_key
-from fbfailover.payloads import application_body, to_curl
+from fbfailover.payloads import application_body
 from fbfailover.tokens import decode_for_display, mint_application_jwt, verify_application_jwt
 from fbfailover.tutorial.changes import (
     ACCOUNT_FIELDS,
@@ -32,6 +32,7 @@ from fbfailover.tutorial.changes import (
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.facebook_ids import learn_facebook_ids
 from fbfailover.tutorial.session import SHARED, Tutorial
+from fbfailover.tutorial.twins import curl_twin
 
 __all__ = [
     "DEFAULT_APP_NAME",
@@ -96,8 +97,8 @@ def require_public_url(tut: Tutorial) -> None:
         f"tunnel's https address (FBFAILOVER_RECEIVER_PORT={s.receiver_port} is the port; both are in .env.example)")
 
 
-def _account_panel(title: str, changes: list[Change], request: Any, data: dict[str, Any]) -> Panel:
-    code = [("the same request with curl", to_curl(request))] if request is not None else []
+def _account_panel(tut: Tutorial, title: str, changes: list[Change], request: Any, data: dict[str, Any]) -> Panel:
+    code = [curl_twin(tut, request)] if request is not None else []
     return Panel(title, [c.line() for c in changes], code=code, data=data)
 
 
@@ -125,16 +126,16 @@ def configure_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Pa
     changes = [Change(label, current.get(key), new[key]) for key, label in ACCOUNT_FIELDS.items()]
     request = tut.client.request_for("update_account_settings", new["mo-callback-url"], new["dr-callback-url"])
     if not any(c.changed for c in changes):
-        return _account_panel("Account webhooks already set: nothing to change", changes, request,
+        return _account_panel(tut, "Account webhooks already set: nothing to change", changes, request,
                               {**current, "pending": False})
     if needs_confirmation(tut.offline, confirm):
-        panel = _account_panel("Account webhooks: change to confirm", changes, request,
+        panel = _account_panel(tut, "Account webhooks: change to confirm", changes, request,
                                {**current, "pending": True})
         panel.lines.append(CONFIRM_HINT)
         return panel
     kept = save_originals(tut.settings.api_key, tut.settings.rest_url, current, tut.environ)
     answer = tut.client.update_account_settings(new["mo-callback-url"], new["dr-callback-url"])
-    panel = _account_panel("Account webhooks set", changes, request, {**answer, "pending": False})
+    panel = _account_panel(tut, "Account webhooks set", changes, request, {**answer, "pending": False})
     panel.lines.extend(_where_webhooks_go(tut))
     if not tut.offline:
         panel.lines.append(("the URLs before the tutorial", "kept in the data folder" if kept else
@@ -169,13 +170,13 @@ def restore_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Pane
     mo, dr = originals.get("mo-callback-url") or "", originals.get("dr-callback-url") or ""
     request = tut.client.request_for("update_account_settings", mo, dr)
     if needs_confirmation(tut.offline, confirm):
-        panel = _account_panel("Restore the account webhooks: change to confirm", changes, request,
+        panel = _account_panel(tut, "Restore the account webhooks: change to confirm", changes, request,
                                {**current, "pending": True, "restored": False})
         panel.lines.append(CONFIRM_HINT)
         return panel
     answer = tut.client.update_account_settings(mo, dr)
     forget_originals(s.api_key, s.rest_url, tut.environ)
-    return _account_panel("Account webhooks restored", changes, request,
+    return _account_panel(tut, "Account webhooks restored", changes, request,
                           {**answer, "pending": False, "restored": True})
 
 
@@ -258,7 +259,7 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
         elif needs_confirmation(tut.offline, confirm):
             panel = Panel("Reusing the application saved in .env: update to confirm",
                           [("application id", existing["id"]), *(c.line() for c in changes), CONFIRM_HINT],
-                          code=[("the same request with curl", to_curl(request))],
+                          code=[curl_twin(tut, request)],
                           data={"application": existing, "pending": True})
             return panel
         else:
@@ -287,7 +288,7 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
     if any(c.changed for c in changes):
         lines.append(("changed", "; ".join(f"{label}: {value}" for label, value in
                                            (c.line() for c in changes if c.changed))))
-    return Panel(verb, lines, code=[("the same request with curl", to_curl(request))],
+    return Panel(verb, lines, code=[curl_twin(tut, request)],
                  data={"application": app, "pending": False})
 
 
