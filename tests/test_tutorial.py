@@ -411,3 +411,20 @@ def test_curl_twins_call_vonage_and_say_where_the_notebook_really_sent_the_reque
     live = SimpleNamespace(offline=False)
     assert curl_twin(live, Request("GET", "https://api.nexmo.com/v2/applications", {}, auth="basic"))[0] == \
         "the same request with curl"
+
+
+def test_connect_leaves_the_learners_garbage_collector_alone(isolated_settings):
+    import gc
+
+    def state() -> tuple:
+        return gc.get_threshold(), gc.isenabled(), list(gc.callbacks), gc.get_freeze_count()
+
+    before = state()
+    tut = tutorial.connect({"FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")})
+    tut.start_receiver()
+    try:
+        assert tut.mode == "sandbox" and tut.sandbox.running
+        assert state() == before
+    finally:
+        tut.receiver.stop()
+    assert state() == before
