@@ -32,24 +32,13 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fbfailover.payloads import tutorial_workflow
+
 ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = (1, 8, 32)
-BODY = {
-    "template": "failover",
-    "workflow": [
-        {
-            "from": {"type": "messenger", "id": "107083064136738"},
-            "to": {"type": "messenger", "id": "3951551948198164"},
-            "message": {"content": {"type": "text", "text": "Hi via Messenger"}},
-            "failover": {"expiry_time": 600, "condition_status": "read"},
-        },
-        {
-            "from": {"type": "sms", "number": "447700900000"},
-            "to": {"type": "sms", "number": "447700900001"},
-            "message": {"content": {"type": "text", "text": "Hi via SMS"}},
-        },
-    ],
-}
+# The tutorial's dispatch (Messenger, then SMS when not read within 600 s), built as the notebooks build it.
+BODY = tutorial_workflow(from_number="447700900000", to_number="447700900001", fb_sender_id="107083064136738",
+                         fb_recipient_id="3951551948198164", text_messenger="Hi via Messenger", text_sms="Hi via SMS")
 
 BARE_SERVER = """
 import asyncio, sys, tornado.web
