@@ -13,11 +13,12 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+
+from tests.ports import wait_for_port
 
 __all__ = ["Room", "room", "sandbox_in", "wait_for_port"]
 
@@ -77,20 +78,6 @@ def room(prefix: str = "fbf") -> Iterator[Room]:
     finally:
         _ip("netns", "del", name)
         _ip("link", "del", host_if)
-
-
-def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
-    """Wait until something accepts connections at ``host:port`` (raises ``TimeoutError`` otherwise)."""
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens at {host}:{port} after {timeout:g} s")
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ from outside (the sandbox's control API, playing a Facebook user) while the note
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -24,17 +23,13 @@ from nbclient import NotebookClient
 
 from fbfailover.background import serve
 from tests.netns import room, sandbox_in
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0[1-5]-*.ipynb"))
 KEY, SECRET, SIGNATURE = "live1234", "live-secret-0123", "live-signature-secret-0123456789abcdef"
 PORT = 18766
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Forward(tornado.web.RequestHandler):
@@ -66,7 +61,7 @@ def forwarder(host: str, target: str) -> tuple[object, list[str]]:
     seen: list[str] = []
     app = tornado.web.Application([(r".*", Forward, {"target": target, "seen": seen})],
                                   log_function=lambda handler: None)
-    return serve(app, host, _free_port(), name="forwarder"), seen
+    return serve(app, host, free_port(), name="forwarder"), seen
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +77,7 @@ def test_the_whole_tutorial_in_live_mode_through_a_tunnel(vonage, isolated_setti
     from fbfailover.webhooks.shared import stop_shared_receiver
 
     far, url = vonage
-    receiver_port = _free_port()
+    receiver_port = free_port()
     tunnel, tunnelled = forwarder(far.outside, f"http://127.0.0.1:{receiver_port}")
     proxy, called = forwarder("127.0.0.1", url)
     public = tunnel.url

@@ -10,7 +10,6 @@ v1, as a call of Vonage's Python SDK.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import time
 from collections.abc import Callable, Mapping
@@ -21,7 +20,7 @@ from fbfailover.errors import ApiError, FbfailoverError
 from fbfailover.payloads import Request, to_curl
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
-from fbfailover.tutorial.twins import VONAGE_API
+from fbfailover.tutorial.twins import VONAGE_API, on_vonage
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
 from fbfailover.webhooks.events import STATUS_ORDER, parse_timestamp
 
@@ -176,7 +175,7 @@ class Exchange:
         request = self.request or Request(self.method, self.url, {"Accept": "application/json",
                                                                   "Content-Type": "application/json"},
                                           json=self.body, auth="jwt")
-        return to_curl(dataclasses.replace(request, url=VONAGE_API + self.path))
+        return to_curl(on_vonage(request))
 
     def twins(self) -> Panel:
         """The request as curl against Vonage (and, for Messages API v1, as Vonage's Python SDK)."""

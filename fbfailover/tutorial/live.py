@@ -32,8 +32,5 @@ class LiveControls:
         """No sandbox records in live mode: nothing was recorded here."""
         return []
 
-    def info(self) -> dict[str, Any]:
-        return {"sandbox": None, "note": LIVE_SIMULATION_NOTE}
-
     def __repr__(self) -> str:
         return "LiveControls(live mode: the sandbox's controls do nothing)"

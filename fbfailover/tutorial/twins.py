@@ -13,10 +13,17 @@ from urllib.parse import urlsplit
 from fbfailover.payloads import Request, to_curl
 from fbfailover.tutorial.session import Tutorial
 
-__all__ = ["VONAGE_API", "VONAGE_REST", "curl_twin"]
+__all__ = ["VONAGE_API", "VONAGE_REST", "curl_twin", "on_vonage"]
 
 VONAGE_API = "https://api.nexmo.com"
 VONAGE_REST = "https://rest.nexmo.com"
+
+
+def on_vonage(request: Request) -> Request:
+    """The same request addressed to Vonage's host for its API (``rest.nexmo.com`` for the account settings)."""
+    parts = urlsplit(request.url)
+    host = VONAGE_REST if parts.path.startswith("/account") else VONAGE_API
+    return dataclasses.replace(request, url=host + parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def curl_twin(tut: Tutorial, request: Request) -> tuple[str, str]:
@@ -29,8 +36,6 @@ def curl_twin(tut: Tutorial, request: Request) -> tuple[str, str]:
     if not tut.offline:
         return "the same request with curl", to_curl(request)
     parts = urlsplit(request.url)
-    host = VONAGE_REST if parts.path.startswith("/account") else VONAGE_API
-    vonage = dataclasses.replace(request, url=host + parts.path + (f"?{parts.query}" if parts.query else ""))
     origin = f"{parts.scheme}://{parts.netloc}"
     return (f"the same request with curl, against Vonage (this notebook sent it to the sandbox at {origin})",
-            to_curl(vonage))
+            to_curl(on_vonage(request)))

@@ -20,7 +20,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from fbfailover.config import is_setting
 from tests.browser.lab import Lab, register_screenshot_dir, screenshot
+from tests.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -143,11 +143,6 @@ def page(browser: Browser, screenshot_root: Path, request: pytest.FixtureRequest
 # --- JupyterLab ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _server_environment(base: Path) -> dict[str, str]:
     """The caller's environment minus settings and Jupyter paths, plus fresh Jupyter and fbfailover dirs."""
@@ -236,7 +231,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     log = base / "jupyter-lab.log"
     token = secrets.token_hex(24)
     for _attempt in range(3):
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [
             sys.executable, "-m", "jupyter", "lab",

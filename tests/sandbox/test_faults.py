@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,16 +17,12 @@ from fbfailover import webhooks
 from fbfailover.cli import main as cli_main
 from fbfailover.sandbox import start
 from fbfailover.sandbox.storage import StorageError, check_database
+from tests.ports import free_port
 from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, basic, create_app, mint, post_dispatch
 from tests.sandbox.test_sandbox_standalone import ROOT, Standalone
 
 DISPATCHES = 5
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait(predicate, timeout: float, step: float = 0.05) -> bool:
@@ -41,7 +36,7 @@ def _wait(predicate, timeout: float, step: float = 0.05) -> bool:
 
 # -- the receiver is down while events are due --------------------------------------------------------
 def test_events_due_while_the_receiver_is_down_all_arrive_once_it_is_back(key_pair):
-    port = _free_port()
+    port = free_port()
     # 6000 simulated seconds per real second: the 600 s expiry takes 0.1 s, the 900 s retry step 0.15 s.
     box = start(db=":memory:", time_scale=6000, api_key=API_KEY, api_secret=API_SECRET,
                 signature_secret=SIGNATURE_SECRET)

@@ -16,6 +16,7 @@ from fbfailover.webhooks.eventlog import EVENTS_PATH, EventLog
 from fbfailover.webhooks.receiver import Receiver
 from fbfailover.webhooks.shared import ensure_shared_receiver, probe, stop_shared_receiver
 from fbfailover.webhooks.stream import StreamSource
+from tests.ports import free_port
 
 KEY, SECRET = "key123", "secret456"
 BODY = b'{"message_uuid": "m-1", "status": "delivered", "timestamp": "2026-01-01T00:00:00Z", "channel": "sms"}'
@@ -81,14 +82,9 @@ def test_a_stream_source_reads_the_receivers_log(receiver):
         source.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_one_background_receiver_per_project(isolated_settings, monkeypatch):
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("FBFAILOVER_RECEIVER_PORT", str(port))
     monkeypatch.setenv("VONAGE_API_KEY", KEY)
     monkeypatch.setenv("VONAGE_API_SECRET", SECRET)
