@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -16,7 +17,7 @@ from fbfailover.keys import generate_private_key, public_pem, save_private_key
 
 
 @pytest.fixture(autouse=True)
-def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Clear every fbfailover setting from the environment and point .env and data at a fresh folder."""
     for name in list(os.environ):
         if is_setting(name):
@@ -24,7 +25,13 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     home = tmp_path_factory.mktemp("settings")
     monkeypatch.setenv("FBFAILOVER_ENV_FILE", str(home / ".env"))
     monkeypatch.setenv("FBFAILOVER_DATA_DIR", str(home / "data"))
-    return home
+    yield home
+    # A test (or a notebook kernel it ran) that connected in sandbox mode started the project's sandbox process
+    # in this folder: end it with the test rather than two idle minutes later.
+    if (home / "data" / "sandbox.json").exists():
+        from fbfailover.sandbox.instance import stop_project_sandbox
+
+        stop_project_sandbox({"FBFAILOVER_DATA_DIR": str(home / "data")})
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --workshop: the one URL attendees reach the sandbox at (e.g. behind a proxy); "
         "default: the address of each interface",
     )
+    parser.add_argument(
+        "--state-file",
+        default=None,
+        metavar="PATH",
+        help="once listening, write the pid, URL and account here (mode 0600) instead of printing the secrets; "
+        "end when the file is removed or names another process (the project's sandbox: see --stop)",
+    )
+    parser.add_argument(
+        "--exit-when-idle",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end after this many real seconds without a request",
+    )
+    parser.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop the project's background sandbox (the one the notebooks share) and exit",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,9 +94,16 @@ def run(args: argparse.Namespace) -> int:
     import secrets
     import signal
     import sys
+    import time
 
     import tornado.httpserver
     import tornado.netutil
+
+    if args.stop:
+        from .instance import stop_project_sandbox
+
+        print(f"fbfailover sandbox: {stop_project_sandbox()}")
+        return 0
 
     from .core import Core, SandboxSettings
     from .http import SERVER_LIMITS
@@ -114,7 +140,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"fbfailover sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     port = sockets[0].getsockname()[1]
-    core = Core.open(db, settings)
+    try:
+        core = Core.open(db, settings)
+    except StorageError as exc:  # another sandbox took the database since the check
+        for sock in sockets:
+            sock.close()
+        print(f"fbfailover sandbox: {exc}", file=sys.stderr)
+        return 2
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -125,23 +157,86 @@ def run(args: argparse.Namespace) -> int:
         # This process is the sandbox's own (never a learner's kernel), so it may tune its garbage collector:
         # what was loaded so far lives as long as the process, so keep it out of every collection.
         gc.freeze()
-        server = tornado.httpserver.HTTPServer(make_app(core), **SERVER_LIMITS)
+        app = make_app(core)
+        watch = _Watch(app, args.state_file, args.exit_when_idle, stop)
+        server = tornado.httpserver.HTTPServer(app, **SERVER_LIMITS)
         server.add_sockets(sockets)
         account = core.account
-        print(f"fbfailover sandbox listening on http://{args.host}:{port}", flush=True)
-        print(
-            f"api_key={account.api_key} api_secret={account.api_secret} signature_secret={account.signature_secret}",
-            flush=True,
-        )
+        url = f"http://{args.host}:{port}"
+        print(f"fbfailover sandbox listening on {url}", flush=True)
+        if args.state_file:
+            from .instance import SandboxState, write_state
+
+            write_state(args.state_file, SandboxState(
+                os.getpid(), url, str(core.db.path), account.api_key, account.api_secret, account.signature_secret,
+                settings.time_scale, time.time()))
+            print(f"api_key={account.api_key} (the secrets are in {args.state_file})", flush=True)
+        else:
+            print(f"api_key={account.api_key} api_secret={account.api_secret} "
+                  f"signature_secret={account.signature_secret}", flush=True)
         print(f"db={core.db.path} clock={settings.clock} time_scale={settings.time_scale:g}", flush=True)
         if token:
             print(join_instructions(args.host, port, token, public_url=args.public_url), flush=True)
+        watch.start()
         await stop.wait()
+        watch.stop()
         server.stop()
         await core.stop()
+        if watch.reason:
+            print(f"fbfailover sandbox: stopped ({watch.reason})", flush=True)
 
     asyncio.run(main())
     return 0
+
+
+class _Watch:
+    """Ends the process when it has been idle too long or its state file no longer names it (checked each second).
+
+    A request counts when it ends (an event stream's long-poll ends at least every 25 s), so a kernel that listens
+    keeps the sandbox alive.
+    """
+
+    def __init__(self, app, state_file: str | None, idle: float | None, stop) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.last = self._clock()
+        self.state_file, self.idle, self._stop = state_file, idle, stop
+        self.reason: str | None = None
+        self._callback = None
+        quiet = app.settings.get("log_function")
+
+        def seen(handler) -> None:
+            self.last = self._clock()
+            if quiet is not None:
+                quiet(handler)
+
+        app.settings["log_function"] = seen
+
+    def start(self) -> None:
+        import tornado.ioloop
+
+        if self.state_file or self.idle:
+            self._callback = tornado.ioloop.PeriodicCallback(self._check, 1000)
+            self._callback.start()
+
+    def stop(self) -> None:
+        if self._callback is not None:
+            self._callback.stop()
+
+    def _check(self) -> None:
+        import os
+
+        from .instance import read_state
+
+        if self.idle and self._clock() - self.last > self.idle:
+            self.reason = f"no request for {self.idle:g} s"
+        elif self.state_file:
+            state = read_state(self.state_file)
+            if state is None or state.pid != os.getpid():
+                self.reason = f"{self.state_file} no longer names this process"
+        if self.reason:
+            self._stop.set()
 
 
 def join_instructions(host: str, port: int, token: str, *, public_url: str | None = None,

@@ -113,6 +113,10 @@ class Mailbox:
         return {"events": events, "cursor": events[-1]["id"] if events else after, "missed": missed,
                 "epoch": self.epoch}
 
+    def latest(self) -> dict[str, Any]:
+        """No items, and the cursor of the newest committed one: where a reader of only what comes next starts."""
+        return {"events": [], "cursor": self._published_id, "missed": 0, "epoch": self.epoch}
+
     async def wait(self, account_id: int, after: int, timeout: float) -> dict[str, Any]:
         """``since()``, waiting up to ``timeout`` real seconds (at most ``MAX_WAIT``) for a first item."""
         found = self.since(account_id, after)

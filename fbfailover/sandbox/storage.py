@@ -17,6 +17,11 @@ Accounts, applications and recipient rules are in ``catalog.py``; the simulation
 a second, in ``records.py``. The start-up checks (``check_database``) refuse a database
 that would break the promise of a ``202`` at the first write: read-only, unwritable folder, full disk, locked,
 or not a SQLite file.
+
+One process serves one database file: ``Database`` holds an exclusive lock on ``<file>.lock`` (``flock``) for as
+long as it is open, so a second sandbox on the same file is refused at start with the first one's pid, instead of
+two processes numbering rows and running the same timers side by side. The operating system drops the lock when
+the process ends, however it ends.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ __all__ = [
     "MIN_FREE_BYTES",
     "WRITE_BEHIND",
     "Database",
+    "DatabaseLock",
     "SaveError",
     "StorageError",
     "check_database",
@@ -111,21 +117,104 @@ class StorageError(SandboxError, OSError):
         self.reason = reason
 
 
+def lock_path(path: str | Path) -> Path:
+    """The lock file of the database at ``path``: ``<file>.lock`` next to it."""
+    target = Path(path)
+    return target.with_name(target.name + ".lock")
+
+
+class DatabaseLock:
+    """The exclusive lock of one database file, held by the one sandbox that uses it.
+
+    Args:
+        path: the database file (its lock is ``lock_path(path)``, created 0600 when missing).
+
+    Raises:
+        StorageError: another process (or another sandbox in this one) holds the lock; the reason names its pid.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = lock_path(path)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock(fd)
+        except OSError as exc:
+            holder = _holder(fd)
+            os.close(fd)
+            raise StorageError(path, in_use(holder)) from exc
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Let another sandbox use the database; safe to call twice."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            _unlock(fd)
+            os.close(fd)
+
+
+def in_use(holder: int | None) -> str:
+    """The reason a database held by process ``holder`` cannot be used."""
+    who = f"the sandbox process {holder}" if holder else "another sandbox"
+    return (f"{who} is using it (one sandbox per database file). The notebooks share the project's sandbox on "
+            "their own; to serve this database from a terminal, stop that one first (`fbfailover sandbox --stop` "
+            "for the project's), or give this one another --db")
+
+
+def _holder(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except (OSError, AttributeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+if os.name == "nt":  # pragma: no cover - the tests run on Linux
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class Database:
-    """The one connection, on the server's loop thread; ``Database(":memory:")`` keeps nothing."""
+    """The one connection, on the server's loop thread; ``Database(":memory:")`` keeps nothing.
+
+    Raises:
+        StorageError: another sandbox uses the file (see ``DatabaseLock``).
+    """
 
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
+        self._lock: DatabaseLock | None = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = DatabaseLock(self.path)
         # The loop thread uses it; start-up and shutdown may run on the thread that owns the sandbox.
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error:
+            self._release()
+            raise
         try:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(DDL)
         except sqlite3.Error:
             self.conn.close()
+            self._release()
             raise
         # From here on the sqlite3 module opens a transaction before the first write and ``commit()`` ends it.
         self.conn.isolation_level = "DEFERRED"
@@ -222,6 +311,12 @@ class Database:
                 pass
             finally:
                 self.conn.close()
+                self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def default_db() -> Path:
@@ -261,7 +356,7 @@ def check_database(path: str | Path, *, min_free: int = MIN_FREE_BYTES) -> None:
 
     Raises:
         StorageError: the folder cannot be created or written, the disk is (nearly) full, the file is
-            read-only, locked by another process, or not a SQLite database.
+            read-only, used by another sandbox, locked by another process, or not a SQLite database.
     """
     if str(path) == ":memory:":
         return
@@ -282,7 +377,15 @@ def check_database(path: str | Path, *, min_free: int = MIN_FREE_BYTES) -> None:
             target, f"the disk is full ({free // 1024} KiB free in {folder}; at least {min_free // 1024} KiB needed)"
         )
     _probe_folder(target, folder)
+    _probe_lock(target)
     _probe_sqlite(target)
+
+
+def _probe_lock(target: Path) -> None:
+    """Refuse a database another sandbox holds (before touching it); no lock file means nobody holds it."""
+    if not lock_path(target).exists():
+        return
+    DatabaseLock(target).release()
 
 
 def _probe_folder(target: Path, folder: Path) -> None:

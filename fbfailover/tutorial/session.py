@@ -8,8 +8,10 @@
 - ``shared sandbox``: ``FBFAILOVER_SANDBOX_URL`` names a sandbox someone else runs (a workshop); without
   credentials, an account of this learner's own is requested with ``FBFAILOVER_WORKSHOP_TOKEN`` and saved
   in ``.env`` (see ``workshop.py``);
-- ``sandbox``: otherwise — the offline sandbox is started inside this kernel, on the project's database, so
-  consecutive notebooks share the application they created.
+- ``sandbox``: otherwise — the project's offline sandbox, one background process that every kernel of the
+  project shares (``fbfailover.sandbox.project``; started by the first kernel that needs it). Its webhooks wait
+  in the sandbox's mailbox and each kernel pulls them with a cursor of its own, so every open notebook sees the
+  same applications, dispatches and webhooks, and follows its own requests.
 """
 
 from __future__ import annotations
@@ -24,12 +26,38 @@ from typing import Any
 from fbfailover.client import VonageClient
 from fbfailover.config import Settings, describe_api_url, load_settings, update_env_file
 
-__all__ = ["Tutorial", "connect"]
+__all__ = ["Tutorial", "connect", "sent_workflows"]
 
 LIVE, SHARED, SANDBOX = "live", "shared sandbox", "sandbox"
-_embedded: Any = None  # one embedded sandbox per kernel, reused when a cell runs again
-_stream: Any = None  # one stream from a shared sandbox per kernel
+_stream: Any = None  # one event stream per kernel (a shared or the project's sandbox, the live receiver)
 _lock = threading.Lock()
+#: The workflows this kernel sent, by API URL: an exercise judges these, not another notebook's.
+_sent: dict[str, list[str]] = {}
+_SENDS = ("/v0.1/dispatch", "/beta/workflows", "/v1/messages", "/v0.1/messages")
+
+
+def sent_workflows(tut: Tutorial) -> list[str]:
+    """The dispatch and workflow ids (or message ids) this kernel sent to ``tut``'s API, oldest first."""
+    return list(_sent.get(tut.settings.api_url.rstrip("/"), []))
+
+
+def _note_sent(response: Any, *_: Any, **__: Any) -> None:
+    """A response hook: remember what this kernel's accepted sends created (their ids)."""
+    request = response.request
+    if request.method != "POST" or response.status_code != 202 or not request.path_url.rstrip("/").endswith(_SENDS):
+        return
+    try:
+        answer = response.json()
+    except ValueError:
+        return
+    if not isinstance(answer, dict):
+        return
+    ident = next((answer[k] for k in ("dispatch_uuid", "workflow_uuid", "workflow_id", "message_uuid")
+                  if answer.get(k)), None)
+    if ident:
+        base = response.url[: -len(request.path_url)] if response.url.endswith(request.path_url) else response.url
+        with _lock:
+            _sent.setdefault(base.rstrip("/"), []).append(str(ident))
 
 
 @dataclass
@@ -45,11 +73,18 @@ class Tutorial:
 
     @property
     def client(self) -> VonageClient:
-        """A client for the current settings (rebuilt when the settings change)."""
+        """A client for the current settings (rebuilt when the settings change).
+
+        Its requests to the project's sandbox start that sandbox again when it is gone, and the ids of what it
+        sends are remembered for this kernel (``sent_workflows``).
+        """
         if self._client is None or self._client.settings is not self.settings:
             if self._client is not None:
                 self._client.close()
             self._client = VonageClient(self.settings)
+            self._client.session.hooks["response"].append(_note_sent)
+            if hasattr(self.sandbox, "mount"):
+                self.sandbox.mount(self._client.session)
         return self._client
 
     @property
@@ -87,16 +122,25 @@ class Tutorial:
         - Live with ``FBFAILOVER_PUBLIC_URL`` (a tunnel): every kernel of the project shares one receiver on
           ``FBFAILOVER_RECEIVER_PORT`` (a background ``fbfailover receiver``, started when none runs), and this
           kernel pulls from its event log; the webhook URLs are the public URL's.
-        - Otherwise (the offline sandbox, a local mock): a receiver in this kernel gets them pushed.
+        - The project's sandbox (the offline default): the same, from the project's background sandbox. Every
+          kernel of the project hands out the same URLs (the sandbox's mailbox) and pulls every webhook from its
+          own position, so it does not matter which notebook configured them.
+        - Otherwise (a sandbox given to ``connect(sandbox=...)``, a local mock): a receiver in this kernel gets
+          them pushed.
 
         Either way the same checks apply (``fbfailover.webhooks.intake``) and the account's API key goes with them:
-        a signed webhook of another account is refused.
+        a signed webhook of another account is refused. Called again, it keeps this kernel's stream (and what it
+        received) when it is still the right one.
         """
         from fbfailover import webhooks
+        from fbfailover.sandbox.project import ProjectSandbox
 
         settings = self.settings
         if self.mode == SHARED:
             return self._pull(settings.sandbox_url, mailbox_url=None, events_path=None)
+        if isinstance(self.sandbox, ProjectSandbox):
+            self.sandbox.restart()  # a stream waits for a sandbox that died; a call starts it again
+            return self._pull(self.sandbox.url, mailbox_url=None, events_path=None, from_latest=True)
         if self.mode == LIVE and settings.public_url:
             from fbfailover.webhooks.eventlog import EVENTS_PATH
             from fbfailover.webhooks.shared import ensure_shared_receiver
@@ -107,23 +151,38 @@ class Tutorial:
                                        public_url=settings.public_url, api_key=settings.api_key)
         return self.receiver
 
-    def _pull(self, base_url: str, *, mailbox_url: str | None, events_path: str | None) -> Any:
-        """Pull this account's webhooks from ``base_url``'s event stream (one stream per kernel)."""
+    def _pull(self, base_url: str, *, mailbox_url: str | None, events_path: str | None,
+              from_latest: bool = False) -> Any:
+        """Pull this account's webhooks from ``base_url``'s event stream (one stream per kernel).
+
+        Args:
+            from_latest: start at the newest item and keep the cursor in memory (the project's sandbox); otherwise
+                the cursor is kept per notebook in the data folder when Jupyter names the notebook
+                (``JPY_SESSION_NAME``), in memory from the oldest item when it does not.
+        """
         global _stream
         from fbfailover.config import data_dir
         from fbfailover.webhooks.stream import SANDBOX_EVENTS, StreamSource, cursor_file
 
         settings = self.settings
+        events_url = base_url.rstrip("/") + (events_path or SANDBOX_EVENTS)
+        notebook = self.environ.get("JPY_SESSION_NAME", "")
+        cursor = (None if from_latest or not notebook else
+                  cursor_file(data_dir(self.environ), base_url, settings.api_key, notebook))
         with _lock:
-            if _stream is not None:
-                _stream.stop()  # a cell run again: one stream per kernel
-            _stream = StreamSource(base_url, settings.api_key, settings.api_secret,
-                                   signature_secret=settings.signature_secret, mailbox_url=mailbox_url,
-                                   events_path=events_path or SANDBOX_EVENTS,
-                                   cursor_path=cursor_file(data_dir(self.environ), base_url, settings.api_key))
-        _stream.wait_until_connected(10)
-        self.receiver = _stream
-        return _stream
+            same = (_stream is not None and _stream.running and _stream.events_url == events_url
+                    and _stream.api_key == settings.api_key and _stream.signature_secret == settings.signature_secret)
+            if not same:
+                if _stream is not None:
+                    _stream.stop()  # another sandbox or account: one stream per kernel
+                _stream = StreamSource(base_url, settings.api_key, settings.api_secret,
+                                       signature_secret=settings.signature_secret, mailbox_url=mailbox_url,
+                                       events_path=events_path or SANDBOX_EVENTS, cursor_path=cursor,
+                                       from_latest=from_latest)
+            stream = _stream
+        stream.wait_until_connected(10)
+        self.receiver = stream
+        return stream
 
     def send(self, method: str, path: str, body: Any, **options: Any) -> Any:
         """Check and send one request, then follow its webhooks; see ``fbfailover.tutorial.exchange``.
@@ -146,38 +205,34 @@ class Tutorial:
             if describe_api_url(rest) != describe_api_url(api):
                 where += f" and the account settings to {rest} ({describe_api_url(rest)})"
             return f"Mode: live — requests go to {where}, with your API key {self.settings.api_key}."
-        scale = getattr(getattr(self.sandbox, "core", None), "settings", None)
-        speed = f" ({scale.time_scale:g} simulated seconds pass every real second)" if scale else ""
+        scale = getattr(self.sandbox, "time_scale", None) or getattr(
+            getattr(getattr(self.sandbox, "core", None), "settings", None), "time_scale", None)
+        speed = f" ({scale:g} simulated seconds pass every real second)" if scale else ""
         if self.mode == SHARED:
             return (f"Mode: {self.mode} — the offline Vonage sandbox someone else runs, at {self.settings.api_url}, "
                     f"with your own account {self.settings.api_key}. Nothing reaches Vonage. In a workshop your "
                     "webhooks go to the room's sandbox, and this notebook listens to it.")
-        return (f"Mode: {self.mode} — the offline Vonage sandbox, started inside this kernel, at "
-                f"{self.settings.api_url}{speed}. Nothing leaves this machine.")
+        from fbfailover.sandbox.project import ProjectSandbox
+
+        where = ("the project's offline Vonage sandbox, one background process that every open notebook of this "
+                 "project shares" if isinstance(self.sandbox, ProjectSandbox) else "an offline Vonage sandbox")
+        return f"Mode: {self.mode} — {where}, at {self.settings.api_url}{speed}. Nothing leaves this machine."
 
     def __repr__(self) -> str:
         return f"Tutorial(mode={self.mode!r}, api_url={self.settings.api_url!r})"
 
 
-def _embedded_sandbox() -> Any:
-    global _embedded
-    from fbfailover import sandbox
-
-    with _lock:
-        if _embedded is None or not _embedded.running:
-            _embedded = sandbox.start()
-        return _embedded
-
-
 def connect(environ: Mapping[str, str] | None = None, *, sandbox: Any = None) -> Tutorial:
-    """Read the settings and return the tutorial session, starting the embedded sandbox when needed.
+    """Read the settings and return the tutorial session, starting the project's sandbox when needed.
 
     Args:
         environ: the environment to read (``os.environ`` by default).
-        sandbox: a running sandbox handle to use instead of this kernel's own (tests, custom clocks).
+        sandbox: a running sandbox handle to use instead of the project's (tests, custom clocks); its webhooks
+            are pushed to a receiver in this kernel.
 
     Raises:
         ConfigError: a setting is malformed, or a shared sandbox is configured without an account.
+        SandboxError: the project's sandbox could not be started (the reason names its log).
     """
     environ = os.environ if environ is None else environ
     settings = load_settings(environ)
@@ -192,7 +247,11 @@ def connect(environ: Mapping[str, str] | None = None, *, sandbox: Any = None) ->
         from fbfailover.tutorial.live import LiveControls
 
         return Tutorial(LIVE, settings, LiveControls(), environ=environ)
-    box = sandbox if sandbox is not None else _embedded_sandbox()
+    if sandbox is None:
+        from fbfailover.sandbox.project import ensure_project_sandbox
+
+        sandbox = ensure_project_sandbox(environ)
+    box = sandbox
     settings = settings.replace(api_key=box.api_key, api_secret=box.api_secret,
                                 signature_secret=box.signature_secret, api_url=box.url, rest_url=box.url)
     return Tutorial(SANDBOX, settings, box, environ=environ)

@@ -7,11 +7,14 @@ Each item carries exactly what a pushed webhook carries (path, headers with the 
 exact body), so it goes through the same ``Intake`` (signature check) and ``EventStore`` (dedupe, bounds) as a
 push to the local receiver.
 
-The cursor is kept in a small file in the data folder, so a kernel that restarts (or a later notebook) goes on
-from where the last one stopped: nothing is lost, nothing is shown twice. With it goes the server's name for its
-log (``epoch``): a cursor from another log (a sandbox started over on a new database, a receiver process that
-restarted) is dropped and the new log read from its beginning. A dropped connection or a restarting
-sandbox is retried with a short back-off, for as long as the source runs.
+Each kernel has a cursor of its own: two kernels never share one, since each must see every webhook. In a
+workshop it is kept in a small file in the data folder per notebook (``cursor_file``), so that the kernel of a
+notebook that restarts goes on from where it stopped: nothing is lost, nothing is shown twice. With it goes the
+server's name for its log (``epoch``): a cursor from another log (a sandbox started over on a new database, a
+receiver process that restarted) is dropped and the new log read from its beginning. A kernel of the project's
+own sandbox keeps its cursor in memory and starts at the newest item (``from_latest``): it follows what it sends
+from now on, and what other notebooks of the project sent before is theirs. A dropped connection or a restarting
+sandbox is retried with a short back-off, for as long as the source runs; the cursor is kept across it.
 """
 
 from __future__ import annotations
@@ -37,9 +40,14 @@ SANDBOX_EVENTS = "/_sandbox/events"
 _BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
-def cursor_file(folder: str | os.PathLike[str], base_url: str, api_key: str) -> Path:
-    """Where the cursor of one account's stream from one server is kept in ``folder``."""
-    digest = hashlib.sha256(f"{base_url.rstrip('/')} {api_key}".encode()).hexdigest()[:16]
+def cursor_file(folder: str | os.PathLike[str], base_url: str, api_key: str, notebook: str = "") -> Path:
+    """Where the cursor of one account's stream from one server, read by one notebook, is kept in ``folder``.
+
+    Args:
+        notebook: the notebook whose kernel reads the stream (Jupyter gives a kernel its path as
+            ``JPY_SESSION_NAME``): each notebook has a cursor of its own.
+    """
+    digest = hashlib.sha256(f"{base_url.rstrip('/')} {api_key} {notebook}".encode()).hexdigest()[:16]
     return Path(folder) / f"stream-{digest}.cursor"
 
 
@@ -53,6 +61,8 @@ class StreamSource(EventSource):
         mailbox_url: the base of the webhook URLs to hand out (default: the sandbox's mailbox of the account).
         events_path: the stream's path on ``base_url``.
         cursor_path: the file the cursor is kept in; None keeps it in memory only.
+        from_latest: without a saved cursor, start at the server's newest item (``after=latest``) instead of its
+            oldest: only what comes next is read.
         wait: real seconds each long-poll may wait for a first item.
         max_age: the oldest ``iat`` accepted, in real seconds.
         max_events: events kept in memory.
@@ -60,13 +70,14 @@ class StreamSource(EventSource):
 
     def __init__(self, base_url: str, api_key: str, api_secret: str, *, signature_secret: str | None = None,
                  mailbox_url: str | None = None, events_path: str = SANDBOX_EVENTS,
-                 cursor_path: str | os.PathLike[str] | None = None, wait: float = 10.0,
-                 max_age: float = DEFAULT_MAX_AGE, max_events: int = DEFAULT_MAX_EVENTS):
+                 cursor_path: str | os.PathLike[str] | None = None, from_latest: bool = False,
+                 wait: float = 10.0, max_age: float = DEFAULT_MAX_AGE, max_events: int = DEFAULT_MAX_EVENTS):
         base = base_url.rstrip("/")
         intake = Intake(EventStore(max_events), signature_secret or None, max_age, api_key=api_key)
         self.events_url = base + events_path
         self.cursor_path = Path(cursor_path) if cursor_path is not None else None
         self.epoch, self.cursor = self._load_cursor()
+        self._positioned = not (from_latest and not self.epoch)  # False until the server said where "latest" is
         self.connected = False
         self.missed = 0
         self.problem: str | None = None  # why the stream is not flowing, when it is not
@@ -106,8 +117,9 @@ class StreamSource(EventSource):
         failures = 0
         while not self._halt.is_set():
             wait = self._wait if self.connected else 0  # the first answer at once: "connected" means something
+            after = self.cursor if self._positioned else "latest"
             try:
-                response = self._session.get(self.events_url, params={"after": self.cursor, "wait": wait},
+                response = self._session.get(self.events_url, params={"after": after, "wait": wait},
                                              auth=self._auth, timeout=self._wait + 15)
             except requests.RequestException as exc:
                 self._down(f"cannot reach {self.events_url} ({type(exc).__name__}); retrying")
@@ -131,6 +143,10 @@ class StreamSource(EventSource):
 
     def _take(self, page: dict) -> None:
         epoch = str(page.get("epoch") or "")
+        if not self._positioned:  # the answer to after=latest: start from its cursor
+            self.epoch, self.cursor, self._positioned = epoch, int(page.get("cursor") or 0), True
+            self._save_cursor()
+            return
         if epoch != self.epoch:
             if self.cursor and self.epoch:  # another log than the cursor's (the server started over): from its start
                 self.intake.notice("the server's event log started over; reading it from its beginning")

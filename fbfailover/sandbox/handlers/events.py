@@ -4,6 +4,8 @@
 account's mailbox items after the cursor, waiting up to ``wait`` seconds (long-polling) for a first one:
 ``{"events": [{"id", "path", "query", "headers", "body", "body_encoding", "received"}], "cursor", "missed"}``.
 Each item carries exactly what a pushed webhook carries, so the kernel verifies and dedupes it the same way.
+``after=latest`` answers at once with no items and the cursor of the newest one: a reader that only wants what
+comes next (a kernel of the project's own sandbox) starts there.
 
 ``POST /_sandbox/mailbox/<api_key>/<route>``: the mailbox address as a real URL; what is posted there is kept for
 that account as it came (the kernel checks its signature, so a forged item is refused there).
@@ -31,6 +33,9 @@ class EventsHandler(BaseHandler):
             self.set_header("WWW-Authenticate", 'Basic realm="sandbox"')
             raise Problem(401, "Unauthorised", "Send your api_key:api_secret as Basic credentials to read your "
                           "events") from exc
+        if self.get_query_argument("after", "") == "latest":
+            self.reply(200, self.core.mailbox.latest())
+            return
         problems = []
         after = self._number("after", 0, problems, integer=True)
         wait = self._number("wait", 0, problems)
@@ -46,7 +51,8 @@ class EventsHandler(BaseHandler):
         try:
             value = int(raw) if integer else float(raw)
         except ValueError:
-            problems.append({"name": name, "reason": "must be a whole number" if integer else "must be a number"})
+            reason = "must be a whole number (or, for after, the word latest)" if integer else "must be a number"
+            problems.append({"name": name, "reason": reason})
             return default
         if value < 0:
             problems.append({"name": name, "reason": "must not be negative"})

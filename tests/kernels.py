@@ -1,0 +1,69 @@
+"""Real Jupyter kernels for tests of several notebooks at once: start one, run code in it, read what it printed.
+
+A ``Kernel`` is a ``jupyter_client`` kernel (a process of its own, as JupyterLab starts one per notebook) in a
+given folder and environment. ``run(code)`` executes a cell and returns its ``text/plain`` result; a cell that
+raises fails the test with the kernel's traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import KernelManager
+
+
+class KernelFailed(AssertionError):
+    """Raised when a cell run in a test kernel raised; the message holds the kernel's traceback."""
+
+
+class Kernel:
+    """One ``python3`` kernel started in ``folder`` with ``env``; ``run()`` a cell, ``shutdown()`` it."""
+
+    def __init__(self, folder: Path, env: dict[str, str], name: str = "kernel"):
+        self.name = name
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(cwd=str(folder), env=env)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    @property
+    def pid(self) -> int:
+        return self.manager.provisioner.process.pid  # type: ignore[union-attr]
+
+    def run(self, code: str, timeout: float = 60.0) -> str:
+        """Execute ``code`` as a cell; return its result's ``text/plain`` (its printed text when it has none).
+
+        Raises:
+            KernelFailed: the cell raised.
+        """
+        outputs: list[dict[str, Any]] = []
+        reply = self.client.execute_interactive(code, timeout=timeout, output_hook=outputs.append,
+                                                store_history=False)
+        printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        if reply["content"]["status"] != "ok":
+            trace = "\n".join(reply["content"].get("traceback", []))
+            raise KernelFailed(f"{self.name}: {reply['content'].get('ename')}: {reply['content'].get('evalue')}\n"
+                               f"{trace}\n{printed}")
+        results = [m["content"]["data"].get("text/plain", "") for m in outputs
+                   if m["msg_type"] == "execute_result"]
+        return results[-1] if results else printed
+
+    def value(self, expression: str, timeout: float = 60.0) -> Any:
+        """The JSON value of ``expression`` evaluated in the kernel."""
+        return json.loads(self.run(f"import json as _json\nprint(_json.dumps({expression}))", timeout).strip())
+
+    def shutdown(self) -> None:
+        """End the kernel as JupyterLab does when its notebook is closed (a shutdown request, then a kill)."""
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=False)
+
+
+def kernel_env(home: Path) -> dict[str, str]:
+    """The test process's environment (settings already isolated by the autouse fixture) for kernels in ``home``."""
+    env = dict(os.environ)
+    env.pop("JPY_SESSION_NAME", None)
+    return env
