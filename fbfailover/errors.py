@@ -35,11 +35,19 @@ parentheses is a second parent::
 
 The sandbox adds a few leaves of its own under ``SandboxError`` (its database and workshop-account errors).
 ``str(error)`` is always one line a learner can act on.
+
+In a notebook, one of these errors raised by a cell shows as a short block, not a traceback: the error's class,
+what is wrong (for a ``ValidationError`` one line per field, each with its fix), where the cell called into
+fbfailover, and how to see the full traceback (``%tb verbose``). IPython asks the exception itself for this
+(``_render_traceback_``), so nothing is installed in the kernel and every other exception shows as always.
 """
 
 from __future__ import annotations
 
+import linecache
+import sys
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -75,8 +83,60 @@ __all__ = [
 ]
 
 
+_PACKAGE = str(Path(__file__).resolve().parent)
+_RED, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
+
+
 class FbfailoverError(Exception):
     """Raised for every failure fbfailover reports on purpose."""
+
+    def _problems(self) -> list[str]:
+        """What is wrong, one line each (the block IPython shows lists them)."""
+        return [str(self)]
+
+    def _render_traceback_(self) -> list[str]:
+        """The lines IPython shows when a notebook cell raises this: a short block, not a traceback.
+
+        IPython calls this instead of formatting a traceback (``InteractiveShell.showtraceback``). In IPython's
+        verbose mode (``%tb verbose``, or ``%xmode verbose`` for every error) the full traceback is given instead.
+        """
+        shell = _ipython()
+        if shell is not None and getattr(shell.InteractiveTB, "mode", "") == "Verbose":
+            return shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
+        lines = [f"{_RED}{_BOLD}{type(self).__name__}{_RESET}{_RED}: {self._headline()}{_RESET}"]
+        lines += [f"    {line}" for line in self._problems()]
+        where = _where_called(self.__traceback__)
+        if where:
+            lines.append(f"  {where}")
+        lines.append(f"  {_DIM}(fbfailover's own error; the full traceback: run %tb verbose){_RESET}")
+        return lines
+
+    def _headline(self) -> str:
+        return "" if len(self._problems()) == 1 and self._problems()[0] == str(self) else str(self)
+
+
+def _ipython() -> Any:
+    """The running IPython shell, if this process has one (IPython is never imported here)."""
+    module = sys.modules.get("IPython")
+    getter = getattr(module, "get_ipython", None)
+    return getter() if getter is not None else None
+
+
+def _where_called(tb: Any) -> str:
+    """``in this cell, line 7: sms_item(...)``: the learner's line that called into fbfailover, and which function."""
+    frames = []
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    inside = [i for i, (name, _, _) in enumerate(frames) if name.startswith(_PACKAGE)]
+    if not inside or inside[0] == 0:
+        return ""
+    filename, lineno, _ = frames[inside[0] - 1]
+    called = frames[inside[0]][2]
+    code = linecache.getline(filename, lineno).strip()
+    place = (f"in this cell, line {lineno}" if "ipykernel_" in filename or filename.startswith("<ipython")
+             else f"in {filename}, line {lineno}")
+    return f"{place}, calling {called}(){f': {code}' if code else ''}"
 
 
 class ConfigError(FbfailoverError, ValueError):
@@ -121,6 +181,12 @@ class ValidationError(FbfailoverError, ValueError):
         if more > 0:
             text += f" (and {more} more problem{'s' if more > 1 else ''})"
         super().__init__(text)
+
+    def _headline(self) -> str:
+        return "nothing was sent; fix " + ("this field:" if len(self.invalid_parameters) == 1 else "these fields:")
+
+    def _problems(self) -> list[str]:
+        return [f"{p['name']}: {p['reason']}" for p in self.invalid_parameters] or [str(self)]
 
     @property
     def fields(self) -> dict[str, str]:
@@ -205,6 +271,16 @@ class ApiError(FbfailoverError):
         self.invalid_parameters = [dict(p) for p in (invalid_parameters or [])]
         self.body = body
         super().__init__(self._one_line())
+
+    def _headline(self) -> str:
+        return f"the API answered {self.status} {self.title or 'error'}"
+
+    def _problems(self) -> list[str]:
+        lines = [self.detail] if self.detail and self.detail != self.title else []
+        lines += [f"{p.get('name', '?')}: {p.get('reason', '')}" for p in self.invalid_parameters]
+        if self.method and self.url:
+            lines.append(f"(the request: {self.method} {self.url})")
+        return lines or [str(self)]
 
     def _one_line(self) -> str:
         parts = [f"{self.status} {self.title or 'error'}"]

@@ -104,7 +104,7 @@ def test_live_application_updates_wait_for_confirmation(live):
     hooks = live.client.get_application(app_id)["capabilities"]["messages"]["webhooks"]
     assert hooks["status_url"]["address"] == live.receiver.status_url
     same = tutorial.create_or_reuse_application(live)
-    assert same["pending"] is False and "already points" in same.title
+    assert same["pending"] is False and "nothing to change" in same.title
 
 
 @pytest.mark.parametrize(("port", "command"), [(None, "ngrok http 3000"), ("8080", "ngrok http 8080")])

@@ -126,26 +126,37 @@ def test_the_dispatch_question_reads_its_answer_off_the_run(ready, rule, letter)
         ready.sandbox.set_recipient(channel, target, outcome, after=after)
     q = dispatch_outcome(right=letter)
     assert "(a)" in repr(q) and "(d)" in repr(q) and "why" not in repr(q)
-    q.answer(letter)
-    assert "why" in repr(q)
+    recorded = q.answer(letter)
+    # Recording reveals nothing: not whether it is right, not why.
+    assert recorded.title == f"Your prediction ({letter}) is recorded."
+    assert "why" not in repr(recorded) and "right" not in repr(recorded) and "why" not in repr(q)
     verdict = q.compare(ready.send("POST", "/v0.1/dispatch", _body(ready)))
     assert verdict["held"], repr(verdict)
-    assert verdict.title == f"Your prediction ({letter}) held."
+    assert verdict.title == f"Your prediction ({letter}) held." and "why" in repr(verdict)
 
 
 def test_a_wrong_prediction_is_told_what_the_run_did(ready):
     q = dispatch_outcome()
-    assert "not what happens" in q.answer("a").title
+    assert "is recorded" in q.answer("a").title
     verdict = q.compare(ready.send("POST", "/v0.1/dispatch", _body(ready)))
     assert verdict.title == "Your prediction (a) did not hold: the run did (b)."
     assert "sms at +600 s" in repr(verdict)
+
+
+def test_a_prediction_is_made_once_and_never_replaced():
+    q = dispatch_outcome()
+    q.answer("c", by="the widget")
+    later = q.answer("b")  # a cell run after the widget's choice, e.g. by Run All
+    assert q.chosen == "c" and later["changed"] is False
+    assert later.title.startswith("Your prediction is already (c), recorded with the widget")
+    assert q.answer("C")["changed"] is True and q.chosen == "c"  # the same letter again is no change
 
 
 def test_the_v1_question_and_bad_letters(ready):
     q = v1_rejection()
     with pytest.raises(ValueError, match="letters a, b, c, d"):
         q.answer("e")
-    assert "No prediction recorded" in q.compare(ready.send("POST", "/v1/messages", _v1(ready))).title
+    assert "No prediction was recorded" in q.compare(ready.send("POST", "/v1/messages", _v1(ready))).title
     ready.sandbox.set_recipient("messenger", ready.settings.fb_recipient_id, "rejected")
     q.answer("(B)")
     assert q.compare(ready.send("POST", "/v1/messages", _v1(ready)))["held"]
@@ -185,7 +196,9 @@ def test_sms_after_passes_for_a_30_s_expiry_and_explains_a_600_s_one(ready):
     assert "Not yet" in exercise.check().title and "no Dispatch workflow" in exercise.check().title
     ready.send("POST", "/v0.1/dispatch", _body(ready, expiry_time=600))
     wrong = exercise.check()
-    assert not wrong.ok and "it was 600 s" in repr(wrong) and "make it 30" in repr(wrong)
+    # What is wrong, not the answer: no expiry_time to use, no code to run.
+    assert not wrong.ok and "followed 600 s after the Messenger message, not 30 s" in repr(wrong)
+    assert "expiry_time" not in repr(wrong) and "failover_condition" not in repr(wrong)
     ready.sandbox.set_recipient("messenger", ready.settings.fb_recipient_id, "rejected")
     ready.send("POST", "/v0.1/dispatch", _body(ready, expiry_time=30))
     assert "at once" in repr(exercise.check())
@@ -199,7 +212,8 @@ def test_ends_in_error_needs_an_undeliverable_sms(ready):
     exercise = exercises.ends_in_error(ready)
     ready.send("POST", "/v0.1/dispatch", _body(ready))
     wrong = exercise.check()
-    assert not wrong.ok and "undeliverable" in repr(wrong)
+    assert not wrong.ok and "the SMS, was delivered, so the workflow completed" in repr(wrong)
+    assert "undeliverable" not in repr(wrong) and "set_recipient" not in repr(wrong)
     ready.sandbox.set_recipient("sms", TO, "undeliverable")
     ready.send("POST", "/v0.1/dispatch", _body(ready))
     assert exercise.check().ok
@@ -209,7 +223,8 @@ def test_v1_reaches_sms_needs_a_rejection(ready):
     exercise = exercises.v1_reaches_sms(ready)
     ready.send("POST", "/v1/messages", _v1(ready))
     wrong = exercise.check()
-    assert not wrong.ok and "rejected or undeliverable" in repr(wrong)
+    assert not wrong.ok and "Messenger delivered the message" in repr(wrong)
+    assert "reject" not in repr(wrong) and "set_recipient" not in repr(wrong)
     ready.sandbox.set_recipient("messenger", ready.settings.fb_recipient_id, "rejected")
     ready.send("POST", "/v1/messages", _v1(ready))
     assert exercise.check().ok
@@ -217,18 +232,24 @@ def test_v1_reaches_sms_needs_a_rejection(ready):
 
 
 # --- the widgets, headless --------------------------------------------------------------------------------
-def test_quiz_checks_the_selected_answer_and_keeps_a_readable_display():
+def test_quiz_records_the_selected_answer_once_and_keeps_a_readable_display(ready):
     from fbfailover.widgets import Quiz
 
     quiz = Quiz(dispatch_outcome())
     quiz.button.click()
-    assert "pick one" in quiz.result.value
+    assert "pick one" in quiz.result.value and not quiz.button.disabled
     quiz.options.value = "c"
     quiz.button.click()
-    assert "not what happens" in quiz.result.value and quiz.prediction.chosen == "c"
+    assert "(c) is recorded" in quiz.result.value and quiz.prediction.chosen == "c"
+    assert ">why<" not in quiz.result.value and "held." not in quiz.result.value.split("Now send")[0]  # nothing revealed
+    assert quiz.options.disabled and quiz.button.disabled  # locked: the choice stays
     bundle = quiz._repr_mimebundle_()
     assert bundle["text/plain"].startswith("The recipient never reads") and "<li>" in bundle["text/html"]
-    assert quiz.answer("b")["right"] and quiz.options.value == "b"
+    refused = quiz.answer("b")  # a committed cell after the widget's choice
+    assert refused["changed"] is False and quiz.options.value == "c" and "already (c)" in quiz.result.value
+    verdict = quiz.compare(ready.send("POST", "/v0.1/dispatch", _body(ready)))
+    assert verdict.title == "Your prediction (c) did not hold: the run did (b)."
+    assert "did not hold" in quiz.result.value
 
 
 def test_clock_stepper_buttons_step_to_the_deadline(ready):

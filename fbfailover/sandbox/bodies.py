@@ -1,8 +1,15 @@
 """Webhook bodies in the shapes Vonage sends: message statuses (v0.1 with the dispatch link, v1 with the failover
-workflow), the Dispatch final report, and inbound messages (v0.1 or v1, by the application's webhook version)."""
+workflow), the Dispatch final report, and inbound messages (v0.1 or v1, by the application's webhook version).
+
+Timestamps are kept close to the wall clock: a webhook's ``timestamp`` is the real time its dispatch (or message,
+outside a dispatch) started, plus the simulated seconds since (``shown``). The sandbox's clock itself runs 600
+times faster for as long as it runs, so its raw time drifts days ahead; each dispatch carries its ``offset`` (real
+start minus simulated start) instead.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -11,11 +18,21 @@ from fbfailover.channels import ERROR_CODES, by_name
 
 from .clock import iso
 
-__all__ = ["address_v01", "final_report", "inbound", "status_body"]
+__all__ = ["address_v01", "anchor", "final_report", "inbound", "shown", "status_body"]
 
 # A per-workflow fee added to the final report's usage: the one live capture showed the workflow costing
 # 0.0020 EUR more than its delivered message. Invented but consistent.
 DISPATCH_FEE = Decimal("0.0020")
+
+
+def anchor(at: float) -> float:
+    """The ``offset`` of a dispatch or message that starts at simulated time ``at``: real now minus ``at``."""
+    return time.time() - at
+
+
+def shown(at: float, doc: dict) -> str:
+    """Simulated time ``at`` as the timestamp of ``doc`` (a dispatch or message) shows it: plus its ``offset``."""
+    return iso(at + doc.get("offset", 0.0))
 
 
 def address_v01(channel: str, ident: str, side: str = "to") -> dict:
@@ -48,7 +65,7 @@ def status_body(msg: dict, entry: dict) -> dict:
             "message_uuid": msg["uuid"],
             "to": msg["to"],
             "from": msg["from"],
-            "timestamp": iso(at),
+            "timestamp": shown(at, msg),
             "status": status,
             "channel": msg["channel"],
         }
@@ -64,7 +81,7 @@ def status_body(msg: dict, entry: dict) -> dict:
     to, frm = msg["to"], msg["from"]
     if isinstance(to, str):  # a v1 message asking for v0.1 webhooks
         to, frm = address_v01(msg["channel"], to, "to"), address_v01(msg["channel"], frm, "from")
-    body = {"message_uuid": msg["uuid"], "to": to, "from": frm, "timestamp": iso(at), "status": status}
+    body = {"message_uuid": msg["uuid"], "to": to, "from": frm, "timestamp": shown(at, msg), "status": status}
     if entry.get("usage"):
         body["usage"] = entry["usage"]
     if entry.get("error_code"):
@@ -107,7 +124,7 @@ def final_report(dispatch: dict, messages: list[dict], at: float) -> dict:
     return {
         "template": dispatch["template"],
         "status": dispatch["status"],
-        "timestamp": iso(at),
+        "timestamp": shown(at, dispatch),
         "usage": {"price": f"{total:.4f}", "currency": "EUR"},
         key: dispatch["uuid"],
         "_links": {"messages": links},
@@ -117,6 +134,8 @@ def final_report(dispatch: dict, messages: list[dict], at: float) -> dict:
 def inbound(version: str, message_uuid: str, channel: str, sender: str, recipient: str, text: str,
             at: float) -> dict:
     """An inbound message as the Messages API delivers it to an inbound URL, in the shape of ``version``.
+
+    ``at`` is the time its ``timestamp`` shows (a user writes now: the caller passes the real time).
 
     v0.1 (objects): ``to``/``from`` are ``{type, id|number}`` and the text is in ``message.content``; v1 (flat):
     ``to``/``from`` are strings and ``channel``, ``message_type`` and ``text`` are top-level fields.

@@ -131,6 +131,13 @@ class Sandbox(SandboxControl):
     def port(self) -> int:
         return self._server.port
 
+    def _call(self, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
+        """A control call; a sandbox that was stopped says so (it is not a server to start again)."""
+        if not self._server.running:
+            raise SandboxError(f"the sandbox at {self.url} was stopped (its stop() ran, or the cell that started it "
+                               "ran again): use the one that replaced it")
+        return super()._call(method, path, body, params)
+
     @property
     def running(self) -> bool:
         return self._server.running

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from fbfailover.channels import FAILED
 
-from .bodies import final_report
-from .clock import iso
+from .bodies import anchor, final_report, shown
 
 if TYPE_CHECKING:
     from .activity import Activity
@@ -68,7 +67,8 @@ class Failover:
             "current": 0,
             "status": "in_progress",
             "created": at,
-            "created_real": iso(time.time()),
+            "created_real": shown(time.time(), {}),
+            "offset": anchor(at),  # its timestamps: real start + simulated seconds since
             "expiry": None,
             "messages": [],
             "final_report": None,
@@ -88,6 +88,7 @@ class Failover:
             "application_id": dispatch["application_id"],
             "auth": dispatch["auth"],
             "item": index,
+            "offset": dispatch.get("offset", 0.0),
         }
         if dispatch["kind"] == "v1":
             msg.update(self.messages.v1_message(item, dispatch["application_id"]))
@@ -116,12 +117,13 @@ class Failover:
             timer = self.scheduler.add(due, "expiry", dispatch["uuid"], {"item": index})
             dispatch["expiry"] = {
                 "item": index,
-                "deadline": iso(due),
+                "deadline": shown(due, dispatch),
                 "deadline_unix": due,
                 "timer": timer,
                 "condition_status": failover["condition_status"],
             }
-            dispatch["events"][-1].update(expiry_deadline=iso(due), condition_status=failover["condition_status"])
+            dispatch["events"][-1].update(expiry_deadline=shown(due, dispatch),
+                                          condition_status=failover["condition_status"])
         self.records.put_dispatch(dispatch)
         return self.messages.submit(msg, at)
 
@@ -163,7 +165,7 @@ class Failover:
     def _finish(self, dispatch: dict, status: str, at: float) -> None:
         self._cancel_expiry(dispatch)
         dispatch["status"] = status
-        dispatch["finished"] = iso(at)
+        dispatch["finished"] = shown(at, dispatch)
         _event(dispatch, at, status)
         if dispatch["kind"] != "v1":
             messages = [m for m in map(self.records.message, dispatch["messages"]) if m is not None]
@@ -191,6 +193,6 @@ def _workflow_id() -> str:
 
 
 def _event(dispatch: dict, at: float, event: str, **fields: Any) -> None:
-    dispatch["events"].append(
-        {"at": iso(at), "at_unix": round(at, 3), "real_time": iso(time.time()), "event": event, **fields}
-    )
+    """One line of the dispatch's timeline; ``at``/``at_unix`` as its webhooks' timestamps show it."""
+    dispatch["events"].append({"at": shown(at, dispatch), "at_unix": round(at + dispatch.get("offset", 0.0), 3),
+                               "real_time": shown(time.time(), {}), "event": event, **fields})

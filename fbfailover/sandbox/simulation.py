@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from fbfailover.channels import DEFAULT_ERRORS, DEFAULT_READ_AFTER, by_name
 
-from .bodies import address_v01, inbound, status_body
-from .clock import iso
+from .bodies import address_v01, anchor, inbound, shown, status_body
 
 if TYPE_CHECKING:
     from .activity import Activity
@@ -113,11 +112,12 @@ class Messages:
     def submit(self, msg: dict, at: float) -> dict:
         """Record a new message as ``submitted``, emit that webhook and schedule its later steps."""
         msg.setdefault("uuid", str(uuid.uuid4()))
+        msg.setdefault("offset", anchor(at))  # a message of a dispatch has the dispatch's
         msg["created"] = at
         msg["status"] = "submitted"
         msg["usage"] = None
         msg["error_code"] = None
-        entry = {"status": "submitted", "at_unix": at, "timestamp": iso(at), "real_time": iso(time.time())}
+        entry = {"status": "submitted", "at_unix": at, "timestamp": shown(at, msg), "real_time": _real_now()}
         msg["history"] = [entry]
         self.records.put_message(msg)
         self._emit(msg, entry)
@@ -132,7 +132,7 @@ class Messages:
         if msg is None:
             return
         status = data["status"]
-        entry: dict[str, Any] = {"status": status, "at_unix": at, "timestamp": iso(at), "real_time": iso(time.time())}
+        entry: dict[str, Any] = {"status": status, "at_unix": at, "timestamp": shown(at, msg), "real_time": _real_now()}
         if status in ("delivered", "read"):
             found = by_name(msg["channel"])
             entry["usage"] = msg["usage"] = {"currency": "EUR", "price": found.price if found else "0.0050"}
@@ -153,7 +153,7 @@ class Messages:
         message_uuid = str(uuid.uuid4())
         url = app["inbound_url"] if app else account.mo_url
         version = (app or {}).get("messages_version") or "v0.1"
-        body = inbound(version, message_uuid, channel, sender, recipient, text, at)
+        body = inbound(version, message_uuid, channel, sender, recipient, text, time.time())
         delivery = self.webhooks.send(
             account, url, body, kind="inbound", at=at, application_id=app["id"] if app else None,
             message_uuid=message_uuid,
@@ -171,3 +171,7 @@ class Messages:
             "timestamp": body["timestamp"],
             "webhook_version": version,
         }
+
+
+def _real_now() -> str:
+    return shown(time.time(), {})

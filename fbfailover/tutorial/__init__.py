@@ -1,6 +1,6 @@
 """The tutorial's steps as plain functions, used by the notebooks and their widget forms.
 
-``connect()`` decides where requests go (live, a shared sandbox, or the sandbox started in this kernel) and
+``connect()`` decides where requests go (live, a shared sandbox, or the project's own sandbox) and
 returns the session every step takes. Each step returns a ``Panel`` that renders identically on every run.
 The failure gallery of notebook 06 is ``gallery``; the checked exercises of steps 02 and 03 are in
 ``setup_exercises`` (built on ``checks``).

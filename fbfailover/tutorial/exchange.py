@@ -132,7 +132,7 @@ class Exchange:
         if self.problems:
             return [("problems found by the helpers' validation", "\n".join(
                 f"{p['name']}: {p['reason']}" for p in self.problems))]
-        where = "the sandbox in this kernel" if self.sandbox else "Vonage"
+        where = "the sandbox" if self.sandbox else "Vonage"
         headers = "\n".join(f"{k}: {v}" for k, v in self.request_headers.items())
         sections = [(f"request (to {where})", f"{self.method} {self.url}\n{headers}\n\n(body: the dict you built)")]
         if self.sent:

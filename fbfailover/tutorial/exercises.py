@@ -1,8 +1,9 @@
 """Checked exercises for steps 04 and 05 (``checks.Exercise``), each with a check that reads the sandbox's records.
 
-A check never looks at the learner's variables: it asks the sandbox which workflows were sent since the exercise
-was shown (``GET /_sandbox/deliveries`` and ``/_sandbox/dispatches/{id}``) and judges the latest one, so any
-correct solution passes, and a wrong one is told what is missing.
+A check never looks at the learner's variables: it takes the workflows this kernel sent since the exercise was
+shown (their ids, as the API answered them; another open notebook's sends are not this learner's attempt), asks
+the sandbox what each did (``GET /_sandbox/dispatches/{id}``) and judges the latest, so any correct solution
+passes. A wrong one is told what went wrong, never the answer: the hints are there for that.
 """
 
 from __future__ import annotations
@@ -12,16 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fbfailover.tutorial.checks import CheckResult, Exercise
-from fbfailover.tutorial.session import Tutorial
+from fbfailover.tutorial.session import Tutorial, sent_workflows
 
 __all__ = ["ends_in_error", "sms_after", "v1_reaches_sms"]
 
 Verdict = tuple[bool, list[Any]]  # solved?, lines explaining why
-
-
-def _workflow_ids(tut: Tutorial) -> set[str]:
-    """The workflows the sandbox has records of (none in live mode: ``LiveControls`` keeps none)."""
-    return {d["dispatch_uuid"] for d in tut.sandbox.deliveries() if d.get("dispatch_uuid")}
 
 
 def _line(item: Any) -> str:
@@ -31,12 +27,12 @@ def _line(item: Any) -> str:
 def _exercise(tut: Tutorial, name: str, task: str, hints: list[str], kind: str,
               judge: Callable[[dict[str, Any]], Verdict], solution: str) -> Exercise:
     """An ``Exercise`` whose check judges the newest workflow of ``kind`` sent since it was made."""
-    known = _workflow_ids(tut)  # only what is sent from now on counts (nothing in live mode)
+    known = len(sent_workflows(tut))  # only what this kernel sends from now on counts
 
     def latest(wait: float = 5.0) -> dict[str, Any] | None:
         deadline = time.monotonic() + wait
         while True:
-            records = [tut.sandbox.dispatch(i) for i in _workflow_ids(tut) - known]
+            records = [tut.sandbox.dispatch(i) for i in sent_workflows(tut)[known:]]
             records = sorted((r for r in records if r.get("kind") == kind), key=lambda r: r["created"])
             if not records or records[-1].get("finished") or time.monotonic() > deadline:
                 return records[-1] if records else None
@@ -49,7 +45,7 @@ def _exercise(tut: Tutorial, name: str, task: str, hints: list[str], kind: str,
         record = latest()
         if record is None:
             what = "Dispatch workflow" if kind == "dispatch" else "Messages API v1 message with failover"
-            return CheckResult(False, f"no {what} was sent since the exercise was shown",
+            return CheckResult(False, f"this notebook sent no {what} since the exercise was shown",
                                ["edit the cell above and run it, then run this check again"])
         solved, lines = judge(record)
         return CheckResult(solved, name, [_line(line) for line in lines])
@@ -91,8 +87,8 @@ def sms_after(tut: Tutorial, seconds: int = 30) -> Exercise:
         sent = _sent(record)
         lines: list[Any] = [("messages sent", ", ".join(c for c, _ in sent)), ("statuses", _statuses(record))]
         if [c for c, _ in sent][:2] != ["messenger", "sms"]:
-            lines.append("No SMS went out after the Messenger message, so there is no gap to measure: was the "
-                         "message read in time? (tut.sandbox.reset_recipients() makes the recipient ignore it)")
+            lines.append("No SMS went out after the Messenger message, so there is no gap to measure: the "
+                         "recipient read it in time (a recipient rule of the sandbox, set in an earlier cell?).")
             return False, lines
         gap = round(sent[1][1] - sent[0][1], 3)
         lines.insert(0, ("SMS after Messenger", f"{gap:g} s (simulated)"))
@@ -102,10 +98,9 @@ def sms_after(tut: Tutorial, seconds: int = 30) -> Exercise:
             return True, lines
         if gap == 0:
             lines.append("The SMS went out at once because the Messenger message failed: a failure does not wait "
-                         "for the expiry time. Let the recipient ignore it instead (tut.sandbox.reset_recipients()).")
+                         "for anything (a recipient rule of the sandbox, set in an earlier cell?).")
         else:
-            lines.append(f"The gap is the first message's failover expiry_time (it was {_expiry(record)} s): "
-                         f"make it {seconds}.")
+            lines.append(f"The SMS followed {gap:g} s after the Messenger message, not {seconds} s.")
         return False, lines
 
     return _exercise(tut, f"the SMS goes out {seconds} s after the Messenger message",
@@ -126,11 +121,10 @@ def ends_in_error(tut: Tutorial) -> Exercise:
             return True, lines
         last = (record.get("messages") or [{}])[-1]
         if last.get("channel") != "sms" or len(record.get("messages", [])) < 2:
-            lines.append("The workflow ended before its last message: a message read (or delivered, for "
-                         "condition_status delivered) in time completes it. Only a failed last message is an error.")
+            lines.append("The workflow ended before its last message: the first one met its condition in time, "
+                         "which completes the workflow.")
         else:
-            lines.append("The SMS, the last message, was delivered. Make it fail: "
-                         "tut.sandbox.set_recipient(\"sms\", <TO_NUMBER>, \"undeliverable\").")
+            lines.append("The last message, the SMS, was delivered, so the workflow completed.")
         return False, lines
 
     return _exercise(tut, "a workflow that ends in error",
@@ -151,11 +145,10 @@ def v1_reaches_sms(tut: Tutorial) -> Exercise:
             lines.append("Messenger failed, so v1 moved on to the SMS in the failover list at once.")
             return True, lines
         if sms:
-            lines.append(f"The SMS was sent but is {sms[-1].get('status')}: let it be delivered "
-                         "(tut.sandbox.reset_recipients()).")
+            lines.append(f"The SMS was sent but ended {sms[-1].get('status')}, not delivered (a recipient rule of "
+                         "the sandbox, set in an earlier cell?).")
         elif messages and messages[0].get("status") in ("delivered", "read"):
-            lines.append("Messenger accepted the message, and for v1 that is success: it fails over only when a "
-                         "message is rejected or undeliverable. Make Messenger reject it.")
+            lines.append("Messenger delivered the message, and for v1 that is a success: nothing more was sent.")
         else:
             lines.append("No SMS went out: is there an SMS in the body's failover list?")
         return False, lines

@@ -17,6 +17,7 @@ from fbfailover.webhooks.store import timeout_error
 
 __all__ = [
     "OUTCOMES",
+    "V1_TEXT_MESSENGER",
     "apply_outcome",
     "compare_requests",
     "follow_dispatch",
@@ -26,6 +27,8 @@ __all__ = [
 ]
 
 DEFAULT_OUTCOME = "never read (the default)"
+# Messages API v1 has no read timer: it moves on to the SMS only when Messenger fails (rejected, undeliverable).
+V1_TEXT_MESSENGER = "Hello from fbfailover on Facebook Messenger. If Messenger cannot deliver it, an SMS follows."
 DEFAULT_FROM, DEFAULT_TO = "447700900000", "447700900001"  # the tutorial's example numbers
 # What the sandbox's simulated user and phone do; each entry: channel -> (outcome, after, error code).
 OUTCOMES: dict[str, dict[str, tuple[str, float | None, int | None]]] = {
@@ -125,14 +128,18 @@ def follow_dispatch(tut: Tutorial, sent: Panel, *, timeout: float | None = None,
 
 
 def compare_requests(tut: Tutorial, text_messenger: str = DEFAULT_TEXT_MESSENGER,
-                     text_sms: str = DEFAULT_TEXT_SMS) -> Panel:
-    """The same intent as a Dispatch workflow and as a Messages API v1 message with ``failover``."""
+                     text_sms: str = DEFAULT_TEXT_SMS, text_messenger_v1: str = V1_TEXT_MESSENGER) -> Panel:
+    """The same intent as a Dispatch workflow and as a Messages API v1 message with ``failover``.
+
+    Each Messenger text says what its API does: Dispatch follows with the SMS when the message is not read in time,
+    v1 only when Messenger cannot deliver it.
+    """
     s = tut.settings.require("fb_sender_id", "fb_recipient_id")
     numbers = {"from_number": s.from_number or DEFAULT_FROM, "to_number": s.to_number or DEFAULT_TO}
     dispatch = tutorial_workflow(**numbers, fb_sender_id=s.fb_sender_id, fb_recipient_id=s.fb_recipient_id,
                                  text_messenger=text_messenger, text_sms=text_sms)
     sms = message_v1("sms", numbers["from_number"], numbers["to_number"], text_sms)
-    v1 = message_v1("messenger", s.fb_sender_id, s.fb_recipient_id, text_messenger, failover=[sms])
+    v1 = message_v1("messenger", s.fb_sender_id, s.fb_recipient_id, text_messenger_v1, failover=[sms])
     return Panel("One intent, two APIs", [
         ("Dispatch", "POST /v0.1/dispatch — template + workflow items, each but the last with a failover condition"),
         ("Messages v1", "POST /v1/messages — the first message, with the next ones in its failover list"),
@@ -160,7 +167,8 @@ def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_send
                  data={**answer, "body": body})
 
 
-def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0, settle: float = 2.0) -> Panel:
+def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0, settle: float = 2.0,
+              on_progress: Callable[[float, float], None] | None = None) -> Panel:
     """Wait until the v1 workflow settles: a message delivered, or the last one failed. No final report here.
 
     The outcome is decided on results alone (a message can be rejected with no ``submitted`` before it, and
@@ -171,6 +179,8 @@ def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0, settle: floa
         sent: what ``send_v1_failover`` returned (its ``workflow_id`` names the workflow).
         timeout: real seconds to wait for the outcome.
         settle: real seconds to wait, after the outcome, for late ``submitted`` statuses.
+        on_progress: called with (the message being tried, the workflow's number of messages) while waiting, and
+            with (total, total) once the workflow has settled.
 
     Returns:
         A panel with one line per status, in workflow order.
@@ -183,13 +193,20 @@ def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0, settle: floa
     def ours() -> list[Any]:
         return [e for e in receiver.events("status") if e.workflow_id == workflow_id]
 
+    body = sent.data.get("body") if isinstance(sent.data, dict) else None
+    total = float(1 + len((body or {}).get("failover") or [])) if isinstance(body, dict) else 1.0
     deadline = time.monotonic() + timeout
     events = ours()
     while v1_outcome(events) is None:
         if time.monotonic() >= deadline:
             raise timeout_error(f"the end of workflow {workflow_id}", timeout, receiver.events())
+        if on_progress is not None:
+            total = float(max([total, *(e.items_total or 0 for e in events)]))
+            on_progress(float(max([1, *(e.item_number or 0 for e in events)])), total)
         time.sleep(0.05)
         events = ours()
+    if on_progress is not None:
+        on_progress(total, total)
     settled = time.monotonic() + settle
     while any("submitted" not in seen for seen in v1_items(events)[0].values()) and time.monotonic() < settled:
         time.sleep(0.05)

@@ -1,9 +1,11 @@
 """Predict, then run: a multiple-choice question about a failover, checked against what the run produced.
 
 A ``Prediction`` holds a question, three or four choices (letters a to d), the right one and why. ``answer("b")``
-records the learner's choice and says whether it is right; ``compare(run)`` reads what the run did (the webhooks
-it received, in simulated seconds) and says whether the prediction held — so a learner who changed the setup
-gets the truth about *their* run, not the stored answer. Both render as HTML and as plain text.
+records the learner's choice, once, and reveals nothing; ``compare(run)`` reads what the run did (the webhooks it
+received, in simulated seconds) and says whether the prediction held, and why — so a learner who changed the setup
+gets the truth about *their* run, not a stored answer. A prediction is made once, before the run: a second answer
+with another letter is refused (it says so), so a cell run later can never replace a choice made in the widget.
+Both render as HTML and as plain text.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Prediction:
     right: str
     classify: Callable[[Any], tuple[str | None, str]] = field(repr=False)
     chosen: str | None = None
+    chosen_by: str | None = None  # "the widget" or "code"
+    revealed: bool = False  # True once compare() has said what happened
 
     def __post_init__(self) -> None:
         if not 3 <= len(self.choices) <= 4:
@@ -72,21 +76,34 @@ class Prediction:
         """Why the right choice is right."""
         return self.choices[self.letters.index(self.right)].why
 
-    def answer(self, letter: str) -> Panel:
-        """Record the learner's prediction and say whether it is the right one, and why.
+    def answer(self, letter: str, *, by: str = "code") -> Panel:
+        """Record the learner's prediction (once); nothing is revealed until ``compare(run)``.
+
+        Args:
+            letter: the choice, ``"a"`` to ``"d"``.
+            by: how it was made, for the message when another answer comes later (``"the widget"``, ``"code"``).
+
+        Returns:
+            A panel saying what is recorded. When a prediction was already recorded with another letter, it is
+            kept and the panel says so (``data["changed"]`` is False).
 
         Raises:
             ValueError: for a letter that is not one of the choices.
         """
         picked = self.choice(letter)
-        self.chosen = self.letters[self.choices.index(picked)]
-        if self.chosen == self.right:
-            title = f"Your prediction ({self.chosen}) is right."
-        else:
-            title = f"Your prediction ({self.chosen}) is not what happens here: the answer is ({self.right})."
-        return Panel(title, [("you chose", f"({self.chosen}) {picked.text}"), ("why", self.explanation),
-                             "Now run the request and see whether the sandbox agrees."],
-                     data={"chosen": self.chosen, "right": self.chosen == self.right})
+        letter = self.letters[self.choices.index(picked)]
+        if self.chosen is not None and letter != self.chosen:
+            return Panel(f"Your prediction is already ({self.chosen}), recorded with {self.chosen_by}: a prediction "
+                         "is made once, before the run, so it stays.", [
+                             ("kept", f"({self.chosen}) {self.choice(self.chosen).text}"),
+                             "To predict again, make a new question (run the cell that shows it)."],
+                         data={"chosen": self.chosen, "changed": False})
+        if self.chosen is None:
+            self.chosen, self.chosen_by = letter, by
+        return Panel(f"Your prediction ({self.chosen}) is recorded.", [
+            ("you predict", f"({self.chosen}) {picked.text}"),
+            "Now send the request: q.compare(run) then says whether your prediction held."],
+            data={"chosen": self.chosen, "changed": True})
 
     def compare(self, run: Any) -> Panel:
         """Say whether the prediction held for ``run``, from what the run produced (its webhooks).
@@ -98,12 +115,14 @@ class Prediction:
             return Panel("Nothing was sent, so there is nothing to compare the prediction with", [],
                          data={"held": None, "happened": None})
         happened, description = self.classify(run)
+        self.revealed = True
         lines: list[Any] = [("the run", description)]
         if happened is not None:
             lines.append(("that is", f"({happened}) {self.choice(happened).text}"))
             lines.append(("why", self.choice(happened).why))
         if self.chosen is None:
-            title = "No prediction recorded: answer first (q.answer(\"b\") or the Check button)."
+            title = ("No prediction was recorded before this run (pick one and press Record next time): here is "
+                     "what the run did.")
         elif happened == self.chosen:
             title = f"Your prediction ({self.chosen}) held."
         elif happened is None:
@@ -117,18 +136,20 @@ class Prediction:
         """The question and its choices as plain lines (the explanation once answered)."""
         out = [self.question]
         out += [f"  ({letter}) {c.text}" for letter, c in zip(self.letters, self.choices, strict=True)]
-        if self.chosen:
-            out.append(f"  your answer: ({self.chosen}); why ({self.right}): {self.explanation}")
-        else:
-            out.append('  answer with q.answer("a"), "b", ... (or pick one and press Check)')
+        out.append(f"  {self._status()}")
         return "\n".join(out)
+
+    def _status(self) -> str:
+        if self.chosen:
+            return f"your prediction: ({self.chosen}); the run will tell whether it holds (q.compare(run))"
+        return 'pick one and press Record (or, in code, q.answer("a"), "b", ...), then send the request'
+
 
     def html(self) -> str:
         """The question as HTML: a list of lettered choices (and the explanation once answered)."""
         items = "".join(f"<li><b>({letter})</b> {html.escape(c.text)}</li>"
                         for letter, c in zip(self.letters, self.choices, strict=True))
-        after = (f"<p>Your answer: ({self.chosen}). Why ({self.right}): {html.escape(self.explanation)}</p>"
-                 if self.chosen else "<p><i>Answer with <code>q.answer(\"a\")</code>, \"b\", …</i></p>")
+        after = f"<p><i>{html.escape(self._status())}</i></p>"
         return (f"<div class='fbfailover-panel fbfailover-prediction'><b>Predict:</b> {html.escape(self.question)}"
                 f"<ul style='list-style:none'>{items}</ul>{after}</div>")
 

@@ -37,7 +37,7 @@ _SENDS = ("/v0.1/dispatch", "/beta/workflows", "/v1/messages", "/v0.1/messages")
 
 
 def sent_workflows(tut: Tutorial) -> list[str]:
-    """The dispatch and workflow ids (or message ids) this kernel sent to ``tut``'s API, oldest first."""
+    """The dispatch and workflow ids this kernel sent to ``tut``'s API, oldest first."""
     return list(_sent.get(tut.settings.api_url.rstrip("/"), []))
 
 
@@ -52,7 +52,7 @@ def _note_sent(response: Any, *_: Any, **__: Any) -> None:
         return
     if not isinstance(answer, dict):
         return
-    ident = next((answer[k] for k in ("dispatch_uuid", "workflow_uuid", "workflow_id", "message_uuid")
+    ident = next((answer[k] for k in ("dispatch_uuid", "workflow_uuid", "workflow_id")
                   if answer.get(k)), None)
     if ident:
         base = response.url[: -len(request.path_url)] if response.url.endswith(request.path_url) else response.url

@@ -52,8 +52,7 @@ def check_second_application(tut: Tutorial) -> CheckResult:
     found = [a for a in _applications(tut) if a.get("name") == STAGING_NAME]
     where = "looked in GET /v2/applications, the list the Applications API returns"
     if not found:
-        return CheckResult(False, f"no application named {STAGING_NAME!r}", [
-            where, "create it with tut.client.create_application(application_body(...)) — exercise.hint(1)"])
+        return CheckResult(False, f"no application named {STAGING_NAME!r}", [where, "exercise.hint(1) helps"])
     if all(a["id"] == tut.settings.application_id for a in found):
         return CheckResult(False, f"{STAGING_NAME!r} is the tutorial's own application, renamed", [
             "the exercise wants a second application: create a new one rather than updating the first"])
@@ -61,9 +60,8 @@ def check_second_application(tut: Tutorial) -> CheckResult:
     if not good:
         hook = _status_hook(found[-1])
         return CheckResult(False, f"{STAGING_NAME!r} exists, but its status URL is {hook.get('address')}", [
-            where, f"your receiver's status URL is {wanted} (tut.receiver.status_url)",
-            "Vonage sends each message's status to the application's status URL: elsewhere, you never see them",
-            "create the application again with that status URL, or update it with tut.client.update_application"])
+            where, "that address is not where this notebook receives webhooks, so the statuses of what the "
+            "application sends would never reach you", "exercise.hint(2) helps"])
     app = good[-1]
     return CheckResult(True, f"application {app['id']} {STAGING_NAME!r} sends its statuses to your receiver", [
         where, f"status URL: {wanted} ({_status_hook(app).get('http_method')})"])
@@ -131,13 +129,13 @@ def check_dispatch_only(tut: Tutorial, token: str) -> CheckResult:
     status = {op: _ACCEPTED.get(code, code) for op, code in passed.items()}
     if 401 in status.values():
         return CheckResult(False, "the API refuses this token altogether (401)", [
-            *lines, "mint it from this application's private key: tutorial.mint_token(tut, acl=...)"])
+            *lines, "it is not a token of this application: tutorial.mint_token(tut, ...) mints one"])
     if status["send_workflow"] != 400:
         return CheckResult(False, "the token may not call Dispatch", [
-            *lines, 'its acl must allow the Dispatch path: {"paths": {"/*/dispatch/**": {}}}'])
+            *lines, "no pattern in its acl matches POST /v0.1/dispatch"])
     if status["send_message_v01"] != 403 or status["send_message_v1"] != 403:
         return CheckResult(False, "the token may still call the Messages API", [
-            *lines, "allow only /*/dispatch/**: a path pattern like /*/messages/** or /** lets Messages in too"])
+            *lines, "a pattern in its acl matches the Messages paths too (/v0.1/messages or /v1/messages)"])
     return CheckResult(True, "the token may call Dispatch and nothing else", lines)
 
 
@@ -187,12 +185,11 @@ def check_second_user(tut: Tutorial, known: set[int]) -> CheckResult:
     where = "looked in GET /_sandbox/deliveries for inbound webhooks made since the exercise was shown"
     if not inbound:
         return CheckResult(False, "no user wrote to the Page since the exercise was shown", [
-            where, "make one write: tut.sandbox.inbound(\"messenger\", text=...) — exercise.hint(1)"])
+            where, "exercise.hint(1) helps"])
     others = [d for d in inbound if _user_of(d) != tut.settings.fb_recipient_id]
     if not others:
         return CheckResult(False, "the message came from the tutorial's own user", [
-            where, f"its PSID is FB_RECIPIENT_ID ({tut.settings.fb_recipient_id}): let the sandbox pick a new user "
-            "(leave from_ out) or give another PSID"])
+            where, f"its PSID is FB_RECIPIENT_ID ({tut.settings.fb_recipient_id}): the exercise wants someone else"])
     last = others[-1]
     psid = _user_of(last)
     deadline = time.monotonic() + 3  # the webhook may still be on its way

@@ -31,7 +31,7 @@ from fbfailover.tutorial.changes import (
 )
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.facebook_ids import learn_facebook_ids
-from fbfailover.tutorial.session import SHARED, Tutorial
+from fbfailover.tutorial.session import LIVE, SHARED, Tutorial
 from fbfailover.tutorial.twins import curl_twin
 
 __all__ = [
@@ -54,6 +54,19 @@ def _required() -> list[str]:
     return [re.match(r"[A-Za-z0-9_.-]+", r).group(0) for r in requires if "extra ==" not in r]
 
 
+# What an unset setting means, and who sets it.
+_UNSET = {
+    "application_id": "not set yet: step 02 creates the application and saves it",
+    "private_key_path": "not set yet: step 02 saves the key pair's private half",
+    "from_number": "not set: the steps use the tutorial's example sender 447700900000 (live: put your Vonage "
+                   "number in .env)",
+    "to_number": "not set: the steps use the example phone 447700900001 (live: put the phone that gets the SMS "
+                 "in .env)",
+    "fb_sender_id": "not set yet: step 01 learns it from a message to your Page",
+    "fb_recipient_id": "not set yet: step 01 learns it from a message to your Page",
+}
+
+
 def prerequisites(tut: Tutorial) -> Panel:
     """Check Python, the packages, which settings are set, and say which mode the notebooks run in."""
     ok = sys.version_info >= (3, 10)
@@ -70,9 +83,8 @@ def prerequisites(tut: Tutorial) -> Panel:
         except importlib.metadata.PackageNotFoundError:
             lines.append((name, "MISSING — run `make lab` again"))
     file_settings = tut.settings
-    for fieldname in ("application_id", "private_key_path", "from_number", "to_number", "fb_sender_id",
-                      "fb_recipient_id"):
-        lines.append((ENV_NAMES[fieldname][0], "set" if getattr(file_settings, fieldname) else "not set yet"))
+    for fieldname, unset in _UNSET.items():
+        lines.append((ENV_NAMES[fieldname][0], "set" if getattr(file_settings, fieldname) else unset))
     lines.append(("mode", tut.mode))
     problems = [v for _, v in lines if str(v).startswith(("MISSING", "NOT INSTALLED"))]
     return Panel("Prerequisites", lines, data={"ok": ok and not problems})
@@ -143,12 +155,32 @@ def configure_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Pa
     return panel
 
 
-def _where_webhooks_go(tut: Tutorial) -> list[tuple[str, str]]:
-    """A line for the panels that show webhook URLs, when those URLs are a shared sandbox's mailbox."""
-    if tut.mode != SHARED:
-        return []
-    return [("where webhooks go", "in a workshop your webhooks go to the room's sandbox, and this notebook "
-                                  "listens to it")]
+def _receiver_kind(tut: Tutorial) -> str:
+    """What the receiver's URLs are, in a few words."""
+    from fbfailover.sandbox.project import ProjectSandbox
+
+    if tut.mode == SHARED:
+        return "the room's sandbox, which keeps them for your account; this notebook listens to it"
+    if isinstance(tut.sandbox, ProjectSandbox):
+        return ("the project's sandbox, which keeps them in a mailbox; every open notebook of this project "
+                "listens to it")
+    if tut.mode == LIVE and tut.settings.public_url:
+        return "your tunnel, to the project's one receiver; every open notebook of this project listens to it"
+    return "the receiver in this notebook"
+
+
+def _where_webhooks_go(tut: Tutorial, addresses: list[str] | None = None) -> list[tuple[str, str]]:
+    """The line of a panel that shows webhook URLs: where they lead (and a warning when not to this receiver).
+
+    Args:
+        addresses: the URLs the panel shows (default: the receiver's own).
+    """
+    receiver = tut.receiver
+    ours = set(receiver.urls.values()) if receiver is not None else set()
+    if addresses is not None and not set(addresses) <= ours:
+        return [("where webhooks go", "not to this notebook's receiver: the webhooks sent to these URLs do not "
+                                      "show here")]
+    return [("where webhooks go", _receiver_kind(tut))] if ours else []
 
 
 def restore_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Panel:
@@ -255,7 +287,7 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
         request = tut.client.request_for("update_application", existing["id"], body)
         changes = _application_changes(existing, body)
         if not any(c.changed for c in changes):
-            app, verb = existing, "Reusing the application saved in .env (it already points at this receiver)"
+            app, verb = existing, "Reusing the application saved in .env (nothing to change)"
         elif needs_confirmation(tut.offline, confirm):
             panel = Panel("Reusing the application saved in .env: update to confirm",
                           [("application id", existing["id"]), *(c.line() for c in changes), CONFIRM_HINT],
@@ -264,7 +296,7 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
             return panel
         else:
             app = tut.client.update_application(existing["id"], body)
-            verb = "Reusing the application saved in .env (its webhooks now point at this receiver)"
+            verb = "Reusing the application saved in .env, updated"
     else:
         key = generate_private_key() if key_source == "local" else None
         body = built(public_pem(key) if key else None)
@@ -283,8 +315,11 @@ def create_or_reuse_application(tut: Tutorial, name: str = DEFAULT_APP_NAME, inb
         ("status URL", hooks["status_url"]["address"]),
         ("webhook format", app["capabilities"]["messages"].get("version") or "(account default)"),
         ("private key", f"{keyfile.name} (mode {keyfile.stat().st_mode & 0o777:o}, never shown)"),
-        *_where_webhooks_go(tut),
+        *_where_webhooks_go(tut, [hooks["inbound_url"]["address"], hooks["status_url"]["address"]]),
     ]
+    if existing is not None and key_source == "api":
+        lines.append(("key pair", "kept: the API generates a key pair only when it creates an application. To have "
+                                  "it make one, forget this one first: tut.save(VONAGE_APPLICATION_ID=None)"))
     if any(c.changed for c in changes):
         lines.append(("changed", "; ".join(f"{label}: {value}" for label, value in
                                            (c.line() for c in changes if c.changed))))
@@ -296,9 +331,10 @@ def ensure_application(tut: Tutorial, confirm: bool | None = None, *, full: bool
     """Make sure this session has a receiver and an application whose webhooks point at it.
 
     Steps 03 to 05 start with this: it reuses the application saved by step 02 (pointing its webhooks at
-    this kernel's receiver) or, when there is none yet, creates one and says so. In the sandbox it also
-    learns the Facebook ids (as step 01 does) when they are not set yet. In live mode, re-pointing an existing
-    application is shown first and waits for ``confirm=True``, as in ``create_or_reuse_application``.
+    this session's receiver when they lead elsewhere) or, when there is none yet, creates one and says so. In
+    the sandbox it also learns the Facebook ids (as step 01 does) when they are not set yet. In live mode,
+    re-pointing an existing application is shown first and waits for ``confirm=True``, as in
+    ``create_or_reuse_application``.
 
     Args:
         confirm: in live mode, True applies a change to an existing application (see above).
@@ -320,9 +356,11 @@ def ensure_application(tut: Tutorial, confirm: bool | None = None, *, full: bool
         return panel
     if not full:
         app = panel["application"]
-        title = (f"Reusing application {app['id']} from step 02 (its webhooks now point at this receiver)"
-                 if app["id"] == before else f"Created application {app['id']} (there was none from step 02 yet)")
-        panel = Panel(title, ["step 02 shows the request in full"], data=panel.data)
+        title = (f"Reusing application {app['id']} from step 02" if app["id"] == before
+                 else f"Created application {app['id']} (there was none from step 02 yet)")
+        hooks = app["capabilities"]["messages"]["webhooks"]
+        panel = Panel(title, ["step 02 shows the request in full", *_where_webhooks_go(
+            tut, [hooks["inbound_url"]["address"], hooks["status_url"]["address"]])], data=panel.data)
     if tut.settings.fb_sender_id and tut.settings.fb_recipient_id:
         panel.lines.append(("Facebook ids", "FB_SENDER_ID and FB_RECIPIENT_ID from .env"))
     elif tut.offline:  # started here without step 01: do what it does, quietly

@@ -7,6 +7,9 @@ moves simulated time and shows what happened by then: nothing at 599 s, the SMS 
 
 In a shared workshop sandbox the clock is the room's (only the instructor may move it), and live there is no
 clock to move: there the same calls wait for the time to pass instead, and say so.
+
+Running ``manual_clock`` again replaces the kernel's manual sandbox: the previous clock is stopped and marked
+``replaced``, and its calls (and the buttons of its stepper) say so instead of failing to reach it.
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from fbfailover.errors import SandboxError
 from fbfailover.tutorial.display import Panel
-from fbfailover.tutorial.exchange import Exchange, event_time, follow_more, send_request
+from fbfailover.tutorial.exchange import Exchange, follow_more, send_request
 from fbfailover.tutorial.session import LIVE, SANDBOX, Tutorial, connect
 
-__all__ = ["SteppedClock", "manual_clock"]
+__all__ = ["REPLACED", "SteppedClock", "manual_clock"]
 
 _previous: Any = None  # the manual sandbox of this kernel, stopped when the cell runs again
 
 
+REPLACED = ("this clock's sandbox was replaced when the cell that made it ran again: use the newest clock (and its "
+            "stepper) below")
 LIVE_NOTE = ("Live mode: Vonage's clock is the real one and cannot be stepped, so this part sends nothing (a real "
              "message costs money). Run the notebook against the offline sandbox to step the clock.")
 
@@ -42,9 +48,19 @@ class SteppedClock:
         self.run: Exchange | None = None
         self.start: float | None = None  # simulated epoch seconds when the request was sent
         self.deadline: int | None = None  # seconds after the request when the first message's condition expires
+        self.replaced = False  # True once manual_clock() made a new one in its place (this one is stopped)
+
+    def _check(self) -> None:
+        if self.replaced:
+            raise SandboxError(REPLACED)
 
     def now(self) -> float:
-        """The simulated time (live: the wall clock), in epoch seconds."""
+        """The simulated time (live: the wall clock), in epoch seconds.
+
+        Raises:
+            SandboxError: this clock was replaced by a newer one (``REPLACED``).
+        """
+        self._check()
         if self.tut.mode == LIVE:
             return time.time()
         return float(self.tut.sandbox.clock()["now_unix"])
@@ -63,6 +79,7 @@ class SteppedClock:
         """
         if self.tut.mode == LIVE:
             return Panel(LIVE_NOTE, [])
+        self._check()
         self.start = self.now()
         self.run = send_request(self.tut, "POST", path, body, follow=False)
         items = body.get("workflow") if isinstance(body, Mapping) else None
@@ -80,6 +97,7 @@ class SteppedClock:
         """
         if seconds < 0:
             raise ValueError("time only moves forward")
+        self._check()
         if self.tut.mode == LIVE:
             return Panel(LIVE_NOTE, [])
         if self.manual:
@@ -101,14 +119,16 @@ class SteppedClock:
             return []
         follow_more(self.tut, self.run)
         rows = []
-        for event in self.run.events:
+        for event in self.run.events:  # times from the request's first webhook, the moment it was sent
             what = (f"final report: {event.status}" if event.kind == "final_report"
                     else f"{event.channel} {event.status}")
-            rows.append((round(event_time(event) - self.start), what))
+            rows.append((self.run.offset(event), what))
         return rows
 
     def view(self) -> Panel:
         """Simulated time since the request, the deadline, and what has happened so far."""
+        if self.replaced:
+            return Panel(f"Stopped: {REPLACED}", [])
         if self.run is None:
             return Panel("Nothing sent yet: clock.send(body) first", [])
         if not self.run.accepted:
@@ -174,6 +194,7 @@ def manual_clock(tut: Tutorial) -> SteppedClock:
 
     if _previous is not None:
         _previous.stop()
+        _previous.replaced = True
         _previous = None
     box = sandbox.start(clock="manual", db=":memory:")
     session = connect(tut.environ, sandbox=box)

@@ -7,10 +7,12 @@ in its display, so a reader without a kernel sees the question or the clock, not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
+from fbfailover.errors import FbfailoverError
 from fbfailover.tutorial.display import Panel
 from fbfailover.tutorial.predictions import Prediction
 from fbfailover.tutorial.stepped_clock import SteppedClock
@@ -19,7 +21,12 @@ __all__ = ["ClockStepper", "Quiz"]
 
 
 class Quiz(widgets.VBox):
-    """A prediction as radio buttons and a Check button; ``answer("b")`` and ``compare(run)`` work in code too."""
+    """A prediction as radio buttons and a Record button; ``answer("b")`` and ``compare(run)`` work in code too.
+
+    Record keeps the choice and reveals nothing; the choice is then locked (the buttons are disabled), and a later
+    ``answer()`` with another letter is refused with a sentence, never applied. ``compare(run)`` shows whether the
+    prediction held, here and in its cell.
+    """
 
     def __init__(self, prediction: Prediction):
         self.prediction = prediction
@@ -28,7 +35,8 @@ class Quiz(widgets.VBox):
             options=[(f"({letter}) {c.text}", letter) for letter, c in zip(prediction.letters, prediction.choices,
                                                                            strict=True)],
             value=None, layout=widgets.Layout(width="auto"))
-        self.button = widgets.Button(description="Check", button_style="primary")
+        self.button = widgets.Button(description="Record my prediction", button_style="primary",
+                                     layout=widgets.Layout(width="auto"))
         self.result = widgets.HTML("")
         for part, name in ((self.options, "choices"), (self.button, "check"), (self.result, "result")):
             part.add_class(f"fbf-quiz-{name}")
@@ -40,18 +48,29 @@ class Quiz(widgets.VBox):
         if self.options.value is None:
             self.result.value = "<span>pick one of the answers first</span>"
             return
-        self.answer(self.options.value)
+        self._record(self.options.value, "the widget")
 
-    def answer(self, letter: str) -> Panel:
-        """Record ``letter`` as the prediction (also selects it) and show whether it is right, and why."""
-        panel = self.prediction.answer(letter)
+    def _record(self, letter: str, by: str) -> Panel:
+        panel = self.prediction.answer(letter, by=by)
         self.options.value = self.prediction.chosen
+        self.options.disabled = self.button.disabled = True
         self.result.value = panel._repr_html_()
         return panel
 
+    def answer(self, letter: str) -> Panel:
+        """Record ``letter`` as the prediction (once; it selects it and locks the buttons); reveals nothing.
+
+        Raises:
+            ValueError: for a letter that is not one of the choices.
+        """
+        return self._record(letter, "code")
+
     def compare(self, run: Any) -> Panel:
-        """Whether the prediction held for ``run`` (read off its webhooks)."""
-        return self.prediction.compare(run)
+        """Whether the prediction held for ``run`` (read off its webhooks); the widget shows it too."""
+        panel = self.prediction.compare(run)
+        self.options.disabled = self.button.disabled = True
+        self.result.value = panel._repr_html_()
+        return panel
 
     def __repr__(self) -> str:
         return self.prediction.text()
@@ -80,12 +99,23 @@ class ClockStepper(widgets.VBox):
         for n, (label, step) in enumerate(self.buttons.items()):
             button = widgets.Button(description=label, layout=widgets.Layout(width="auto"))
             button.add_class(f"fbf-clock-step-{n}")
-            button.on_click(lambda _b, step=step: self._show(step()))
+            button.on_click(lambda _b, step=step: self._step(step))
             row.append(button)
         self.view = widgets.HTML(clock.view()._repr_html_())
         self.view.add_class("fbf-clock-view")
         super().__init__([widgets.HBox(row), self.view])
         self.add_class("fbf-clock")
+
+    def _step(self, step: Callable[[], Panel]) -> None:
+        """One button's step; a failure is shown in this stepper (a replaced clock says which one to use)."""
+        try:
+            panel = step()
+        except FbfailoverError as exc:
+            panel = Panel(f"Nothing moved: {exc}", [])
+        self._show(panel)
+        if self.clock.replaced:
+            for button in self.children[0].children:
+                button.disabled = True
 
     def _show(self, panel: Panel) -> None:
         self.view.value = panel._repr_html_()

@@ -19,7 +19,7 @@ from fbfailover.tutorial import (
     send_failover,
     send_v1_failover,
 )
-from fbfailover.tutorial.failover_steps import DEFAULT_FROM, DEFAULT_OUTCOME, DEFAULT_TO
+from fbfailover.tutorial.failover_steps import DEFAULT_FROM, DEFAULT_OUTCOME, DEFAULT_TO, V1_TEXT_MESSENGER
 from fbfailover.validation import EXPIRY_RANGE, id_problem, phone_number_problem, sender_problem, text_problem
 from fbfailover.widgets.feed import EventFeed
 from fbfailover.widgets.forms import Form, _text
@@ -41,7 +41,8 @@ _PATHS = {
 class _SendForm(Form):
     """Shared fields of both sends: numbers, Facebook ids, texts and (sandbox only) the recipient outcome."""
 
-    def __init__(self, tut: Tutorial, extra: dict[str, widgets.Widget], extra_checks: dict, outcome: str):
+    def __init__(self, tut: Tutorial, extra: dict[str, widgets.Widget], extra_checks: dict, outcome: str,
+                 text_messenger: str = DEFAULT_TEXT_MESSENGER):
         self.tut = tut
         s = tut.settings
         fields: dict[str, widgets.Widget] = {
@@ -49,7 +50,7 @@ class _SendForm(Form):
             "to_number": _text("TO_NUMBER", s.to_number or DEFAULT_TO, "360px"),
             "fb_sender_id": _text("FB_SENDER_ID", s.fb_sender_id, "360px"),
             "fb_recipient_id": _text("FB_RECIPIENT_ID", s.fb_recipient_id, "360px"),
-            "text_messenger": _text("Messenger text", DEFAULT_TEXT_MESSENGER),
+            "text_messenger": _text("Messenger text", text_messenger),
             "text_sms": _text("SMS text", DEFAULT_TEXT_SMS),
             **extra,
         }
@@ -167,7 +168,7 @@ class MessagesV1Form(_SendForm):
     button_text = "Send with Messages API v1"
 
     def __init__(self, tut: Tutorial, *, outcome: str = DEFAULT_OUTCOME):
-        super().__init__(tut, {}, {}, outcome)
+        super().__init__(tut, {}, {}, outcome, text_messenger=V1_TEXT_MESSENGER)
 
     def _step_send(self, values: dict[str, Any], before_send: Callable[[], Any]) -> Panel:
         return send_v1_failover(self.tut, **self._send_kwargs(values), before_send=before_send)
@@ -176,4 +177,9 @@ class MessagesV1Form(_SendForm):
         return [FailoverTimeline(self.tut.receiver, self.sent["workflow_id"])]
 
     def _step_follow(self) -> Panel:
-        return follow_v1(self.tut, self.sent)
+        return follow_v1(self.tut, self.sent, on_progress=self._on_messages)
+
+    def _on_messages(self, done: float, total: float) -> None:
+        self.progress.max = total
+        self.progress.value = done
+        self.progress.description = "settled" if done >= total else f"message {int(done)} of {int(total)}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from ..bodies import shown
 from ..clock import iso
 from ..http import ControlHandler, Problem
 
@@ -41,7 +42,7 @@ class DispatchTimelineHandler(ControlHandler):
                 "status": dispatch["status"],
                 "application_id": dispatch["application_id"],
                 "auth": dispatch["auth"],
-                "created": iso(dispatch["created"]),
+                "created": shown(dispatch["created"], dispatch),
                 "created_real": dispatch["created_real"],
                 "finished": dispatch["finished"],
                 "current_item": dispatch["current"],
