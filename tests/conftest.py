@@ -28,10 +28,14 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     yield home
     # A test (or a notebook kernel it ran) that connected in sandbox mode started the project's sandbox process
     # in this folder: end it with the test rather than two idle minutes later.
-    if (home / "data" / "sandbox.json").exists():
-        from fbfailover.sandbox.instance import stop_project_sandbox
+    from fbfailover.sandbox import instance
 
-        stop_project_sandbox({"FBFAILOVER_DATA_DIR": str(home / "data")})
+    if (home / "data" / "sandbox.json").exists():
+        instance.stop_project_sandbox({"FBFAILOVER_DATA_DIR": str(home / "data")})
+    for pid, process in list(instance.started.items()):  # started by this process for another data folder
+        process.terminate()
+        process.wait(10)
+        instance.started.pop(pid, None)
 
 
 @pytest.fixture(scope="session")

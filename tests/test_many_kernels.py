@@ -9,6 +9,7 @@ committed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -62,10 +63,8 @@ def kernels(isolated_settings: Path):
 
     yield start
     for kernel in started:
-        try:
+        with contextlib.suppress(Exception):  # already shut down by the test
             kernel.shutdown()
-        except Exception:  # noqa: BLE001 - already shut down by the test
-            pass
     stop_project_sandbox({"FBFAILOVER_DATA_DIR": str(isolated_settings / "data")})
 
 

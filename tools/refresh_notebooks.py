@@ -17,6 +17,8 @@ import nbformat
 from nbclient import NotebookClient
 from sandboxed import clean_environment
 
+from fbfailover.sandbox.instance import stop_project_sandbox
+
 HERE = Path(__file__).resolve().parent.parent / "notebooks"
 
 
@@ -40,8 +42,11 @@ def main(argv: list[str]) -> int:
         env = clean_environment(Path(folder))
         os.environ.clear()
         os.environ.update(env)  # the kernels inherit this process's environment
-        for path in paths:
-            refresh(path)
+        try:
+            for path in paths:
+                refresh(path)
+        finally:  # the kernels started the project's sandbox in the temporary folder
+            stop_project_sandbox(env)
     return 0
 
 

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from fbfailover.config import is_setting
+from fbfailover.sandbox.instance import stop_project_sandbox
 
 
 def clean_environment(folder: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -30,7 +31,11 @@ def main(argv: list[str]) -> int:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="fbfailover-") as folder:
-        return subprocess.call(argv, env=clean_environment(Path(folder)))
+        env = clean_environment(Path(folder))
+        try:
+            return subprocess.call(argv, env=env)
+        finally:  # the notebooks' kernels started the project's sandbox in this folder: end it with the run
+            stop_project_sandbox(env)
 
 
 if __name__ == "__main__":

@@ -193,8 +193,8 @@ def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0, settle: floa
     def ours() -> list[Any]:
         return [e for e in receiver.events("status") if e.workflow_id == workflow_id]
 
-    body = sent.data.get("body") if isinstance(sent.data, dict) else None
-    total = float(1 + len((body or {}).get("failover") or [])) if isinstance(body, dict) else 1.0
+    body = (getattr(sent, "data", sent) or {}).get("body")
+    total = float(1 + len(body.get("failover") or [])) if isinstance(body, dict) else 1.0
     deadline = time.monotonic() + timeout
     events = ours()
     while v1_outcome(events) is None:

@@ -144,9 +144,9 @@ class SteppedClock:
     def explain(self) -> str:
         """One paragraph: whose clock this is and what ``advance`` does with it."""
         if self.manual:
-            return ("A second sandbox in this kernel, with a manual clock: simulated time stands still until "
+            return ("A second sandbox, in this kernel only, with a manual clock: simulated time stands still until "
                     "you call clock.advance(seconds) (or press a button). Your application and private key "
-                    "work there too; the tutorial's sandbox and .env are not touched.")
+                    "work there too; the project's sandbox and .env are not touched.")
         if self.tut.mode == LIVE:
             return LIVE_NOTE
         return ("A shared workshop sandbox: the clock is the room's and only the instructor may move it. "

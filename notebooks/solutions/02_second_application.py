@@ -4,4 +4,4 @@ staging = tut.client.create_application(application_body(
     inbound_url=tut.receiver.inbound_url,
     status_url=tut.receiver.status_url,
 ))
-exercise.check()
+staging["name"], staging["capabilities"]["messages"]["webhooks"]["status_url"]

@@ -1,4 +1,4 @@
-# Solution (revealed): the first message's expiry_time decides when the SMS follows.
+# Solution: the first message's expiry_time decides when the SMS follows.
 body_30 = failover_workflow([
     messenger_item(tut.settings.fb_sender_id, tut.settings.fb_recipient_id, "Hello again on Messenger.",
                    failover=failover_condition(expiry_time=30, condition_status="read")),
