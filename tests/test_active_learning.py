@@ -269,3 +269,28 @@ def test_clock_stepper_buttons_step_to_the_deadline(ready):
         assert "ClockStepper (buttons: +1 s" in stepper._repr_mimebundle_()["text/plain"]
     finally:
         clock.stop()
+
+
+def test_a_replaced_clock_stepper_says_so_in_its_own_output(ready):
+    from fbfailover.errors import SandboxError
+    from fbfailover.tutorial.stepped_clock import REPLACED
+    from fbfailover.widgets import ClockStepper
+
+    old = manual_clock(ready)
+    old.send(_body(ready))
+    stepper = ClockStepper(old)
+    new = manual_clock(ready)  # the cell ran again
+    try:
+        buttons = stepper.children[0].children
+        buttons[0].click()  # no exception reaches the log console: the stepper shows what to do
+        assert "replaced when the cell that made it ran again: use the newest clock" in stepper.view.value
+        assert "fbfailover sandbox" not in stepper.view.value
+        assert all(b.disabled for b in buttons)
+        with pytest.raises(SandboxError, match="use the newest clock"):
+            old.advance(1)
+        assert old.view().title == f"Stopped: {REPLACED}"
+        new.send(_body(ready))
+        assert new.advance(600)["elapsed"] == 600
+    finally:
+        new.stop()
+

@@ -128,6 +128,24 @@ def test_the_application_form_checks_urls_then_creates(tut):
     assert "API generated" in form.result.title
 
 
+def test_the_application_form_says_where_the_webhooks_go_and_what_became_of_the_key_choice(tut):
+    tutorial.create_or_reuse_application(tut)  # the application saved in .env
+    form = ApplicationForm(tut)
+    form.fields["status_url"].value = "https://example.com/webhooks/status"
+    form.fields["keys"].value = "api"
+    form.button.click()
+    text = repr(form.result)
+    assert form.result.title == "Reusing the application saved in .env, updated"
+    assert "now point at this receiver" not in text and "status URL: https://example.com/webhooks/status" in text
+    assert "where webhooks go: not to this notebook's receiver" in text
+    assert "key pair: kept: the API generates a key pair only when it creates an application" in text
+    form.fields["status_url"].value = tut.receiver.status_url
+    form.fields["keys"].value = "local"
+    form.button.click()
+    assert "where webhooks go: the receiver in this notebook" in repr(form.result)
+    assert "key pair:" not in repr(form.result)
+
+
 def test_the_jwt_form_refuses_a_day_and_more_and_bad_acl(tut):
     tutorial.ensure_application(tut)
     form = JwtForm(tut)
@@ -147,9 +165,12 @@ def test_the_jwt_form_refuses_a_day_and_more_and_bad_acl(tut):
 def test_the_v1_form_fails_over_on_rejection(tut):
     tutorial.ensure_application(tut)
     form = MessagesV1Form(tut, outcome="Messenger rejects")
+    assert form.progress.description == "waiting"
+    assert "Not read in time" not in form.fields["text_messenger"].value  # v1 has no read timer
     result = form.submit()
     assert [line[1] for line in result.lines] == ["submitted", "rejected", "submitted", "delivered"]
     assert form.timeline.data.rows and form.timeline.data.rows[-1].channel == "sms"
+    assert form.progress.description == "settled" and form.progress.value == form.progress.max == 2
 
 
 def test_live_mode_sandbox_only_choices_explain_and_send_nothing(isolated_settings):

@@ -94,7 +94,11 @@ def test_prerequisites_list_settings_and_mode(tut):
     from tests.test_packaging import PYPROJECT
 
     text = repr(tutorial.prerequisites(tut))
-    assert "FB_RECIPIENT_ID: not set yet" in text and "mode: sandbox" in text
+    assert "FB_RECIPIENT_ID: not set yet: step 01 learns it" in text and "mode: sandbox" in text
+    assert "VONAGE_APPLICATION_ID: not set yet: step 02 creates the application" in text
+    # No step writes the numbers: the panel says what is used without them, and for live mode where they go.
+    assert "FROM_NUMBER: not set: the steps use the tutorial's example sender 447700900000" in text
+    assert "TO_NUMBER: not set: the steps use the example phone 447700900001" in text
     assert "MISSING" not in text
     for requirement in PYPROJECT["project"]["dependencies"]:  # every runtime dependency is checked
         assert f"  {re.match(r'[A-Za-z0-9_.-]+', requirement).group(0)}: installed" in text
@@ -209,6 +213,9 @@ def test_the_two_requests_side_by_side(ready):
     assert panel["dispatch"]["template"] == "failover"
     assert panel["v1"]["failover"][0]["channel"] == "sms"
     assert panel["v1"]["to"] == ready.settings.fb_recipient_id
+    # Each Messenger text says what its API does: v1 has no read timer.
+    assert "Not read in time" in panel["dispatch"]["workflow"][0]["message"]["content"]["text"]
+    assert "Not read in time" not in panel["v1"]["text"] and "cannot deliver" in panel["v1"]["text"]
 
 
 def test_a_v1_workflow_is_settled_only_when_every_status_is_in():
