@@ -280,7 +280,7 @@ def project_dir(settings: Settings | None = None, cwd: str | os.PathLike[str] | 
 
 
 def data_dir(environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> Path:
-    """Return where local data lives (the embedded sandbox database, receiver logs); not created here.
+    """Return where local data lives (the project's sandbox: database, state, log; receiver logs); not created here.
 
     Returns:
         ``FBFAILOVER_DATA_DIR`` when set, else ``<project folder>/.fbfailover`` (ignored by git).

@@ -107,17 +107,6 @@ def test_cells_stay_small(notebook):
             assert len(lines) <= 12, f"code cell {index} has {len(lines)} lines: move logic into fbfailover"
 
 
-def test_hidden_solution_cells_are_the_loadable_solution_files(notebook):
-    # A solution is offered twice, as a hidden cell and as a file for %load: the two must not drift apart.
-    _, nb = notebook
-    for index, cell in enumerate(nb["cells"]):
-        if cell["metadata"].get("jupyter", {}).get("source_hidden"):
-            first = "".join(cell["source"]).splitlines()[0]
-            loads = [p for p in SOLUTIONS.glob("*.py") if p.read_text(encoding="utf-8").splitlines()[0] == first]
-            assert loads, f"hidden cell {index} matches no file in notebooks/solutions"
-            assert "".join(cell["source"]).strip() == loads[0].read_text(encoding="utf-8").strip()
-
-
 def test_every_solution_file_is_offered_by_a_notebook():
     markdown = "\n".join("".join(c["source"]) for p in NOTEBOOKS for c in _load(p)["cells"])
     for path in SOLUTIONS.glob("*.py"):

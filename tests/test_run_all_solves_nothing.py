@@ -13,7 +13,6 @@ import nbformat
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 
 
 def _outputs(cell) -> list[str]:
@@ -40,7 +39,3 @@ def test_the_committed_run_leaves_exercises_unsolved_and_predictions_unanswered(
     predictions = [t for t in shown if t.startswith(("Your prediction", "No prediction"))]
     assert all(t.startswith("No prediction was recorded") for t in predictions), predictions
 
-
-def test_every_solution_is_offered_by_its_notebook():
-    offered = {m for path in NOTEBOOKS for m in re.findall(r"solutions/(\w+\.py)", path.read_text())}
-    assert offered == {p.name for p in SOLUTIONS.glob("*.py")}
