@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import requests
-
 from fbfailover.config import data_dir
 
 __all__ = ["DB_FILE", "LOG_FILE", "SANDBOX_HEADER", "STATE_FILE", "SandboxState", "alive", "answers", "files",
@@ -82,6 +80,8 @@ def alive(pid: int) -> bool:
 
 def answers(url: str, timeout: float = 2.0) -> bool:
     """Whether an fbfailover sandbox answers at ``url``."""
+    import requests  # here: the sandbox process imports this module and never needs requests
+
     try:
         response = requests.get(f"{url}/v0.1/dispatch/ping", timeout=timeout)
     except requests.RequestException:
