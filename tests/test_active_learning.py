@@ -236,6 +236,8 @@ def test_quiz_records_the_selected_answer_once_and_keeps_a_readable_display(read
     from fbfailover.widgets import Quiz
 
     quiz = Quiz(dispatch_outcome())
+    quiz.compare(ready.send("POST", "/v0.1/dispatch", _body(ready)))  # Run All: compared before any prediction
+    assert "No prediction was recorded" in quiz.result.value and not quiz.options.disabled  # still open
     quiz.button.click()
     assert "pick one" in quiz.result.value and not quiz.button.disabled
     quiz.options.value = "c"

@@ -60,8 +60,11 @@ IDLE_EXIT = 120.0  # real seconds without a request after which the project's sa
 @contextlib.contextmanager
 def _start_lock(folder: Path, timeout: float) -> Iterator[None]:
     """Kernels starting at the same moment take turns, so that one sandbox is started."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the database lock still refuses a second sandbox
+        yield
+        return
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / _START_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -33,7 +33,7 @@ _stream: Any = None  # one event stream per kernel (a shared or the project's sa
 _lock = threading.Lock()
 #: The workflows this kernel sent, by API URL: an exercise judges these, not another notebook's.
 _sent: dict[str, list[str]] = {}
-_SENDS = ("/v0.1/dispatch", "/beta/workflows", "/v1/messages", "/v0.1/messages")
+_SENDS = ("/v0.1/dispatch", "/beta/workflows", "/v1/messages")
 
 
 def sent_workflows(tut: Tutorial) -> list[str]:
@@ -170,8 +170,10 @@ class Tutorial:
         cursor = (None if from_latest or not notebook else
                   cursor_file(data_dir(self.environ), base_url, settings.api_key, notebook))
         with _lock:
+            hands_out = (mailbox_url or f"{base_url.rstrip('/')}/_sandbox/mailbox/{settings.api_key}").rstrip("/")
             same = (_stream is not None and _stream.running and _stream.events_url == events_url
-                    and _stream.api_key == settings.api_key and _stream.signature_secret == settings.signature_secret)
+                    and _stream.url == hands_out and _stream.api_key == settings.api_key
+                    and _stream.signature_secret == settings.signature_secret)
             if not same:
                 if _stream is not None:
                     _stream.stop()  # another sandbox or account: one stream per kernel

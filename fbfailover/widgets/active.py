@@ -25,7 +25,7 @@ class Quiz(widgets.VBox):
 
     Record keeps the choice and reveals nothing; the choice is then locked (the buttons are disabled), and a later
     ``answer()`` with another letter is refused with a sentence, never applied. ``compare(run)`` shows whether the
-    prediction held, here and in its cell.
+    prediction held, here and in its cell; before any prediction, the widget stays open for the next run.
     """
 
     def __init__(self, prediction: Prediction):
@@ -66,10 +66,16 @@ class Quiz(widgets.VBox):
         return self._record(letter, "code")
 
     def compare(self, run: Any) -> Panel:
-        """Whether the prediction held for ``run`` (read off its webhooks); the widget shows it too."""
+        """Whether the prediction held for ``run`` (read off its webhooks); the widget shows it too.
+
+        Without a recorded prediction the widget stays open: the learner can record one for the next run.
+        """
         panel = self.prediction.compare(run)
-        self.options.disabled = self.button.disabled = True
-        self.result.value = panel._repr_html_()
+        if self.prediction.chosen is None:
+            self.result.value = ("<span>No prediction was recorded before that run. To predict the next one, pick "
+                                 "an answer and press Record, then send again and compare.</span>")
+        else:
+            self.result.value = panel._repr_html_()
         return panel
 
     def __repr__(self) -> str:

@@ -181,3 +181,11 @@ def test_webhook_timestamps_are_the_dispatch_real_start_plus_simulated_seconds(t
     assert abs(min(stamps) - started) < 5  # the first webhook: the real time it was sent
     assert round(max(stamps) - min(stamps)) in (601, 602)  # then simulated seconds: the SMS 600 s later
     assert abs(parse_timestamp(timeline["created"]).timestamp() - started) < 5
+
+
+def test_two_notebooks_never_share_a_cursor(tmp_path):
+    from fbfailover.webhooks.stream import cursor_file
+
+    four = cursor_file(tmp_path, "http://room:8765", "k1", "04-send.ipynb")
+    five = cursor_file(tmp_path, "http://room:8765", "k1", "05-messages.ipynb")
+    assert four != five and four == cursor_file(tmp_path, "http://room:8765/", "k1", "04-send.ipynb")
