@@ -14,6 +14,8 @@ from typing import Any
 
 from jupyter_client.manager import KernelManager
 
+from fbfailover.config import is_setting
+
 
 class KernelFailed(AssertionError):
     """Raised when a cell run in a test kernel raised; the message holds the kernel's traceback."""
@@ -29,10 +31,6 @@ class Kernel:
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
-
-    @property
-    def pid(self) -> int:
-        return self.manager.provisioner.process.pid  # type: ignore[union-attr]
 
     def run(self, code: str, timeout: float = 60.0) -> str:
         """Execute ``code`` as a cell; return its result's ``text/plain`` (its printed text when it has none).
@@ -63,7 +61,8 @@ class Kernel:
 
 
 def kernel_env(home: Path) -> dict[str, str]:
-    """The test process's environment (settings already isolated by the autouse fixture) for kernels in ``home``."""
-    env = dict(os.environ)
-    env.pop("JPY_SESSION_NAME", None)
+    """An environment for kernels of a project in ``home``: no inherited settings, ``.env`` and data folder there."""
+    env = {k: v for k, v in os.environ.items() if not is_setting(k) and k != "JPY_SESSION_NAME"}
+    env["FBFAILOVER_ENV_FILE"] = str(home / ".env")
+    env["FBFAILOVER_DATA_DIR"] = str(home / "data")
     return env
