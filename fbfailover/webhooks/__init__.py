@@ -1,8 +1,8 @@
 """Webhooks into the notebook: one event API (``EventSource``) over two transports, signature checks, a store.
 
-- ``Receiver`` (``start()``): a tornado server on its own thread and loop; Vonage (or the sandbox) pushes to it.
-- ``StreamSource``: this process connects out and pulls its account's webhooks from a server's event stream (a
-  shared workshop sandbox's mailbox, or the project's one live-mode receiver).
+- ``Receiver`` (``start()``): a tornado server on its own thread and loop; Vonage (or a sandbox) pushes to it.
+- ``StreamSource``: this process connects out and pulls its account's webhooks from a server's event stream (the
+  mailbox of the project's sandbox or of a shared workshop sandbox, or the project's one live-mode receiver).
 
 Both hand every webhook to the same ``Intake`` (signature checks) and ``EventStore`` (dedupe, bounds); every
 webhook, of any shape (``shapes`` reads v0.1, v1 and SMS API bodies), becomes an ``Event`` that can be listed,

@@ -3,9 +3,11 @@
 The feed, the timeline, ``wait_for``/``await_for`` and the tutorial's ``follow_*`` read an ``EventSource``. Its
 transports only move bytes into the same ``Intake`` (signature checks) and ``EventStore`` (dedupe, bounds):
 
-- ``Receiver`` (``receiver.py``): webhooks are pushed to a server in this process (the offline default);
-- ``StreamSource`` (``stream.py``): this process connects *out* and pulls them from a shared sandbox's mailbox
-  (a workshop on Binder, JupyterHub or laptops) or from the project's one receiver process (live mode).
+- ``Receiver`` (``receiver.py``): webhooks are pushed to a server in this process (a local mock, the manual-clock
+  sandbox of step 04, the tests);
+- ``StreamSource`` (``stream.py``): this process connects *out* and pulls them from a sandbox's mailbox (the
+  project's own sandbox, the offline default, which every kernel of the project reads; a workshop's on Binder,
+  JupyterHub or laptops) or from the project's one receiver process (live mode).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The pull transport: this process connects *out* and pulls its account's webhooks, like ``stripe listen``.
 
 A shared sandbox (a workshop on Binder, JupyterHub or laptops) cannot open connections to the attendees'
-kernels, so their webhooks wait in the sandbox's mailbox for the account and ``StreamSource`` fetches them:
+kernels, and the project's own sandbox serves every open notebook of the project at once, so their webhooks wait
+in the sandbox's mailbox for the account and ``StreamSource`` fetches them:
 ``GET <base>/_sandbox/events?after=<cursor>&wait=<seconds>`` with the account's Basic credentials, long-polling.
 Each item carries exactly what a pushed webhook carries (path, headers with the signed ``Authorization``, the
 exact body), so it goes through the same ``Intake`` (signature check) and ``EventStore`` (dedupe, bounds) as a
