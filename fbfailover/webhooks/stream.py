@@ -80,6 +80,7 @@ class StreamSource(EventSource):
         self.epoch, self.cursor = self._load_cursor()
         self._positioned = not (from_latest and not self.epoch)  # False until the server said where "latest" is
         self.connected = False
+        self._answered = threading.Event()  # set once the first page was taken (the cursor is in place)
         self.missed = 0
         self.problem: str | None = None  # why the stream is not flowing, when it is not
         self._auth = (api_key, api_secret)
@@ -141,6 +142,7 @@ class StreamSource(EventSource):
                 self._down(f"{self.events_url} answered something that is not JSON")
                 continue
             self._take(page)
+            self._answered.set()
 
     def _take(self, page: dict) -> None:
         epoch = str(page.get("epoch") or "")
@@ -184,8 +186,9 @@ class StreamSource(EventSource):
     def wait_until_connected(self, timeout: float = 10.0) -> bool:
         """Block until the first answer of the stream arrived (or ``timeout`` real seconds passed)."""
         deadline = time.monotonic() + timeout
-        while not self.connected and time.monotonic() < deadline and self.running:
-            time.sleep(0.02)
+        while self.running and not self._answered.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                break
         return self.connected
 
     def __repr__(self) -> str:
