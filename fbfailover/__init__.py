@@ -52,7 +52,7 @@ _LAZY = {
     "update_env_file": "config",
     "generate_private_key": "keys", "load_private_key": "keys", "private_pem": "keys", "public_pem": "keys",
     "save_private_key": "keys",
-    "MAX_TTL": "tokens", "basic_auth_header": "tokens", "decode_for_display": "tokens",
+    "MAX_TTL": "tokens", "MIN_TTL": "tokens", "basic_auth_header": "tokens", "decode_for_display": "tokens",
     "mint_application_jwt": "tokens", "verify_application_jwt": "tokens",
     "CONDITION_STATUSES": "validation", "DISPATCH_CHANNELS": "validation", "TEXT_LIMITS": "validation",
     "V1_CHANNELS": "validation", "validate_message_v1": "validation", "validate_phone_number": "validation",
@@ -74,6 +74,7 @@ __all__ = [
     "DISPATCH_CHANNELS",
     "ENV_NAMES",
     "MAX_TTL",
+    "MIN_TTL",
     "RETRY_STATUSES",
     "TEXT_LIMITS",
     "V1_CHANNELS",
@@ -189,7 +190,7 @@ if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
         to_curl,
         tutorial_workflow,
     )
-    from .tokens import MAX_TTL, basic_auth_header, decode_for_display, mint_application_jwt, verify_application_jwt
+    from .tokens import MAX_TTL, MIN_TTL, basic_auth_header, decode_for_display, mint_application_jwt, verify_application_jwt
     from .validation import (
         CONDITION_STATUSES,
         DISPATCH_CHANNELS,

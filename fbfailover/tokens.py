@@ -1,7 +1,8 @@
 """Application JWTs (RS256) for Vonage, a decoder for showing them, and the Basic auth header.
 
 Vonage expects ``{"alg": "RS256", "typ": "JWT"}`` and the claims ``application_id``, ``iat`` and ``jti``;
-``exp`` is optional (the API assumes 15 minutes) and may be at most 24 hours after ``iat``.
+``exp`` is optional (the API assumes 15 minutes); when given it must be at least 30 seconds and at most 24 hours
+after ``iat`` (Vonage's authentication guide), so ``mint_application_jwt`` refuses any other lifetime.
 
 Tokens are signed by pyjwt's ``jwt.encode``. Parsing a PEM key costs far more than signing with it, so a
 key given as PEM or as a path is loaded once and the key *object* is cached (a path is re-read when its
@@ -26,10 +27,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .errors import TokenError
 from .keys import is_pem, key_not_found, load_private_key
 
-__all__ = ["MAX_TTL", "basic_auth_header", "decode_for_display", "mint_application_jwt",
+__all__ = ["MAX_TTL", "MIN_TTL", "basic_auth_header", "decode_for_display", "mint_application_jwt",
            "verify_application_jwt"]
 
 MAX_TTL = 86_400
+MIN_TTL = 30
 _HEADERS = {"typ": "JWT"}  # with algorithm="RS256" pyjwt writes {"alg":"RS256","typ":"JWT"}, as Vonage expects
 KeyLike = rsa.RSAPrivateKey | str | bytes | os.PathLike
 
@@ -77,7 +79,8 @@ def mint_application_jwt(application_id: str, private_key: KeyLike, *, ttl: int 
     Args:
         application_id: the application's id (claim ``application_id``).
         private_key: an RSA key object, a key file path, or PEM text.
-        ttl: lifetime in seconds, 1..86400 (``exp = iat + ttl``); None leaves out ``exp`` as nexmo-cli did.
+        ttl: lifetime in seconds, 30..86400 (``exp = iat + ttl``; Vonage refuses a token that lives less than
+            30 s or more than 24 h); None leaves out ``exp`` as nexmo-cli did (the API then allows 15 minutes).
         now: the issue time (epoch seconds or datetime); the current time by default.
         jti: the token id; a random UUID4 by default.
         nbf: optional "not before" time.
@@ -94,9 +97,9 @@ def mint_application_jwt(application_id: str, private_key: KeyLike, *, ttl: int 
     """
     if not isinstance(application_id, str) or not application_id.strip():
         raise TokenError("application_id is required to mint a JWT (set VONAGE_APPLICATION_ID)")
-    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 < ttl <= MAX_TTL):
-        raise TokenError(f"ttl must be a whole number of seconds above 0 and at most 24 h ({MAX_TTL} s); "
-                         f"got {ttl!r}")
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or not MIN_TTL <= ttl <= MAX_TTL):
+        raise TokenError(f"ttl must be a whole number of seconds from {MIN_TTL} s to 24 h ({MAX_TTL} s): Vonage "
+                         f"refuses a token that lives less than {MIN_TTL} s or more than 24 h; got {ttl!r}")
     key = _resolve_key(private_key)
     iat = _epoch(datetime.now(timezone.utc) if now is None else now, "now")
     body: dict[str, Any] = {"application_id": application_id, "iat": iat, "jti": jti or str(uuid.uuid4())}
@@ -166,13 +169,18 @@ def verify_application_jwt(token: str, public_key_pem: str | bytes | rsa.RSAPubl
         The verified claims.
 
     Raises:
-        TokenError: bad signature, other algorithm, expired, not yet valid or missing claims.
+        TokenError: bad signature, other algorithm, expired, not yet valid, missing claims, or an ``exp`` less
+            than 30 s or more than 24 h after ``iat``.
     """
     try:
-        return jwt.decode(token, public_key_pem, algorithms=["RS256"], leeway=leeway,
-                          options={"require": ["application_id", "iat", "jti"]})
+        claims = jwt.decode(token, public_key_pem, algorithms=["RS256"], leeway=leeway,
+                            options={"require": ["application_id", "iat", "jti"]})
     except jwt.InvalidTokenError as exc:
         raise TokenError(f"JWT rejected: {exc}") from exc
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if exp is not None and not MIN_TTL <= exp - iat <= MAX_TTL:
+        raise TokenError(f"JWT rejected: exp must be {MIN_TTL} s to 24 h after iat (it is {exp - iat} s)")
+    return claims
 
 
 def basic_auth_header(api_key: str, api_secret: str) -> str:

@@ -60,10 +60,22 @@ def test_ttl_none_leaves_out_exp_like_nexmo_cli(rsa_key, public_key):
     assert "exp" not in claims
 
 
-@pytest.mark.parametrize("ttl", [0, -1, 86_401, 100_000, 1.5, True, "900"])
+@pytest.mark.parametrize("ttl", [0, -1, 1, 10, 29, 86_401, 100_000, 1.5, True, "900"])
 def test_ttl_limits(rsa_key, ttl):
-    with pytest.raises(TokenError, match=r"at most 24 h \(86400 s\)"):
+    with pytest.raises(TokenError, match=r"from 30 s to 24 h \(86400 s\)"):
         mint_application_jwt(APP, rsa_key, ttl=ttl)
+
+
+def test_ttl_lower_bound_is_vonages_30_seconds(rsa_key, public_key):
+    """Vonage's authentication guide: exp at least 30 s after iat; mint_application_jwt(ttl=10) would fail live."""
+    claims = verify_application_jwt(mint_application_jwt(APP, rsa_key, ttl=30), public_key)
+    assert claims["exp"] - claims["iat"] == 30
+    with pytest.raises(TokenError, match="30 s"):
+        mint_application_jwt(APP, rsa_key, ttl=10)
+    short = jwt.encode({"application_id": APP, "iat": int(time.time()), "jti": "x", "exp": int(time.time()) + 10},
+                       rsa_key, algorithm="RS256")
+    with pytest.raises(TokenError, match="30 s to 24 h"):
+        verify_application_jwt(short, public_key)
 
 
 def test_ttl_upper_bound_is_allowed(rsa_key, public_key):

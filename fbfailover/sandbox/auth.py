@@ -1,25 +1,29 @@
 """Who is calling: application JWTs (RS256, verified with the application's public key) and Basic credentials.
 
-JWT rules, as Vonage applies them: ``application_id``, ``iat`` and ``jti`` (a UUID of any version) are
-required; without ``exp`` a token lives 15 minutes from ``iat``; an ``exp`` more than 24 hours after ``iat``
-is refused; ``nbf``/``exp``/``iat`` get a small clock-skew allowance. Only RS256 is accepted:
+JWT rules, as Vonage's authentication guide states them: ``application_id``, ``iat`` and ``jti`` (a unique id:
+any non-empty string) are required; without ``exp`` a token lives 15 minutes from ``iat``; ``exp`` must be at
+least 30 seconds and at most 24 hours after ``iat``; ``nbf``/``exp``/``iat`` get a small clock-skew allowance.
+The times must be plain finite numbers of seconds in a sane range: ``NaN``, infinities, booleans, strings and
+huge numbers make the token invalid, so no claim can make a token valid forever. Only RS256 is accepted:
 ``alg: none`` and every HMAC algorithm are refused, so a public key can never be used as an HMAC secret.
 Token checks use real time (the learner's tokens are minted with the real clock), never simulated time.
 
-An ``acl`` claim (``{"paths": {"/*/dispatch/**": {}, ...}}``) limits what the token may call: a path matches when
-each ``/``-separated segment of the pattern matches (``*`` is one segment, ``**`` any number of them, zero
-included; other segments are shell-style patterns) and, when the rule lists ``methods``, the method is one of
-them. A token without ``acl`` may call every path. Filters are not emulated.
+An ``acl`` claim (``{"paths": {"/*/dispatch/**": {}, ...}}``) limits what the token may call. This is the
+sandbox's assumption for Dispatch and Messages (Vonage documents ACL paths for its Client SDK APIs only; see the
+README). A path matches when each ``/``-separated segment of the pattern matches (``*`` is one segment, ``**``
+any number of them, zero included; ``*`` inside a segment stands for any characters) and, when the rule lists
+``methods``, the method is one of them. Matching takes time linear in the pattern and the path, and an ``acl``
+is bounded (``MAX_ACL_PATHS`` patterns of at most ``MAX_ACL_PATTERN`` characters): a hostile token cannot make
+the check slow. A token without ``acl`` may call every path. Filters are not emulated.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import hmac
+import math
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -35,7 +39,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LIFETIME",
     "LEEWAY",
+    "MAX_ACL_PATHS",
+    "MAX_ACL_PATTERN",
     "MAX_LIFETIME",
+    "MIN_LIFETIME",
     "AccessDenied",
     "AuthError",
     "Authenticator",
@@ -45,7 +52,14 @@ __all__ = [
 
 DEFAULT_LIFETIME = 15 * 60
 MAX_LIFETIME = 24 * 3600
+#: ``exp`` must be at least this many seconds after ``iat`` (Vonage's authentication guide).
+MIN_LIFETIME = 30
 LEEWAY = 30
+#: Claim times outside 0..MAX_TIME (the year 5138) are not times: the token is refused.
+MAX_TIME = 10**11
+#: Bounds of an ``acl`` claim: more patterns, or longer ones, make the token invalid.
+MAX_ACL_PATHS = 64
+MAX_ACL_PATTERN = 256
 MAX_HEADER = 16 * 1024  # an application JWT is under 1 KB
 
 
@@ -65,13 +79,39 @@ class AccessDenied(AuthError):
         super().__init__("bearer", why)
 
 
-def _segments_match(pattern: list[str], path: list[str]) -> bool:
-    if not pattern:
-        return not path
-    head, rest = pattern[0], pattern[1:]
-    if head == "**":  # any number of segments, none included
-        return any(_segments_match(rest, path[i:]) for i in range(len(path) + 1))
-    return bool(path) and fnmatch.fnmatchcase(path[0], head) and _segments_match(rest, path[1:])
+def _segment_matches(pattern: str, segment: str) -> bool:
+    """One path segment against one pattern segment, where ``*`` stands for any characters (linear time)."""
+    if "*" not in pattern:
+        return pattern == segment
+    parts = pattern.split("*")
+    first, last = parts[0], parts[-1]
+    if len(first) + len(last) > len(segment) or not segment.startswith(first) or not segment.endswith(last):
+        return False
+    at, end = len(first), len(segment) - len(last)
+    for part in parts[1:-1]:  # each middle part at its leftmost place: greedy is exact for ``*``-only patterns
+        found = segment.find(part, at, end)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True
+
+
+def _path_matches(pattern: list[str], path: list[str]) -> bool:
+    """Whether the path's segments match the pattern's (``**``: any number of segments, none included).
+
+    The set of path positions the pattern can have reached is carried forward one pattern segment at a time, so
+    the work is at most (pattern segments) x (path segments) segment comparisons, whatever the pattern.
+    """
+    reached = [True] + [False] * len(path)  # reached[j]: the pattern so far can have consumed path[:j]
+    for head in pattern:
+        if head == "**":
+            first = reached.index(True) if True in reached else len(reached)
+            reached = [j >= first for j in range(len(reached))]
+        else:
+            reached = [False] + [reached[j] and _segment_matches(head, path[j]) for j in range(len(path))]
+        if not any(reached):
+            return False
+    return reached[-1]
 
 
 def acl_allows(acl: dict[str, Any] | None, method: str, path: str) -> bool:
@@ -89,7 +129,7 @@ def acl_allows(acl: dict[str, Any] | None, method: str, path: str) -> bool:
         return True
     parts = [p for p in path.split("/") if p]
     for pattern, rule in acl["paths"].items():
-        if not _segments_match([p for p in pattern.split("/") if p], parts):
+        if not _path_matches([p for p in pattern.split("/") if p], parts):
             continue
         methods = rule.get("methods") if isinstance(rule, dict) else None
         if not methods or method.upper() in {str(m).upper() for m in methods}:
@@ -104,6 +144,9 @@ def _acl_claim(claims: dict[str, Any]) -> dict[str, Any] | None:
     paths = acl.get("paths") if isinstance(acl, dict) else None
     if not isinstance(paths, dict) or not all(isinstance(p, str) for p in paths):
         raise AuthError("bearer", 'acl is not {"paths": {"/pattern": {...}}}')
+    if len(paths) > MAX_ACL_PATHS or any(len(p) > MAX_ACL_PATTERN for p in paths):
+        raise AuthError("bearer", f"acl has more than {MAX_ACL_PATHS} paths or a path over {MAX_ACL_PATTERN} "
+                                  "characters")
     return {"paths": paths}
 
 
@@ -118,8 +161,13 @@ def load_public_key(pem: str) -> rsa.RSAPublicKey:
     return key
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _time(value: Any) -> bool:
+    """A claim time: an int or a finite float, 0..MAX_TIME (never NaN, an infinity, a boolean or a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return 0 <= value <= MAX_TIME
 
 
 class Authenticator:
@@ -270,20 +318,20 @@ class Authenticator:
         except (jwt.PyJWTError, ValueError) as exc:
             raise AuthError("bearer", "bad signature") from exc
         iat, exp, nbf, jti = claims.get("iat"), claims.get("exp"), claims.get("nbf"), claims.get("jti")
-        if not _number(iat):
-            raise AuthError("bearer", "iat claim missing")
-        if not isinstance(jti, str):
+        if not _time(iat):
+            raise AuthError("bearer", "iat is missing or not a time in seconds")
+        if not isinstance(jti, str) or not jti:
             raise AuthError("bearer", "jti claim missing")
-        try:
-            uuid.UUID(jti)
-        except ValueError as exc:
-            raise AuthError("bearer", "jti is not a UUID") from exc
         if exp is None:
             exp = iat + DEFAULT_LIFETIME
-        elif not _number(exp) or exp - iat > MAX_LIFETIME:
+        elif not _time(exp):
+            raise AuthError("bearer", "exp is not a time in seconds")
+        elif exp - iat > MAX_LIFETIME:
             raise AuthError("bearer", "exp more than 24 hours after iat")
-        if nbf is not None and not _number(nbf):
-            raise AuthError("bearer", "nbf is not a number")
+        elif exp - iat < MIN_LIFETIME:
+            raise AuthError("bearer", f"exp less than {MIN_LIFETIME} seconds after iat")
+        if nbf is not None and not _time(nbf):
+            raise AuthError("bearer", "nbf is not a time in seconds")
         if iat > self.now() + LEEWAY:
             raise AuthError("bearer", "iat in the future")
-        return app_id, app["account_id"], float(exp), nbf, _acl_claim(claims)
+        return app_id, app["account_id"], float(exp), (float(nbf) if nbf is not None else None), _acl_claim(claims)

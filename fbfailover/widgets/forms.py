@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from fbfailover.errors import FbfailoverError, ValidationError
-from fbfailover.tokens import MAX_TTL
+from fbfailover.tokens import MAX_TTL, MIN_TTL
 from fbfailover.tutorial import DEFAULT_APP_NAME, Panel, Tutorial, create_or_reuse_application, mint_token
 from fbfailover.validation import url_problem
 
@@ -200,7 +200,7 @@ class JwtForm(Form):
             "acl": widgets.Textarea(value=acl, description="ACL (JSON)",
                                     placeholder='{"paths": {"/*/messages/**": {}}}',
                                     layout=widgets.Layout(width="520px")),
-        }, checks={"ttl": lambda v: None if 30 <= v <= MAX_TTL else f"must be 30 s to 24 h ({MAX_TTL} s)",
+        }, checks={"ttl": lambda v: None if MIN_TTL <= v <= MAX_TTL else f"must be {MIN_TTL} s to 24 h ({MAX_TTL} s)",
                    "acl": _acl_problem})
 
     def submit(self) -> Panel:

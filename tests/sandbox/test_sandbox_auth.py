@@ -35,6 +35,12 @@ def _none_token(app_id: str) -> str:
     return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
 
 
+def _lives(app_id: str, private_key: str, seconds: int) -> str:
+    """A token whose exp is ``seconds`` after its iat, the current time."""
+    now = int(time.time())
+    return mint(app_id, private_key, iat=now, exp=now + seconds)
+
+
 REFUSED = {
     "alg none": lambda app, keys, other: _none_token(app),
     "HS256 keyed with the public key": lambda app, keys, other: _hs256_with_public_key(app, keys[1]),
@@ -48,11 +54,14 @@ REFUSED = {
     "no application_id": lambda app, keys, other: mint(app, keys[0], drop=("application_id",)),
     "no iat": lambda app, keys, other: mint(app, keys[0], drop=("iat",)),
     "no jti": lambda app, keys, other: mint(app, keys[0], drop=("jti",)),
-    "jti not a uuid": lambda app, keys, other: mint(app, keys[0], jti="abc"),
+    "jti empty": lambda app, keys, other: mint(app, keys[0], jti=""),
+    "jti a number": lambda app, keys, other: mint(app, keys[0], jti=12345),
     "iat a string": lambda app, keys, other: mint(app, keys[0], iat="123", drop=("exp",)),
     "expired": lambda app, keys, other: mint(app, keys[0], iat=NOW - 4000, exp=NOW - 3000),
     "default lifetime over": lambda app, keys, other: mint(app, keys[0], iat=NOW - 1000, drop=("exp",)),
     "exp more than 24 h after iat": lambda app, keys, other: mint(app, keys[0], exp=NOW + 86400 + 60),
+    "exp 29 s after iat (Vonage's minimum is 30 s)": lambda app, keys, other: _lives(app, keys[0], 29),
+    "exp before iat": lambda app, keys, other: mint(app, keys[0], iat=NOW, exp=NOW - 1),
     "not valid before later": lambda app, keys, other: mint(app, keys[0], nbf=NOW + 600),
     "iat in the future": lambda app, keys, other: mint(app, keys[0], iat=NOW + 600, exp=NOW + 1200),
     "unknown application": lambda app, keys, other: mint(str(uuid.uuid4()), keys[0]),
@@ -76,6 +85,8 @@ ACCEPTED = {
     "python sdk 2.x: exp iat+60": {"exp": NOW + 60},
     "vonage-jwt: exp iat+900, uuid v4": {},
     "24 h token": {"exp": NOW + 86400},
+    "30 s token, the shortest Vonage allows": {"ttl": 30},
+    "jti not a uuid (Vonage asks for a unique id only)": {"jti": "my-token-0001"},
     "nbf in the past, extra string claims": {
         "nbf": NOW - 10,
         "name": "value",
@@ -90,7 +101,10 @@ def test_accepted_tokens(sandbox, key_pair, case):
     app = create_app(sandbox, key_pair[1])
     options = dict(ACCEPTED[case])
     drop = options.pop("drop", ())
-    token = mint(app["id"], key_pair[0], drop=drop, **options)
+    if "ttl" in options:
+        token = _lives(app["id"], key_pair[0], options.pop("ttl"))
+    else:
+        token = mint(app["id"], key_pair[0], drop=drop, **options)
     response = post_dispatch(sandbox, token)
     assert response.status_code == 202, response.text
     uuid.UUID(response.json()["dispatch_uuid"])
