@@ -190,7 +190,14 @@ if _typing.TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
         to_curl,
         tutorial_workflow,
     )
-    from .tokens import MAX_TTL, MIN_TTL, basic_auth_header, decode_for_display, mint_application_jwt, verify_application_jwt
+    from .tokens import (
+        MAX_TTL,
+        MIN_TTL,
+        basic_auth_header,
+        decode_for_display,
+        mint_application_jwt,
+        verify_application_jwt,
+    )
     from .validation import (
         CONDITION_STATUSES,
         DISPATCH_CHANNELS,
