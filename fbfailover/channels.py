@@ -30,6 +30,7 @@ __all__ = [
     "MESSAGES_V1",
     "NUMBER",
     "SENDER",
+    "V1_FAILS_OVER_ON",
     "Channel",
     "by_name",
 ]
@@ -131,9 +132,14 @@ ADDRESS_KINDS = ("number", "id", "sender")
 CONDITION_STATUSES = ("delivered", "read")
 EXPIRY_RANGE = (15, 86_400)
 
-#: The statuses that end a message without delivery: Dispatch and v1 failover move on at any of them. The sandbox
+#: The statuses that end a message without delivery; a Dispatch workflow moves on at any of them. The sandbox
 #: produces the first two; ``failed`` is how some channels report other failures.
 FAILED = ("rejected", "undeliverable", "failed")
+#: The statuses at which a Messages API v1 failover moves on to the next message: ``rejected`` only, as Vonage's
+#: failover guide and its Dispatch-to-Messages migration guide say ("fail over logic based on message being
+#: rejected"). An ``undeliverable`` message (Vonage could not reach the provider) ends the workflow: the SMS fallback
+#: does not cover outages.
+V1_FAILS_OVER_ON = ("rejected",)
 DEFAULT_READ_AFTER = 5.0
 DEFAULT_ERRORS = {"rejected": 1300, "undeliverable": 1260}
 

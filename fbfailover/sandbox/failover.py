@@ -3,7 +3,8 @@
 A dispatch sends item 0; item i fails (rejected/undeliverable) -> item i+1 at once; ``condition_status`` not
 reached within ``expiry_time`` -> item i+1; reached (``read`` also satisfies ``delivered``) -> completed. The
 last item delivered -> completed; the last item failed -> error. Exactly one final report per dispatch.
-A v1 failover workflow moves on only when a message is rejected or undeliverable, and has no final report.
+A v1 failover workflow moves on only when a message is rejected (an undeliverable message ends it: Vonage's
+failover guide names rejection as the only trigger), and has no final report.
 Late statuses of earlier messages only produce their own webhooks.
 """
 
@@ -15,7 +16,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fbfailover.channels import FAILED
+from fbfailover.channels import FAILED, V1_FAILS_OVER_ON
 
 from .bodies import anchor, final_report, shown
 
@@ -134,8 +135,10 @@ class Failover:
         index = dispatch["current"]
         last = index == len(dispatch["items"]) - 1
         if status in FAILED:
-            _event(dispatch, at, status, item=index, message_uuid=msg["uuid"])
-            if last:
+            moves_on = dispatch["kind"] != "v1" or status in V1_FAILS_OVER_ON
+            _event(dispatch, at, status, item=index, message_uuid=msg["uuid"],
+                   **({} if moves_on else {"note": "v1 fails over only when a message is rejected"}))
+            if last or not moves_on:
                 self._finish(dispatch, "error", at)
             else:
                 self._cancel_expiry(dispatch)

@@ -156,6 +156,6 @@ def v1_reaches_sms(tut: Tutorial) -> Exercise:
     return _exercise(tut, "the v1 failover reaches the SMS",
                      "Change what the sandbox's Messenger recipient does so that the Messages API v1 message "
                      "fails over and the SMS is delivered. Send the body, then run the check.",
-                     ["v1 has no timer: only a rejected or undeliverable message moves the workflow on.",
+                     ["v1 has no timer: only a rejected message moves the workflow on (an undeliverable one ends it).",
                       "tut.sandbox.set_recipient(\"messenger\", tut.settings.fb_recipient_id, \"rejected\")"],
                      "v1", judge, "solutions/05_v1_reaches_sms.py")

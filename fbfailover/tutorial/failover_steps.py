@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 DEFAULT_OUTCOME = "never read (the default)"
-# Messages API v1 has no read timer: it moves on to the SMS only when Messenger fails (rejected, undeliverable).
+# Messages API v1 has no read timer: it moves on to the SMS only when Messenger rejects the message.
 V1_TEXT_MESSENGER = "Hello from fbfailover on Facebook Messenger. If Messenger cannot deliver it, an SMS follows."
 DEFAULT_FROM, DEFAULT_TO = "447700900000", "447700900001"  # the tutorial's example numbers
 # What the sandbox's simulated user and phone do; each entry: channel -> (outcome, after, error code).

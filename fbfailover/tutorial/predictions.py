@@ -231,10 +231,11 @@ def v1_rejection(right: str = "b") -> Prediction:
         [Choice("Nothing more: the status says rejected and v1 stops there.",
                 "without a failover list (or with the recipient accepting the message) v1 sends one message."),
          Choice("The SMS from the failover list goes out at once; statuses only, no final report.",
-                "v1 moves to the next message as soon as one is rejected or undeliverable, and it has no "
-                "final report: each status carries workflow {id, item_number, items_total} instead."),
+                "v1 moves to the next message as soon as one is rejected (only then: an undeliverable message "
+                "ends the workflow), and it has no final report: each status carries workflow {id, "
+                "item_number, items_total} instead."),
          Choice("The SMS goes out 600 s later, as with Dispatch.",
-                "a v1 failover has no timer; only a rejection or an undeliverable message moves it on."),
+                "a v1 failover has no timer; only a rejection moves it on."),
          Choice("The SMS goes out at once, then a final report says completed.",
                 "final reports belong to the Dispatch API; v1 sends statuses only.")],
         right, _v1_letter)

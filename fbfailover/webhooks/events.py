@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from fbfailover.channels import FAILED
+from fbfailover.channels import FAILED, V1_FAILS_OVER_ON
 from fbfailover.webhooks import shapes
 
 __all__ = [
@@ -274,10 +274,10 @@ def v1_items(events: list[Any]) -> tuple[dict[int, set[str]], int | None]:
 def v1_outcome(events: list[Any]) -> str | None:
     """How a Messages API v1 failover workflow ended: ``"delivered"``, ``"failed"``, or None while unsettled.
 
-    v1 has no final report and fails over only when a message fails. The workflow is over when a message is
-    delivered (or read) and every message before it has failed, or when every message failed. Only results
-    count: a ``rejected`` needs no ``submitted`` before it (a message can be refused at once), and the
-    webhooks may arrive in any order.
+    v1 has no final report and fails over only when a message is rejected. The workflow is over when a message is
+    delivered (or read) and every message before it was rejected, when a message failed otherwise (an
+    ``undeliverable`` one is not failed over), or when every message failed. Only results count: a ``rejected``
+    needs no ``submitted`` before it (a message can be refused at once), and the webhooks may arrive in any order.
 
     Args:
         events: status events of one workflow (others are ignored by their missing ``workflow``); the total is
@@ -294,4 +294,6 @@ def v1_outcome(events: list[Any]) -> str | None:
             return "delivered"
         if not seen & set(FAILED):
             return None
+        if not seen & set(V1_FAILS_OVER_ON):
+            return "failed"  # failed without a rejection: nothing more is sent
     return "failed" if total else None

@@ -205,3 +205,26 @@ def test_v1_failover_on_rejection_only(sandbox, collector, app_with_key):
     rejected = next(b for b in collector.bodies() if b["status"] == "rejected")
     assert rejected["error"]["title"] == 1300 and rejected["error"]["type"].endswith("messages#1300")
     assert sandbox.dispatch(answer["workflow_id"])["status"] == "completed"
+
+
+def test_v1_does_not_fail_over_on_undeliverable(sandbox, collector, app_with_key):
+    """Vonage's failover guide and migration guide: v1 fails over when a message is rejected. An undeliverable
+    message (Vonage could not reach the provider) ends the workflow: the SMS in the failover list is not sent."""
+    headers = {"Authorization": f"Bearer {app_with_key['token']}"}
+    body = {
+        "channel": "messenger", "message_type": "text", "to": PSID, "from": "107083064136738", "text": "hi",
+        "failover": [{"channel": "sms", "message_type": "text", "to": SMS_TO, "from": "Vonage", "text": "hi"}],
+    }
+    sandbox.set_recipient("messenger", PSID, "undeliverable")
+    answer = requests.post(f"{sandbox.url}/v1/messages", json=body, headers=headers, timeout=10).json()
+    sandbox.advance(700)
+    assert [(b["channel"], b["status"]) for b in collector.bodies()] == [
+        ("messenger", "submitted"),
+        ("messenger", "undeliverable"),
+    ]
+    workflow = sandbox.dispatch(answer["workflow_id"])
+    assert workflow["status"] == "error" and len(workflow["messages"]) == 1
+    # Dispatch still moves on at an undeliverable message ("fails immediately", the Dispatch overview)
+    dispatch_uuid = post_dispatch(sandbox, app_with_key["token"]).json()["dispatch_uuid"]
+    sandbox.advance(10)
+    assert [m["channel"] for m in sandbox.dispatch(dispatch_uuid)["messages"]] == ["messenger", "sms"]

@@ -157,3 +157,11 @@ def test_v1_without_a_total_settles_only_on_a_delivery():
     assert v1_outcome([bare(1, "rejected"), bare(2, "delivered")]) == "delivered"
     assert v1_items([bare(1, "rejected"), bare(2, "delivered")]) == ({1: {"rejected"}, 2: {"delivered"}}, None)
     assert v1_outcome([make_event("/webhooks/status", status_body("delivered"))]) is None  # no workflow
+
+
+def test_v1_an_undeliverable_message_ends_the_workflow():
+    """v1 fails over only on rejected: an undeliverable first message settles the workflow as failed."""
+    from fbfailover.webhooks import v1_outcome
+
+    assert v1_outcome([_v1(1, "submitted"), _v1(1, "undeliverable")]) == "failed"
+    assert v1_outcome([_v1(1, "submitted"), _v1(1, "rejected")]) is None  # the SMS is on its way
