@@ -53,6 +53,8 @@ class Channel:
         delivered_after: simulated seconds from submission to ``delivered`` when a recipient has no rule.
         readable: whether the channel reports ``read`` (chat apps do, SMS and MMS never).
         price: the sandbox's price per message, in EUR (a string, as in webhooks).
+        charged_at: the status at which the message is charged, whose webhook carries ``usage``: ``submitted``
+            for SMS and MMS, ``delivered`` for the chat apps and RCS (Vonage's "Messages API status callbacks").
         options: the name of the channel's own options object in a v0.1 message and in v1, if any.
     """
 
@@ -67,6 +69,7 @@ class Channel:
     delivered_after: float
     readable: bool
     price: str
+    charged_at: str = "delivered"
     options: str | None = None
 
     def content(self, api: str) -> tuple[str, ...]:
@@ -78,12 +81,12 @@ CHANNELS: tuple[Channel, ...] = (
     Channel(
         name="sms", v1_name="sms", in_dispatch=True, to_kind="number", from_kind="sender",
         v01_content=("text",), v1_content=("text", "custom"), text_max=1000,
-        delivered_after=2.0, readable=False, price="0.0333",
+        delivered_after=2.0, readable=False, price="0.0333", charged_at="submitted",
     ),
     Channel(
         name="mms", v1_name="mms", in_dispatch=True, to_kind="number", from_kind="number",
         v01_content=("image",), v1_content=("image", "vcard", "audio", "video"), text_max=1000,
-        delivered_after=3.0, readable=False, price="0.0400",
+        delivered_after=3.0, readable=False, price="0.0400", charged_at="submitted",
     ),
     Channel(
         name="messenger", v1_name="messenger", in_dispatch=True, to_kind="id", from_kind="id",

@@ -118,6 +118,7 @@ class Messages:
         msg["usage"] = None
         msg["error_code"] = None
         entry = {"status": "submitted", "at_unix": at, "timestamp": shown(at, msg), "real_time": _real_now()}
+        _charge(msg, entry)
         msg["history"] = [entry]
         self.records.put_message(msg)
         self._emit(msg, entry)
@@ -133,9 +134,7 @@ class Messages:
             return
         status = data["status"]
         entry: dict[str, Any] = {"status": status, "at_unix": at, "timestamp": shown(at, msg), "real_time": _real_now()}
-        if status in ("delivered", "read"):
-            found = by_name(msg["channel"])
-            entry["usage"] = msg["usage"] = {"currency": "EUR", "price": found.price if found else "0.0050"}
+        _charge(msg, entry)
         if data.get("error_code"):
             entry["error_code"] = msg["error_code"] = data["error_code"]
         msg["status"] = status
@@ -171,6 +170,14 @@ class Messages:
             "timestamp": body["timestamp"],
             "webhook_version": version,
         }
+
+
+def _charge(msg: dict, entry: dict[str, Any]) -> None:
+    """Put ``usage`` on the status at which the channel charges (SMS and MMS when submitted, the others when
+    delivered), once per message: cost tracking that sums ``usage`` over the webhooks counts each message once."""
+    found = by_name(msg["channel"])
+    if entry["status"] == (found.charged_at if found else "delivered"):
+        entry["usage"] = msg["usage"] = {"currency": "EUR", "price": found.price if found else "0.0050"}
 
 
 def _real_now() -> str:

@@ -70,7 +70,8 @@ def test_never_read_fails_over_to_sms_after_the_expiry(sandbox, collector, app_w
     bodies = {(b["to"]["type"], b["status"]): b for b in collector.bodies() if "status" in b and "to" in b}
     waited = _ts(bodies["sms", "submitted"]["timestamp"]) - _ts(bodies["messenger", "submitted"]["timestamp"])
     assert abs(waited - 600) < 0.01
-    assert bodies["sms", "delivered"]["usage"] == {"price": "0.0333", "currency": "EUR"}
+    assert bodies["sms", "submitted"]["usage"] == {"price": "0.0333", "currency": "EUR"}  # SMS: charged when submitted
+    assert "usage" not in bodies["sms", "delivered"]
     link = bodies["sms", "submitted"]["_links"]["dispatch"]
     assert link == {"href": f"v0.1/dispatch/{dispatch_uuid}", "dispatch_uuid": dispatch_uuid}
     (report,) = _reports(collector, dispatch_uuid)
@@ -228,3 +229,20 @@ def test_v1_does_not_fail_over_on_undeliverable(sandbox, collector, app_with_key
     dispatch_uuid = post_dispatch(sandbox, app_with_key["token"]).json()["dispatch_uuid"]
     sandbox.advance(10)
     assert [m["channel"] for m in sandbox.dispatch(dispatch_uuid)["messages"]] == ["messenger", "sms"]
+
+
+def test_usage_comes_once_per_message_on_its_chargeable_status(sandbox, collector, app_with_key):
+    """Vonage's "Messages API status callbacks": SMS and MMS are charged when submitted, WhatsApp, Viber, Messenger
+    and RCS when delivered. ``usage`` comes with that status only, so summing it over the webhooks counts each
+    message once and never under-counts an SMS that is submitted but not (yet) delivered."""
+    sandbox.set_recipient("messenger", PSID, "read", after=700)  # delivered, read after the expiry
+    sandbox.set_recipient("sms", SMS_TO, "undeliverable", after=5)
+    dispatch_uuid = post_dispatch(sandbox, app_with_key["token"]).json()["dispatch_uuid"]
+    sandbox.advance(800)
+    bodies = [b for b in collector.bodies() if "to" in b]
+    charged = [(b["to"]["type"], b["status"], b["usage"]["price"]) for b in bodies if "usage" in b]
+    assert charged == [("messenger", "delivered", "0.0050"), ("sms", "submitted", "0.0333")]
+    (report,) = _reports(collector, dispatch_uuid)
+    assert report["status"] == "error"
+    assert [m.get("usage", {}).get("price") for m in report["_links"]["messages"]] == ["0.0050", "0.0333"]
+    assert report["usage"]["price"] == "0.0403"  # 0.0050 + 0.0333 + the 0.0020 per-workflow fee
