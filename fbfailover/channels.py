@@ -85,7 +85,7 @@ CHANNELS: tuple[Channel, ...] = (
     ),
     Channel(
         name="mms", v1_name="mms", in_dispatch=True, to_kind="number", from_kind="number",
-        v01_content=("image",), v1_content=("image", "vcard", "audio", "video"), text_max=1000,
+        v01_content=("image",), v1_content=("text", "image", "vcard", "audio", "video", "file"), text_max=1000,
         delivered_after=3.0, readable=False, price="0.0400", charged_at="submitted",
     ),
     Channel(

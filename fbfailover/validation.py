@@ -261,9 +261,9 @@ def message_v1_problems(body: Any, path: str = "", *, nested: bool = False) -> P
         out.append({"name": _join(path, "failover"),
                     "reason": "a failover message cannot have its own failover"})
     elif failover is not None:
-        if not isinstance(failover, list) or not failover:
+        if not isinstance(failover, list):  # an empty list is allowed: it sends one message, without a workflow
             out.append({"name": _join(path, "failover"),
-                        "reason": "must be a non-empty list of complete messages"})
+                        "reason": "must be a list of complete messages"})
         else:
             for i, item in enumerate(failover):
                 out += message_v1_problems(item, _join(path, f"failover[{i}]"), nested=True)

@@ -316,7 +316,6 @@ _workflow_breakers = [
     (("workflow", 0, "from", "type"), st.sampled_from(["telegram", "", "SMS"])),
     (("workflow", 0, "message", "content", "type"), st.sampled_from(["gif", "", 3])),
     (("workflow", _last, "failover"), st.just({"expiry_time": 600, "condition_status": "read"})),
-    (("workflow", 0, "to", "extra"), _text()),
     (("workflow", 0, "to", "type"), OTHER_CHANNEL),
 ]
 

@@ -231,7 +231,7 @@ def test_message_v1_problems_include_failover_paths():
     assert set(found) == {"to", "text", "client_ref", "failover[0].to", "failover[0].text",
                           "failover[1].failover", "failover[2].channel"}
     assert found["failover[0].to"].endswith("use 447700900001")
-    assert set(problems(message_v1, "sms", FROM, TO, "x", failover=[])) == {"failover"}
+    assert set(problems(validate_message_v1, {**message_v1("sms", FROM, TO, "x"), "failover": "sms"})) == {"failover"}
     assert set(problems(validate_message_v1, {"channel": "sms", "to": TO, "from": FROM,
                                               "message_type": "image"})) == {"message_type"}
 
@@ -308,6 +308,16 @@ def test_rcs_exists_in_messages_v1_only():
     rcs = {"from": {"type": "rcs", "id": "agent"}, "to": {"type": "rcs", "number": TO},
            "message": {"content": {"type": "text", "text": "r"}}}
     assert set(problems(validate_workflow, {"template": "failover", "workflow": [rcs]})) == {"workflow[0].to.type"}
+
+
+def test_v1_requests_vonage_takes_are_valid():
+    """An empty failover list, a long one ("as many as required"), MMS text and file messages (Vonage's SDKs)."""
+    sms = message_v1("sms", FROM, TO, "y")
+    assert validate_message_v1({**message_v1("sms", FROM, TO, "x"), "failover": []})
+    assert validate_message_v1({**message_v1("sms", FROM, TO, "x"), "failover": [sms] * 12})
+    assert validate_message_v1({"to": TO, "from": FROM, "channel": "mms", "message_type": "text", "text": "hi"})
+    assert validate_message_v1({"to": TO, "from": FROM, "channel": "mms", "message_type": "file",
+                                "file": {"url": "https://x.test/menu.pdf"}})
 
 
 def test_v1_media_message_needs_its_object():

@@ -103,9 +103,9 @@ INVALID = {
         lambda b: b["workflow"][1]["from"].update(type="messenger", id="1"),
         {"workflow[1].from.type": "must match to.type (sms)"},
     ),
-    "typo field": (
-        lambda b: b["workflow"][0].update(failOver=1),
-        {"workflow[0].failOver": "is not a known field"},
+    "misspelt failover on an item that needs one": (
+        lambda b: b["workflow"][0].update(failOver=b["workflow"][0].pop("failover")),
+        {"workflow[0].failover": "is required on every workflow item except the last"},
     ),
     "workflow not a list": (lambda b: b.update(workflow={}), {"workflow": "must be an array"}),
     "empty workflow": (lambda b: b.update(workflow=[]), {"workflow": "must hold at least 1 item"}),
@@ -258,3 +258,33 @@ def test_messages_v1(sandbox, app_with_key):
         "failover[0].text",
         "failover[0].to",
     }
+
+
+def _v1_post(sandbox, app_with_key, body):
+    headers = {"Authorization": f"Bearer {app_with_key['token']}"}
+    return requests.post(f"{sandbox.url}/v1/messages", json=body, headers=headers, timeout=10)
+
+
+def test_valid_requests_vonage_takes_are_not_refused(sandbox, app_with_key):
+    """Requests that Vonage's documents or SDKs allow, which the sandbox used to refuse."""
+    sms = copy.deepcopy(V1["failover"][0])
+    # the failover list takes "as many as required" (Vonage's failover guide): twelve SMS in a row
+    many = _v1_post(sandbox, app_with_key, {**V1, "failover": [sms] * 12})
+    assert many.status_code == 202, many.text
+    assert set(many.json()) == {"message_uuid", "workflow_id"}
+    # an empty failover list sends the message alone (no workflow to follow)
+    empty = _v1_post(sandbox, app_with_key, {**V1, "failover": []})
+    assert empty.status_code == 202, empty.text
+    assert list(empty.json()) == ["message_uuid"]
+    # MMS text and file messages (the Node SDK's MMSText and MMSFile, the Java SDK's MmsTextRequest and MmsFileRequest)
+    mms = {"channel": "mms", "to": sms["to"], "from": "14155550100"}
+    for extra in ({"message_type": "text", "text": "hi"},
+                  {"message_type": "file", "file": {"url": "https://example.com/menu.pdf"}}):
+        response = _v1_post(sandbox, app_with_key, {**mms, **extra})
+        assert response.status_code == 202, response.text
+    # fields the published Dispatch schema does not forbid, on an item, an address and a message
+    body = tutorial_body()
+    body["workflow"][0]["note"] = "ours"
+    body["workflow"][0]["to"]["note"] = "ours"
+    body["workflow"][1]["message"]["note"] = "ours"
+    assert post_dispatch(sandbox, app_with_key["token"], body).status_code == 202
