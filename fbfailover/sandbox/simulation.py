@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from fbfailover.channels import DEFAULT_ERRORS, DEFAULT_READ_AFTER, by_name
 
-from .bodies import address_v01, anchor, inbound, shown, status_body
+from .bodies import address_v01, anchor, inbound, inbound_sms, shown, status_body
 
 if TYPE_CHECKING:
     from .activity import Activity
@@ -147,14 +147,24 @@ class Messages:
     # -- inbound ----------------------------------------------------------------------------------------
     def inbound(self, account: Account, channel: str, sender: str, recipient: str, text: str,
                 app: dict | None) -> dict:
-        """A user writes to a page or number: deliver the inbound webhook (the application's version, else v0.1)."""
+        """A user writes to a page or number: deliver the inbound webhook (the application's version, else v0.1).
+
+        An SMS to a number linked to no application goes to the account's ``moCallBackUrl`` in the SMS API's own
+        format (``msisdn``, ``to``, ``messageId``, ``text``...), signed with ``sig`` rather than a JWT.
+        """
         at = self.clock.now()
-        message_uuid = str(uuid.uuid4())
         url = app["inbound_url"] if app else account.mo_url
-        version = (app or {}).get("messages_version") or "v0.1"
-        body = inbound(version, message_uuid, channel, sender, recipient, text, time.time())
+        if channel == "sms" and app is None:
+            version, kind = "sms", "inbound_sms"
+            body = inbound_sms(account.api_key, account.signature_secret, sender, recipient, text, time.time())
+            message_uuid, timestamp = body["messageId"], body["message-timestamp"]
+        else:
+            version, kind = (app or {}).get("messages_version") or "v0.1", "inbound"
+            message_uuid = str(uuid.uuid4())
+            body = inbound(version, message_uuid, channel, sender, recipient, text, time.time())
+            timestamp = body["timestamp"]
         delivery = self.webhooks.send(
-            account, url, body, kind="inbound", at=at, application_id=app["id"] if app else None,
+            account, url, body, kind=kind, at=at, application_id=app["id"] if app else None,
             message_uuid=message_uuid,
         )
         if self.activity is not None:
@@ -167,7 +177,7 @@ class Messages:
             "application_id": app["id"] if app else None,
             "delivered_to": url or None,
             "delivery_id": delivery,
-            "timestamp": body["timestamp"],
+            "timestamp": timestamp,
             "webhook_version": version,
         }
 

@@ -18,6 +18,10 @@ class _Hook(tornado.web.RequestHandler):
     def initialize(self, collector: Collector) -> None:
         self.collector = collector
 
+    def get(self, path: str) -> None:
+        """A URL check (account settings probe a callback URL before saving it): 200, nothing recorded."""
+        self.finish()
+
     def post(self, path: str) -> None:
         code = self.collector.record(Hit("/" + path, dict(self.request.headers), self.request.body))
         self.set_status(code)

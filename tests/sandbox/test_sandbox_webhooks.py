@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from datetime import datetime
 
 import jwt
 import pytest
@@ -155,16 +156,31 @@ def test_inbound_gives_the_learner_the_ids(sandbox, collector, app_with_key):
 
 
 def test_inbound_without_application_goes_to_the_account_mo_url(sandbox, collector, app_with_key):
-    """A page or number linked to no application: Vonage uses the account-level inbound webhook."""
-    requests.post(
-        f"{sandbox.url}/account/settings",
-        data={"moCallBackUrl": f"{collector.url}/mo"},
-        auth=basic(sandbox),
-        timeout=10,
-    )
-    result = sandbox.inbound("sms")
+    """A page or number linked to no application: Vonage uses the account-level inbound webhook. A Messenger
+    message keeps the Messages shape there; an SMS comes in the SMS API's format (its spec's inbound-sms webhook:
+    ``msisdn``, ``to``, ``messageId``, ``text``, ``type``, ``keyword``, ``message-timestamp``), signed with ``sig``
+    (the account's signature secret) instead of a JWT."""
+    from fbfailover.webhooks.signature import verify_sms_signature
+
+    requests.post(f"{sandbox.url}/account/settings", params={"moCallBackUrl": f"{collector.url}/mo"},
+                  auth=basic(sandbox), timeout=10)
+    result = sandbox.inbound("sms", from_="447700900001", to="447700900000", text="Stop all messages")
     assert result["delivered_to"] == f"{collector.url}/mo" and result["application_id"] is None
-    assert collector.wait(1, "/mo")
+    assert result["webhook_version"] == "sms"
+    (hit,) = collector.wait(1, "/mo")
+    body = hit.json()
+    assert set(body) == {"msisdn", "to", "messageId", "text", "type", "keyword", "message-timestamp", "api-key",
+                         "timestamp", "nonce", "sig"}
+    assert (body["msisdn"], body["to"], body["text"]) == ("447700900001", "447700900000", "Stop all messages")
+    assert body["type"] == "text" and body["keyword"] == "STOP" and body["api-key"] == sandbox.api_key
+    assert body["messageId"] == result["message_uuid"]
+    assert datetime.strptime(body["message-timestamp"], "%Y-%m-%d %H:%M:%S")
+    assert all(isinstance(v, str) for v in body.values())
+    assert "Authorization" not in hit.headers
+    assert verify_sms_signature(body, SIGNATURE_SECRET) == "sha256"
+    messenger = sandbox.inbound("messenger", text="hi")
+    assert messenger["webhook_version"] == "v0.1"
+    assert collector.wait(2, "/mo")[-1].json()["message"]["content"]["text"] == "hi"
 
 
 def test_control_validation(sandbox):
