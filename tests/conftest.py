@@ -108,6 +108,23 @@ def api_server(_recording_server):
     return _recording_server
 
 
+@pytest.fixture(scope="session")
+def shop() -> Iterator[str]:
+    """The base URL of someone's running webhook server on this machine: every GET answers 200, as the account API's
+    URL check wants (account-level URLs are saved only when they answer)."""
+    import tornado.web
+
+    from fbfailover.background import serve
+
+    class Up(tornado.web.RequestHandler):
+        def get(self, path: str) -> None:
+            self.finish()
+
+    server = serve(tornado.web.Application([(r"/(.*)", Up)], log_function=lambda handler: None))
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def box():
     """An embedded sandbox for a test module, in memory; a 600 s expiry takes 50 ms."""

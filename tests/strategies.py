@@ -415,15 +415,18 @@ def _application_one(t: Target) -> st.SearchStrategy[Request]:
 
 
 def _settings(t: Target) -> st.SearchStrategy[Request]:
-    urls = st.one_of(st.just(""), URL)
-    good = st.builds(lambda mo, dr: Request("POST", "/account/settings", 200, data={
-        "api_key": API_KEY, "api_secret": API_SECRET, "moCallBackUrl": mo, "drCallBackUrl": dr}), urls, urls)
-    bad_url = st.builds(lambda u: Request("POST", "/account/settings", 0, data={
-        "api_key": API_KEY, "api_secret": API_SECRET, "drCallBackUrl": u}),
-        _text(1, 20).filter(lambda u: not u.startswith(("http://", "https://"))))
-    bad_creds = st.builds(lambda k, s: Request("POST", "/account/settings", 0, data={"api_key": k, "api_secret": s},
+    # URLs that answer without a round trip: the account's own mailbox addresses (any host)
+    mailbox = st.builds(lambda p: f"http://127.0.0.1:9/_sandbox/mailbox/{API_KEY}/" + quote(p, safe=""), _text(0, 20))
+    urls = st.one_of(st.just(""), mailbox)
+    creds = {"api_key": API_KEY, "api_secret": API_SECRET}
+    good = st.builds(lambda mo, dr: Request("POST", "/account/settings", 200, params=creds, data={
+        "moCallBackUrl": mo, "drCallBackUrl": dr}), urls, urls)
+    bad_url = st.builds(lambda u: Request("POST", "/account/settings", 0, params=creds, data={"drCallBackUrl": u}),
+                        _text(1, 20).filter(lambda u: not u.startswith(("http://", "https://"))))
+    bad_creds = st.builds(lambda k, s: Request("POST", "/account/settings", 0, params={"api_key": k, "api_secret": s},
                                                problem=False), _text(0, 10), _text(0, 10))
-    return st.one_of(good, bad_url, bad_creds)
+    creds_in_form = st.just(Request("POST", "/account/settings", 401, data=creds, problem=False))
+    return st.one_of(good, bad_url, bad_creds, creds_in_form)
 
 
 def _recipient(t: Target) -> st.SearchStrategy[Request]:

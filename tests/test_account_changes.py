@@ -15,7 +15,15 @@ from fbfailover import tutorial
 from fbfailover.errors import ConfigError
 from fbfailover.tutorial.changes import originals_file
 
-ORIGINAL = {"mo-callback-url": "https://shop.example/sms/inbound", "dr-callback-url": "https://shop.example/sms/dlr"}
+PATHS = {"mo-callback-url": "/sms/inbound", "dr-callback-url": "/sms/dlr"}
+ORIGINAL = dict(PATHS)  # filled in with the ``shop`` server's URLs
+
+
+@pytest.fixture(autouse=True)
+def _original(shop, monkeypatch):
+    """The account's URLs before the tutorial: a running server's (the account API saves only URLs that answer)."""
+    for name in list(ORIGINAL):
+        monkeypatch.setitem(ORIGINAL, name, shop + PATHS[name])
 
 
 def live_env(box, home, **extra: str) -> dict[str, str]:

@@ -222,13 +222,13 @@ def test_send_failover_missing_setting(capsys, isolated_settings):
 
 # --- account restore-webhooks ----------------------------------------------------------------------
 
-def test_account_restore_webhooks_shows_the_diff_and_asks_first(capsys, box, isolated_settings):
+def test_account_restore_webhooks_shows_the_diff_and_asks_first(capsys, box, isolated_settings, shop):
     from fbfailover import tutorial
 
     update_env_file({"VONAGE_API_KEY": box.api_key, "VONAGE_API_SECRET": box.api_secret,
                      "VONAGE_API_URL": box.url, "VONAGE_REST_URL": box.url})
     tut = tutorial.connect()
-    original = ("https://shop.example/in", "https://shop.example/dlr")
+    original = (f"{shop}/in", f"{shop}/dlr")  # a running server: the account API saves only URLs that answer
     tut.client.update_account_settings(*original)
     tut.start_receiver()
     try:

@@ -9,6 +9,7 @@ from outside (the sandbox's control API, playing a Facebook user) while the note
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -74,7 +75,8 @@ def vonage(tmp_path_factory):
 
 
 def test_the_whole_tutorial_in_live_mode_through_a_tunnel(vonage, isolated_settings, monkeypatch):
-    from fbfailover.webhooks.shared import stop_shared_receiver
+    from fbfailover.config import load_settings
+    from fbfailover.webhooks.shared import ensure_shared_receiver, stop_shared_receiver
 
     far, url = vonage
     receiver_port = free_port()
@@ -87,9 +89,11 @@ def test_the_whole_tutorial_in_live_mode_through_a_tunnel(vonage, isolated_setti
            "TO_NUMBER": "447700900001"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    # The learner's account webhooks already point at the tunnel (step 01 then has nothing to change).
-    requests.post(f"{url}/account/settings", data={
-        "api_key": KEY, "api_secret": SECRET, "moCallBackUrl": f"{public}/webhooks/inbound-sms",
+    # The learner's account webhooks already point at the tunnel (step 01 then has nothing to change). They were
+    # saved while the receiver ran behind it: the account API saves only URLs that answer.
+    ensure_shared_receiver(load_settings(), os.environ)
+    requests.post(f"{url}/account/settings", params={"api_key": KEY, "api_secret": SECRET}, data={
+        "moCallBackUrl": f"{public}/webhooks/inbound-sms",
         "drCallBackUrl": f"{public}/webhooks/delivery-receipt"}, timeout=10).raise_for_status()
     # A Facebook user writes to the Page while step 01 waits (again every few seconds, as a person would).
     writing = threading.Event()

@@ -116,41 +116,59 @@ def test_update_and_delete(sandbox, key_pair):
     assert requests.delete(url, auth=basic(sandbox), timeout=10).status_code == 404
 
 
-def test_account_settings_in_query_form_or_basic(sandbox):
+def test_account_settings_in_query_or_basic(sandbox, collector):
+    """Credentials as the Account API reference says (query) or as Vonage's curl snippet and Python SDK 4.x send
+    them (Basic); the URLs in the form body. Credentials in the form body are not among Vonage's ways: 401."""
     url = f"{sandbox.url}/account/settings"
-    query = requests.post(
-        url,
-        params={
-            "api_key": sandbox.api_key,
-            "api_secret": sandbox.api_secret,
-            "drCallBackUrl": "https://example.com/dr",
-        },
-        timeout=10,
-    )
+    creds = {"api_key": sandbox.api_key, "api_secret": sandbox.api_secret}
+    query = requests.post(url, params={**creds, "drCallBackUrl": f"{collector.url}/dr"}, timeout=10)
     assert query.status_code == 200
     assert query.json() == {
         "mo-callback-url": "",
-        "dr-callback-url": "https://example.com/dr",
+        "dr-callback-url": f"{collector.url}/dr",
         "max-outbound-request": 30,
         "max-inbound-request": 30,
         "max-calls-per-second": 30,
     }
-    form = requests.post(
-        url,
-        data={
-            "api_key": sandbox.api_key,
-            "api_secret": sandbox.api_secret,
-            "moCallBackUrl": "https://example.com/mo",
-        },
-        timeout=10,
-    )
-    assert form.json()["mo-callback-url"] == "https://example.com/mo"
-    assert form.json()["dr-callback-url"] == "https://example.com/dr"
+    form = requests.post(url, params=creds, data={"moCallBackUrl": f"{collector.url}/mo"}, timeout=10)
+    assert form.json()["mo-callback-url"] == f"{collector.url}/mo"
+    assert form.json()["dr-callback-url"] == f"{collector.url}/dr"
+    sdk = requests.post(url, data={"moCallbackUrl": f"{collector.url}/sdk"}, auth=basic(sandbox), timeout=10)
+    assert sdk.json()["mo-callback-url"] == f"{collector.url}/sdk"  # the Python SDK 4.x spelling
     unset = requests.post(url, data={"drCallBackUrl": ""}, auth=basic(sandbox), timeout=10)
     assert unset.status_code == 200 and unset.json()["dr-callback-url"] == ""
+    in_form = requests.post(url, data={**creds, "moCallBackUrl": ""}, timeout=10)
+    assert in_form.status_code == 401 and in_form.json()["error-code"] == "401"
     refused = requests.post(url, params={"api_key": sandbox.api_key, "api_secret": "no"}, timeout=10)
     assert refused.status_code == 401
     assert refused.json() == {"error-code": "401", "error-code-label": "authentication failed"}
     bad = requests.post(url, data={"moCallBackUrl": "not a url"}, auth=basic(sandbox), timeout=10)
     assert bad.status_code == 400
     assert requests.get(url, timeout=10).status_code == 405
+
+
+def test_account_settings_save_only_urls_that_answer_200(sandbox, collector):
+    """The Account API reference: "Vonage will check that they return a 200 OK response before the setting is
+    saved". An unreachable URL (a tunnel whose receiver is not running), or one answering anything but 200, gets
+    the Account API's error shape and nothing changes; the sandbox's own mailbox of the account answers for it."""
+    from tests.ports import free_port
+
+    url = f"{sandbox.url}/account/settings"
+    before = requests.post(url, data={"moCallBackUrl": f"{collector.url}/mo"}, auth=basic(sandbox), timeout=10)
+    assert before.status_code == 200
+    down = f"http://127.0.0.1:{free_port()}/webhooks/inbound-sms"
+    for target, why in ((down, "connection refused"), (f"{sandbox.url}/webhooks/inbound-sms", "answered 404")):
+        refused = requests.post(url, data={"moCallBackUrl": target}, auth=basic(sandbox), timeout=20)
+        assert refused.status_code == 420, refused.text
+        body = refused.json()
+        assert body["error-code"] == "420" and f"moCallBackUrl {target} {why}" in body["error-code-label"]
+        assert set(body) == {"error-code", "error-code-label", "max-outbound-request", "max-inbound-request",
+                             "max-calls-per-second"}
+    both = requests.post(url, data={"moCallBackUrl": f"{collector.url}/ok", "drCallBackUrl": down},
+                         auth=basic(sandbox), timeout=20)
+    assert both.status_code == 420 and "drCallBackUrl" in both.json()["error-code-label"]
+    now = requests.post(url, auth=basic(sandbox), timeout=10).json()
+    assert now["mo-callback-url"] == f"{collector.url}/mo" and now["dr-callback-url"] == ""  # nothing changed
+    mailbox = f"http://any.host/_sandbox/mailbox/{sandbox.api_key}/webhooks/inbound-sms"
+    saved = requests.post(url, data={"moCallBackUrl": mailbox}, auth=basic(sandbox), timeout=10)
+    assert saved.status_code == 200 and saved.json()["mo-callback-url"] == mailbox

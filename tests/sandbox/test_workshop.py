@@ -168,23 +168,25 @@ def test_recipients_and_account_settings_are_per_account(two):
     assert b.control("DELETE", "recipients").json()["removed"] == 0
     assert len(a.control("GET", "recipients").json()["recipients"]) == 1
     settings = f"{a.url}/account/settings"
-    hook = "http://127.0.0.1:9/dr"
-    assert requests.post(settings, data={"api_key": a.api_key, "api_secret": a.api_secret,
-                                         "drCallBackUrl": hook}, timeout=10).status_code == 200
-    answer = requests.post(settings, data={"api_key": b.api_key, "api_secret": b.api_secret}, timeout=10).json()
+    hook = f"{a.url}/_sandbox/mailbox/{a.api_key}/webhooks/delivery-receipt"  # a's own mailbox answers for a
+    assert requests.post(settings, params={"api_key": a.api_key, "api_secret": a.api_secret},
+                         data={"drCallBackUrl": hook}, timeout=10).status_code == 200
+    theirs = requests.post(settings, params={"api_key": b.api_key, "api_secret": b.api_secret},
+                           data={"drCallBackUrl": hook}, timeout=10)
+    assert theirs.status_code == 420 and "mailbox of another account" in theirs.json()["error-code-label"]
+    answer = requests.post(settings, params={"api_key": b.api_key, "api_secret": b.api_secret}, timeout=10).json()
     assert answer["dr-callback-url"] == ""
     # One attendee's key with another's secret authenticates as nobody.
-    assert requests.post(settings, data={"api_key": a.api_key, "api_secret": b.api_secret},
+    assert requests.post(settings, params={"api_key": a.api_key, "api_secret": b.api_secret},
                          timeout=10).status_code == 401
     assert requests.get(f"{a.url}/v2/applications", auth=(a.api_key, b.api_secret), timeout=10).status_code == 401
 
 
 def test_inbound_goes_to_the_attendees_own_webhooks(two, key_pair, collector):
     a, b = two
-    requests.post(f"{a.url}/account/settings", data={"api_key": a.api_key, "api_secret": a.api_secret,
-                                                     "moCallBackUrl": f"{collector.url}/a-mo"}, timeout=10)
-    requests.post(f"{b.url}/account/settings", data={"api_key": b.api_key, "api_secret": b.api_secret,
-                                                     "moCallBackUrl": f"{collector.url}/b-mo"}, timeout=10)
+    for box, path in ((a, "a-mo"), (b, "b-mo")):
+        requests.post(f"{box.url}/account/settings", params={"api_key": box.api_key, "api_secret": box.api_secret},
+                      data={"moCallBackUrl": f"{collector.url}/{path}"}, timeout=10).raise_for_status()
     assert b.control("POST", "inbound", json={"channel": "messenger"}).status_code == 202
     assert len(collector.wait(1, "/b-mo")) == 1
     assert collector.wait(1, "/a-mo", timeout=0.3) == []

@@ -1,38 +1,68 @@
-"""``POST /account/settings``: the account-level inbound (mo) and delivery-receipt (dr) webhook URLs."""
+"""``POST /account/settings``: the account-level inbound (mo) and delivery-receipt (dr) webhook URLs.
+
+As Vonage's Account API: credentials as ``api_key``/``api_secret`` in the query (the API reference), or as Basic
+credentials (Vonage's curl snippet and its Python SDK 4.x); the URLs in the form body (``moCallBackUrl``,
+``drCallBackUrl``; the Python SDK writes ``moCallbackUrl``/``drCallbackUrl``, read too); an empty string unsets. A
+URL is saved only when it answers 200 OK (``reachability.py``); otherwise nothing changes and the answer is the
+Account API's error shape, ``{"error-code": "420", "error-code-label": ...}`` with status 420.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from ..auth import AuthError
 from ..http import BaseHandler, Problem
+from ..reachability import unreachable
 
 __all__ = ["AccountSettingsHandler"]
 
+_SPELLINGS = {"moCallBackUrl": ("moCallBackUrl", "moCallbackUrl"), "drCallBackUrl": ("drCallBackUrl", "drCallbackUrl")}
+
 
 class AccountSettingsHandler(BaseHandler):
-    """Credentials as ``api_key``/``api_secret`` in the query or form, or Basic; a POST without URLs changes
-    nothing and answers the current settings."""
+    """A POST without URLs changes nothing and answers the current settings."""
 
-    def post(self) -> None:
+    async def post(self) -> None:
         values = self.body(form=True)
-        account = self.core.auth.check_secret(values.get("api_key"), values.get("api_secret"))
+        query = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()}
+        account = self.core.auth.check_secret(query.get("api_key"), query.get("api_secret"))
         if account is None and self.request.headers.get("Authorization", "").lower().startswith("basic "):
             try:
                 _, account, _ = self.core.auth.authenticate(self.request.headers["Authorization"])
             except AuthError:
                 account = None
-        claimed = account or (self.core.accounts.by_key(values["api_key"]) if values.get("api_key") else None)
+        named = query.get("api_key") or values.get("api_key")
+        claimed = account or (self.core.accounts.by_key(named) if named else None)
         self.account_id = claimed.id if claimed is not None else None  # the workshop dashboard's row
-        if account is None:
+        if account is None:  # credentials in the form body are not among the Account API's ways
             self.reply(401, {"error-code": "401", "error-code-label": "authentication failed"})
             return
+        urls = {name: next((values[s] for s in spellings if s in values), None)
+                for name, spellings in _SPELLINGS.items()}
         problems = [
             {"name": name, "reason": "must be an http or https URL, or empty to unset"}
-            for name in ("moCallBackUrl", "drCallBackUrl")
-            if values.get(name) and not values[name].startswith(("http://", "https://"))
+            for name, url in urls.items()
+            if url and not url.startswith(("http://", "https://"))
         ]
         if problems:
             raise Problem(400, "Bad Request", "Invalid webhook URL", invalid_parameters=problems)
-        self.core.accounts.set_urls(account, values.get("moCallBackUrl"), values.get("drCallBackUrl"))
+        checked = {name: url for name, url in urls.items() if url}
+        reasons = await asyncio.gather(*(unreachable(url, account.api_key) for url in checked.values()))
+        failed = [f"{name} {url} {reason}"
+                  for (name, url), reason in zip(checked.items(), reasons, strict=True) if reason]
+        if failed:
+            self.problem_title = "Callback URL not reachable"
+            self.reply(420, {
+                "max-outbound-request": 0,
+                "max-inbound-request": 0,
+                "max-calls-per-second": 0,
+                "error-code": "420",
+                "error-code-label": "Callback URL not saved: " + "; ".join(failed)
+                                    + " (Vonage saves a callback URL only when it answers 200 OK)",
+            })
+            return
+        self.core.accounts.set_urls(account, urls["moCallBackUrl"], urls["drCallBackUrl"])
         self.core.db.commit()
         self.reply(200, {
             "mo-callback-url": account.mo_url,
