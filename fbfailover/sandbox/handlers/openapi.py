@@ -64,7 +64,7 @@ def _op(summary: str, ok: dict[str, str], *, body: str | None = None, auth: list
     elif form:
         op["requestBody"] = {"content": {"application/x-www-form-urlencoded": {"schema": {
             "type": "object",
-            "properties": {k: {"type": "string"} for k in ("api_key", "api_secret", "moCallBackUrl", "drCallBackUrl")},
+            "properties": {k: {"type": "string"} for k in ("moCallBackUrl", "drCallBackUrl")},
         }}}}
     if auth is not None:
         op["security"] = [{name: []} for name in auth]
@@ -110,8 +110,7 @@ def _paths() -> dict[str, Any]:
                        auth=["basic"], errors=(400, 401, 404, 413, 415)),
             "delete": _op("Delete an application", {"204": "deleted"}, auth=["basic"], errors=(401, 404)),
         },
-        "/account/settings": {"post": _op("Account-level webhook URLs", {"200": "the settings"}, form=True,
-                                          auth=["basic", "query"], errors=(400, 401))},
+        "/account/settings": {"post": _account_settings()},
         "/v0.1/dispatch/ping": ping, "/v0.1/messages/ping": ping, "/v1/messages/ping": ping,
         "/v2/applications/ping": ping,
         "/_sandbox": {"get": _op("Sandbox information", {"200": "clock, timers"}, auth=control, errors=(401,))},
@@ -150,6 +149,17 @@ def _paths() -> dict[str, Any]:
         "/_sandbox/accounts": {"post": _op("A fresh account (workshop mode)", {"201": "api_key, secrets"},
                                            auth=["workshop"], errors=(400, 401, 404, 415))},
     }
+
+
+def _account_settings() -> dict[str, Any]:
+    """The Account API answers 401 and 420 in its own shape, ``{"error-code", "error-code-label"}``."""
+    op = _op("Account-level webhook URLs (saved only when they answer 200 OK)", {"200": "the settings"}, form=True,
+             auth=["basic", "query"], errors=(400,))
+    shape = {"type": "object", "required": ["error-code", "error-code-label"],
+             "properties": {"error-code": {"type": "string"}, "error-code-label": {"type": "string"}}}
+    for code, text in (("401", "authentication failed"), ("420", "a callback URL did not answer 200 OK")):
+        op["responses"][code] = {"description": text, "content": {_JSON: {"schema": shape}}}
+    return op
 
 
 @cache
