@@ -32,6 +32,7 @@ __all__ = [
     "channel",
     "dispatch_uuid",
     "error",
+    "error_code",
     "is_final_report",
     "message_uuid",
     "recipient_id",
@@ -203,6 +204,24 @@ def error(body: Any) -> dict[str, Any] | None:
     code = body.get("err-code")  # SMS API delivery receipt; "0" means no error
     if code not in (None, "", "0", 0):
         return {"code": code}
+    return None
+
+
+def error_code(body: Any) -> int | None:
+    """The numeric error code of a failed message, in any shape: v0.1 ``error.code``; v1 ``error.title`` or the
+    ``#NNNN`` of ``error.type``, whichever host the type URL names (``developer.vonage.com`` or
+    ``developer.nexmo.com``: both are seen); SMS API ``err-code``. None without one.
+    """
+    found = error(body)
+    if found is None:
+        return None
+    for value in (found.get("code"), found.get("title")):
+        number = _int(value)
+        if number is not None:
+            return number
+    kind = found.get("type")
+    if isinstance(kind, str) and "#" in kind:
+        return _int(kind.rpartition("#")[2])
     return None
 
 

@@ -100,3 +100,25 @@ def test_v1_error_is_kept_whole():
              "detail": "Not part of the provider network", "instance": "x"}
     event = make_event("/webhooks/status", status_v1("rejected", error=error))
     assert event.error == error and event.message_uuid == MSG_FB
+
+
+@pytest.mark.parametrize("body", [
+    {"error": {"code": 1300, "reason": "Not part of the provider network"}},
+    {"error": {"type": "https://developer.vonage.com/api-errors/messages#1300", "title": 1300, "detail": "x"}},
+    {"error": {"type": "https://developer.nexmo.com/api-errors/messages#1300", "title": "1300", "detail": "x"}},
+    {"error": {"type": "https://developer.nexmo.com/api-errors/messages#1300", "detail": "x"}},
+    {"msisdn": "447700900001", "err-code": "1300", "status": "failed"},
+])
+def test_error_code_in_every_shape_and_either_error_host(body):
+    """The problem ``type`` host is developer.vonage.com in the sandbox and in Vonage's current errors, and
+    developer.nexmo.com in Vonage's Java SDK tests: the code is read from either."""
+    from fbfailover.webhooks.shapes import error_code
+
+    assert error_code(body) == 1300
+
+
+def test_error_code_is_none_without_an_error():
+    from fbfailover.webhooks.shapes import error_code
+
+    assert error_code({"status": "delivered"}) is None and error_code(None) is None
+    assert error_code({"error": {"type": "https://developer.vonage.com/api-errors", "title": "Throttled"}}) is None
