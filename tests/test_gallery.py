@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from fbfailover import tutorial
@@ -112,41 +114,46 @@ def test_second_application_check_does_not_count_the_first_one_renamed(tut):
     assert not result and "renamed" in result.title
 
 
-DISPATCH_ONLY = {"paths": {"/*/dispatch/**": {}}}
+def _token_living(tut, seconds: float, *, iat: int | None = None, key=None) -> str:
+    import uuid
+
+    import jwt
+
+    from fbfailover.keys import load_private_key
+
+    now = int(time.time()) if iat is None else iat
+    claims = {"application_id": tut.settings.application_id, "iat": now, "jti": str(uuid.uuid4()),
+              "exp": now + seconds}
+    return jwt.encode(claims, key or load_private_key(tut.settings.private_key_path), algorithm="RS256")
 
 
-@pytest.mark.parametrize(("acl", "verdict"), [
-    (DISPATCH_ONLY, "✓ Done: the token may call Dispatch and nothing else"),
-    ({"paths": {"/*/messages/**": {}}}, "✗ Not yet: the token may not call Dispatch"),
-    ({"paths": {"/**": {}}}, "✗ Not yet: the token may still call the Messages API"),
-    (None, "✗ Not yet: the token may still call the Messages API"),
+@pytest.mark.parametrize(("seconds", "verdict"), [
+    (30, "✓ Done: the shortest token Vonage accepts: 30 s"),
+    (29, "✗ Not yet: the API refuses a token that lives 29 s"),
+    (10, "✗ Not yet: the API refuses a token that lives 10 s"),
+    (31, "✗ Not yet: accepted, but a token that lives 31 s is not the shortest"),
+    (900, "✗ Not yet: accepted, but a token that lives 900 s is not the shortest"),
 ])
-def test_dispatch_only_check_asks_the_api(tut, acl, verdict):
-    token = tutorial.mint_token(tut, acl=acl)["token"]
-    result = setup_exercises.dispatch_only_token(tut).check(token)
+def test_shortest_token_check_asks_the_api(tut, seconds, verdict):
+    result = setup_exercises.shortest_token(tut).check(_token_living(tut, seconds))
     assert result.title == verdict
     assert isinstance(result, CheckResult)
-    assert "POST /v0.1/messages with an empty body: " in repr(result)
-    assert "unexpected" not in repr(result)
-    if not result.ok:  # a failed check says what is wrong, never the ACL that would pass
-        assert "/*/dispatch/**" not in repr(result) and '{"paths"' not in repr(result)
+    assert "POST /v0.1/dispatch with an empty body: " in repr(result) and "unexpected" not in repr(result)
+    if not result.ok:  # a failed check says what is wrong, never the answer
+        assert "now + 30" not in repr(result)
 
 
-def test_dispatch_only_check_refuses_a_foreign_token_and_a_non_token(tut):
+def test_shortest_token_check_refuses_foreign_expired_and_non_tokens(tut):
     from fbfailover.keys import generate_private_key
-    from fbfailover.tokens import mint_application_jwt
 
-    foreign = mint_application_jwt(tut.settings.application_id, generate_private_key(), acl=DISPATCH_ONLY)
-    assert "refuses this token altogether (401)" in setup_exercises.dispatch_only_token(tut).check(foreign).title
-    assert "not a JWT" in setup_exercises.dispatch_only_token(tut).check("nonsense").title
-
-
-def test_dispatch_only_check_says_it_needs_the_sandbox_when_live(isolated_settings):
-    env = {"VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3tvalue",
-           "FBFAILOVER_ENV_FILE": str(isolated_settings / ".env")}
-    live = tutorial.connect(env)
-    result = setup_exercises.dispatch_only_token(live).check("x.y.z")
-    assert not result and result.verdict == "this check needs the sandbox"
+    exercise = setup_exercises.shortest_token(tut)
+    assert exercise.check(_token_living(tut, 30, key=generate_private_key())).title == (
+        "✗ Not yet: the API refuses this token")
+    assert exercise.check(_token_living(tut, 30, iat=int(time.time()) - 3600)).title == (
+        "✗ Not yet: the token has expired")
+    assert "not a JWT" in exercise.check("nonsense").title
+    no_exp = tutorial.mint_token(tut, ttl=900)["token"]
+    assert "no exp" not in exercise.check(no_exp).title
 
 
 def test_the_second_user_exercise_passes_only_when_another_user_wrote_and_it_arrived(tut):

@@ -25,9 +25,9 @@ CASES = {
         "from fbfailover import tutorial", "from fbfailover.payloads import application_body\n"
         "from fbfailover.tutorial import setup_exercises", "staging = tut.client.create_application("],
         "exercise.check()"),
-    "03_dispatch_only_token.py": ("03-generate-a-jwt.ipynb", [
-        "from fbfailover import tutorial", "from fbfailover.tutorial import setup_exercises", "acl = "],
-        'exercise.check(narrow["token"])'),
+    "03_shortest_token.py": ("03-generate-a-jwt.ipynb", [
+        "from fbfailover import tutorial", "import time, uuid", "from fbfailover.tutorial import setup_exercises",
+        "# Edit: the exp"], "exercise.check(short)"),
     "04_sms_after_30_seconds.py": ("04-send-a-facebook-message-with-failover.ipynb", [
         "from fbfailover import tutorial", "body = failover_workflow([",
         "tut.sandbox.reset_recipients()  # the recipient ignores Messenger again", "# Edit this body"],

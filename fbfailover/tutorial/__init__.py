@@ -35,6 +35,7 @@ from fbfailover.tutorial.setup_steps import (
     prerequisites,
     require_public_url,
     restore_account_webhooks,
+    unreachable_account_webhook,
 )
 from fbfailover.tutorial.stepped_clock import SteppedClock, manual_clock
 
@@ -67,5 +68,6 @@ __all__ = [
     "send_failover",
     "send_v1_failover",
     "try_request",
+    "unreachable_account_webhook",
     "v1_rejection",
 ]

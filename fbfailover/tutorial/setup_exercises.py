@@ -15,7 +15,7 @@ from fbfailover.tutorial.checks import CheckResult, Exercise
 from fbfailover.tutorial.gallery import try_request
 from fbfailover.tutorial.session import Tutorial
 
-__all__ = ["STAGING_NAME", "dispatch_only_token", "second_application", "second_user"]
+__all__ = ["STAGING_NAME", "second_application", "second_user", "shortest_token"]
 
 STAGING_NAME = "FB failover staging"
 
@@ -92,55 +92,54 @@ def second_application(tut: Tutorial) -> Exercise:
 
 
 _ACCEPTED = {422: 400}  # Messages v1 refuses a body with 422 where the others answer 400
-_PROBES = [("send_workflow", "POST /v0.1/dispatch"), ("send_message_v01", "POST /v0.1/messages"),
-           ("send_message_v1", "POST /v1/messages")]
+MIN_LIFETIME = 30  # seconds: Vonage's authentication guide, "a minimum value of 30 seconds"
 
 
-def check_dispatch_only(tut: Tutorial, token: str) -> CheckResult:
-    """Whether ``token`` gets past the API's door on Dispatch and nowhere else, by asking the API itself.
+def check_shortest_token(tut: Tutorial, token: str) -> CheckResult:
+    """Whether ``token`` is the shortest-lived token Vonage accepts (``exp`` 30 s after ``iat``), by asking the API.
 
-    Each API gets an empty body: 400 (422 on Messages v1) means the token was accepted and the body read (nothing
-    is sent), 403 that the token's ``acl`` refused the path, 401 that the token itself was refused.
+    Dispatch gets an empty body: 400 means the token was accepted and the body read (nothing is sent), 401 that
+    the token itself was refused.
 
     Args:
-        tut: the session whose client sends the probes.
+        tut: the session whose client sends the probe.
         token: the JWT to check.
 
     Returns:
-        The result, with one line per API probed.
+        The result, with the token's lifetime and the API's answer.
     """
-    if not tut.offline:
-        return CheckResult(False, "this check needs the sandbox", [
-            "Vonage documents ACLs for its Client SDK APIs; whether Dispatch and Messages apply them is not "
-            "documented, so only the sandbox can say"])
     try:
-        acl = decode_for_display(token)["claims"].get("acl")
+        claims = decode_for_display(token)["claims"]
     except TokenError as exc:
-        return CheckResult(False, "that is not a JWT", [str(exc), "mint one with tutorial.mint_token(tut, acl=...)"])
-    paths = ", ".join((acl or {}).get("paths", {})) if isinstance(acl, dict) else None
-    passed = {}
-    lines = [f"the token's acl: {paths or 'none (a token without acl may call every path)'}"]
-    for operation, label in _PROBES:
-        answer = try_request(tut, tut.client.request_for(operation, {}), bearer=token)
-        passed[operation] = answer.status
-        meaning = {400: "past the acl (the empty body was then refused)", 403: "refused by the acl",
-                   401: "the token itself was refused"}.get(_ACCEPTED.get(answer.status, answer.status), "unexpected")
-        lines.append(f"{label} with an empty body: {answer.status} — {meaning}")
-    status = {op: _ACCEPTED.get(code, code) for op, code in passed.items()}
-    if 401 in status.values():
-        return CheckResult(False, "the API refuses this token altogether (401)", [
-            *lines, "it is not a token of this application: tutorial.mint_token(tut, ...) mints one"])
-    if status["send_workflow"] != 400:
-        return CheckResult(False, "the token may not call Dispatch", [
-            *lines, "no pattern in its acl matches POST /v0.1/dispatch"])
-    if status["send_message_v01"] != 403 or status["send_message_v1"] != 403:
-        return CheckResult(False, "the token may still call the Messages API", [
-            *lines, "a pattern in its acl matches the Messages paths too (/v0.1/messages or /v1/messages)"])
-    return CheckResult(True, "the token may call Dispatch and nothing else", lines)
+        return CheckResult(False, "that is not a JWT", [str(exc), "mint one as in the cell above"])
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or not isinstance(iat, (int, float)):
+        return CheckResult(False, "the token has no exp (or no iat)", [
+            "without exp Vonage lets a token live 15 minutes: the exercise wants exp set"])
+    lifetime = exp - iat
+    answer = try_request(tut, tut.client.request_for("send_workflow", {}), bearer=token)
+    lines = [f"lifetime: exp - iat = {lifetime:g} s",
+             f"POST /v0.1/dispatch with an empty body: {answer.status} — "
+             + {400: "the token was accepted (the empty body was then refused)",
+                401: "the token was refused"}.get(answer.status, "unexpected")]
+    if answer.status == 401:
+        if lifetime < MIN_LIFETIME:
+            return CheckResult(False, f"the API refuses a token that lives {lifetime:g} s", [
+                *lines, "Vonage's authentication guide sets a minimum lifetime: exercise.hint(1) helps"])
+        if time.time() > exp:
+            return CheckResult(False, "the token has expired", [
+                *lines, "a short token is short: mint it again and check it at once"])
+        return CheckResult(False, "the API refuses this token", [
+            *lines, "is it signed with this application's private key, and is its application_id this one?"])
+    if answer.status != 400:
+        return CheckResult(False, f"unexpected answer {answer.status}", lines)
+    if lifetime > MIN_LIFETIME:
+        return CheckResult(False, f"accepted, but a token that lives {lifetime:g} s is not the shortest", lines)
+    return CheckResult(True, f"the shortest token Vonage accepts: {lifetime:g} s", lines)
 
 
-def dispatch_only_token(tut: Tutorial) -> Exercise:
-    """Step 03's exercise: a JWT whose ACL allows only Dispatch, refused by the Messages API.
+def shortest_token(tut: Tutorial) -> Exercise:
+    """Step 03's exercise: the shortest-lived token Vonage accepts (a documented limit of its JWTs).
 
     Args:
         tut: the session the check uses.
@@ -149,16 +148,15 @@ def dispatch_only_token(tut: Tutorial) -> Exercise:
         The exercise; ``check(token)`` takes the token to judge.
     """
     return Exercise(
-        name="a token for Dispatch only",
-        task=("Mint a JWT whose ACL allows only the Dispatch API (/*/dispatch/**) and see the Messages API refuse "
-              "it; then check the token with exercise.check(token)."),
+        name="the shortest token Vonage accepts",
+        task=("Mint, by hand, the shortest-lived JWT that the API still accepts (exp as close to iat as allowed); "
+              "then check it with exercise.check(token)."),
         hints=[
-            "tutorial.mint_token(tut, acl=...) mints a token with an ACL; its ['token'] is the JWT itself.",
-            'An ACL is {"paths": {pattern: {}}}: * stands for one path segment (the API version), ** for any number.',
-            'The pattern for Dispatch is "/*/dispatch/**": it matches POST /v0.1/dispatch and nothing under /messages.',
+            "Vonage's authentication guide: exp must be at least 30 seconds after iat, and at most 24 hours.",
+            "Change the exp of the cell above to now + 30.",
         ],
-        solution="solutions/03_dispatch_only_token.py",
-        checker=lambda token: check_dispatch_only(tut, token),
+        solution="solutions/03_shortest_token.py",
+        checker=lambda token: check_shortest_token(tut, token),
     )
 
 

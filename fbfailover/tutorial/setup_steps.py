@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ from fbfailover.tutorial.changes import (
 )
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.facebook_ids import learn_facebook_ids
+from fbfailover.tutorial.gallery import Failure, try_request
 from fbfailover.tutorial.session import LIVE, SHARED, Tutorial
 from fbfailover.tutorial.twins import curl_twin
 
@@ -43,6 +45,7 @@ __all__ = [
     "prerequisites",
     "require_public_url",
     "restore_account_webhooks",
+    "unreachable_account_webhook",
 ]
 
 DEFAULT_APP_NAME = "FB Messenger failover tutorial"
@@ -181,6 +184,34 @@ def _where_webhooks_go(tut: Tutorial, addresses: list[str] | None = None) -> lis
         return [("where webhooks go", "not to this notebook's receiver: the webhooks sent to these URLs do not "
                                       "show here")]
     return [("where webhooks go", _receiver_kind(tut))] if ours else []
+
+
+def _closed_local_port() -> int:
+    """A port of this machine that nothing listens on (bound, then released at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def unreachable_account_webhook(tut: Tutorial) -> Failure | Panel:
+    """The usual mistake with a tunnel, made on purpose: an account webhook URL that does not answer.
+
+    Vonage saves an account-level callback URL only when it answers 200 OK (its Account API reference). A tunnel
+    whose receiver is not running (or that has expired) does not, so the settings call is refused and nothing
+    changes. In the sandbox the URL is a port of this machine where nothing listens; in live mode nothing is sent:
+    this demonstration never touches a real account.
+
+    Returns:
+        What the API answered (offline), or a panel saying why nothing was sent (live).
+    """
+    if not tut.offline:
+        return Panel("Not sent in live mode: this demonstration never changes your account", [
+            "Vonage refuses an account webhook URL that does not answer 200 OK, e.g. a tunnel whose receiver "
+            "is not running; nothing changes then"])
+    down = f"http://127.0.0.1:{_closed_local_port()}/webhooks/inbound-sms"
+    return try_request(tut, tut.client.request_for("update_account_settings", down, None),
+                       what="an inbound URL whose receiver is not running",
+                       notes=[("wrong on purpose", f"moCallBackUrl = {down} (nothing listens there)")])
 
 
 def restore_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Panel:
