@@ -15,8 +15,8 @@ from fbfailover.payloads import (
 )
 from fbfailover.tutorial import exercises
 from fbfailover.tutorial.exchange import shorten_token
-from fbfailover.tutorial.sdk_twins import python_sdk_twin
 from fbfailover.tutorial.predictions import dispatch_outcome, v1_rejection
+from fbfailover.tutorial.sdk_twins import python_sdk_twin
 from fbfailover.tutorial.stepped_clock import SteppedClock, manual_clock
 
 FROM, TO = "447700900000", "447700900001"

@@ -98,20 +98,17 @@ def cases(kinds: tuple[str, ...] = KINDS) -> list[Case]:
 
 
 def run_text(case: Case, hosts: dict[str, str]) -> str:
-    """The twin's text with its host, and only its host, replaced by the run's (``hosts`` by kind).
+    """The twin's text with its host, and only its host, replaced by the run's (``hosts`` by kind), the way its
+    library takes a host (the builder's ``host`` part for the run's URL).
 
     Raises:
-        TwinFailed: when the shown text does not name its host exactly once, or the replaced text is not what the
-            builder makes for the run's host (the text would depend on more than the body and the host).
+        TwinFailed: when the shown text does not name its host exactly once.
     """
     shown = case.twin
     (rebuilt,) = twins_of(case.path, case.body, hosts[shown.kind], kinds=(shown.kind,))
     if shown.text.count(shown.host) != 1:
         raise TwinFailed(f"the text names its host {shown.host!r} {shown.text.count(shown.host)} times, not once")
-    text = shown.text.replace(shown.host, rebuilt.host)
-    if text != rebuilt.text:
-        raise TwinFailed("replacing the host does not give the twin built for the run's host")
-    return text
+    return shown.text.replace(shown.host, rebuilt.host)
 
 
 # --- the run's sandbox --------------------------------------------------------------------------------------
@@ -159,6 +156,8 @@ def sandbox(folder: Path) -> Iterator[Sandbox]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def _listening_url(process: subprocess.Popen[str]) -> str:
@@ -231,11 +230,12 @@ def judge(case: Case, done: subprocess.CompletedProcess[str], seen: list[Recorde
     Raises:
         TwinFailed: naming the first thing that differs from what the notebook describes.
     """
-    tail = (done.stderr.strip() or done.stdout.strip())[-600:]
-    if done.returncode != 0:
-        raise TwinFailed(f"exit status {done.returncode}: {tail}")
+    said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+    tail = said[-1][:300] if said else "(it printed nothing)"
+    if not seen:
+        raise TwinFailed(f"no request reached the sandbox (exit status {done.returncode}): {tail}")
     if len(seen) != 1:
-        raise TwinFailed(f"{len(seen)} requests reached the sandbox, not one: {tail}")
+        raise TwinFailed(f"{len(seen)} requests reached the sandbox, not one")
     request = seen[0]
     path = request.target.split("?")[0]
     if request.method != "POST" or path != case.path:
@@ -245,10 +245,12 @@ def judge(case: Case, done: subprocess.CompletedProcess[str], seen: list[Recorde
     except ValueError as exc:
         raise TwinFailed(f"the body is not JSON: {request.body[:200]!r}") from exc
     if sent != case.body:
-        raise TwinFailed(f"the sandbox saw another body than the notebook's: {json.dumps(sent)[:400]}")
-    answer = json.loads(request.answer or b"null")
+        raise TwinFailed(f"the sandbox saw another body than the notebook's: {json.dumps(sent)[:300]}")
     if request.status != 202:
         raise TwinFailed(f"the API answered {request.status}: {request.answer[:300]!r}")
+    if done.returncode != 0:
+        raise TwinFailed(f"exit status {done.returncode} after a 202: {tail}")
+    answer = json.loads(request.answer or b"null")
     key = "dispatch_uuid" if case.path == "/v0.1/dispatch" else "message_uuid"
     if answer[key] not in done.stdout:
         raise TwinFailed(f"the program did not print the answer's {key} ({done.stdout.strip()[:200]!r})")
