@@ -67,8 +67,8 @@ class Library:
         lifetime = (f"exp = iat + {self.jwt_lifetime} s" if self.jwt_lifetime is not None
                     else "no exp: Vonage then allows 15 minutes")
         return (f"Checked against the sandbox by make twins ({self.name} {self.version}): it sends POST {self.target} "
-                f"with User-Agent: {self.shown_user_agent()}, Accept: {self.accept}, Content-Type: "
-                f"application/json, {self.body_format} JSON and a fresh JWT with {', '.join(self.jwt_claims)} "
+                f'with User-Agent "{self.shown_user_agent()}", Accept "{self.accept}", Content-Type '
+                f'"application/json", {self.body_format} JSON and a fresh JWT with {", ".join(self.jwt_claims)} '
                 f"({lifetime}). To reach another host: {self.reach}.")
 
 
@@ -215,7 +215,7 @@ def node_messages_twin(body: Mapping[str, Any], host: str) -> str:
     scheme, hostname, port = _origin(host)
     base = f"{scheme}://{hostname}" + (f":{port}" if port else "")
     header = _comment("// ", [
-        f"Node: Vonage's current SDK, {SERVER_SDK.name} 3.x (the nexmo library never had Messages API v1).",
+        f"Node: Vonage's current SDK, {SERVER_SDK.name} 3.x.",
         f"{SERVER_SDK.install}   (then: node send.js, with the VONAGE_* variables of .env exported)",
         *_note(SERVER_SDK, "send() takes the API's fields in camelCase and sends them in snake_case, with failover "
                "flat beside the first message as the API documents; it resolves to { messageUUID } only, so the "
