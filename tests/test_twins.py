@@ -171,3 +171,11 @@ def test_a_twin_broken_on_purpose_fails_the_run(runner, capsys):
     assert "the sandbox saw another body" in lines[3]
     if len(selected) == 5:
         assert lines[4].startswith("FAIL node") and "exit status 1" in lines[4]
+
+
+def test_without_node_the_node_twins_are_skipped_with_a_line_saying_how_to_enable_them(runner, monkeypatch):
+    real = shutil.which
+    monkeypatch.setattr(runner.shutil, "which", lambda name: None if name == "node" else real(name))
+    why = runner.node_problem()
+    assert why.startswith("node twins skipped:") and "Node.js 20" in why and "make twins" in why
+    assert "\n" not in why
