@@ -8,11 +8,12 @@ BIN    := $(VENV)/bin
 FIRST_NOTEBOOK := notebooks/00-start-here.ipynb
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit notebooks notebooks-refresh browser bench chromium clean help
+.PHONY: lab test lint unit twins notebooks notebooks-refresh browser bench chromium clean help
 
 help:
 	@echo "make lab    open the tutorial in JupyterLab"
-	@echo "make test   lint and run every test (unit, sandbox, receiver, notebooks, browser)"
+	@echo "make test   lint and run every test (unit, sandbox, receiver, twins, notebooks, browser)"
+	@echo "make twins  run every curl, Node and Python twin the notebooks show against a sandbox"
 	@echo "make bench  run the benchmarks"
 
 # --- environment ------------------------------------------------------------------------------
@@ -41,6 +42,14 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi
 
+# The Node libraries of the notebooks' twins, from the npm registry into tools/node, exactly as the lockfile says.
+# Without npm the Node twins are skipped (tools/twins.py says how to enable them).
+NODE_MODULES := tools/node/node_modules/.package-lock.json
+
+$(NODE_MODULES): tools/node/package.json tools/node/package-lock.json
+	@if command -v npm >/dev/null; then cd tools/node && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm is missing: the Node twins will be skipped (install Node.js 20 or newer with npm)"; fi
+
 # --- the two commands ---------------------------------------------------------------------------
 # JupyterLab opens at the project root with the first notebook open: README, .env.example and .env are in the
 # file browser (dotfiles shown, tool folders hidden). The settings override keeps the news and update prompt
@@ -60,7 +69,7 @@ lab: $(VENV)/.stamp-lab $(LAB_OVERRIDES)
 	  if [ "$$(id -u)" = 0 ]; then root=--allow-root; fi; \
 	  $(BIN)/jupyter lab $$root $(LAB_FLAGS) $$target
 
-test: $(VENV)/.stamp-test chromium lint unit notebooks browser
+test: $(VENV)/.stamp-test chromium lint unit twins notebooks browser
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check fbfailover tests benchmarks tools
@@ -68,6 +77,10 @@ lint: $(VENV)/.stamp-test
 
 unit: $(VENV)/.stamp-test
 	$(BIN)/python -m pytest tests -n 2 --ignore=tests/browser -q
+
+# Every twin the notebooks show (curl, Node, Python) run against a sandbox started for the run.
+twins: $(VENV)/.stamp-test $(NODE_MODULES)
+	$(BIN)/python tools/twins.py
 
 # The notebooks run in order (each carries the previous one's application forward), in a temporary
 # .env and data folder with no inherited credentials: always the offline sandbox, never the project's .env.
@@ -85,4 +98,4 @@ bench: $(VENV)/.stamp-test
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
 
 clean:
-	rm -rf $(VENV) .fbfailover .pytest_cache .ruff_cache
+	rm -rf $(VENV) .fbfailover .pytest_cache .ruff_cache tools/node/node_modules

@@ -14,8 +14,9 @@ from fbfailover.payloads import (
     tutorial_workflow,
 )
 from fbfailover.tutorial import exercises
-from fbfailover.tutorial.exchange import sdk_twin, shorten_token
+from fbfailover.tutorial.exchange import shorten_token
 from fbfailover.tutorial.predictions import dispatch_outcome, v1_rejection
+from fbfailover.tutorial.sdk_twins import python_sdk_twin
 from fbfailover.tutorial.stepped_clock import SteppedClock, manual_clock
 
 FROM, TO = "447700900000", "447700900001"
@@ -95,12 +96,14 @@ def test_twins_target_vonage_and_name_the_sandbox(ready):
     assert "curl -X POST https://api.nexmo.com/v1/messages" in twins
     assert f"sent it to {ready.settings.api_url}/v1/messages (the sandbox)" in twins
     assert "client.messages.send(" in twins and "failover=[" in twins and "Sms(" in twins
+    assert "vonage.messages.send({" in twins and "messageType: \"text\"" in twins
 
 
 def test_sdk_twin_names_the_v4_classes():
-    text = sdk_twin({"channel": "messenger", "message_type": "text", "from": "1", "to": "2", "text": "hi",
-                     "webhook_version": "v0.1", "failover": [message_v1("sms", FROM, TO, "sms")]})
-    assert "from vonage import Auth, Vonage" in text
+    text = python_sdk_twin({"channel": "messenger", "message_type": "text", "from": "1", "to": "2", "text": "hi",
+                            "webhook_version": "v0.1", "failover": [message_v1("sms", FROM, TO, "sms")]},
+                           "https://api.nexmo.com")
+    assert "from vonage import Auth, HttpClientOptions, Vonage" in text
     assert "from vonage_messages import MessengerText, Sms" in text
     assert "from_='1'" in text and "webhook_version='v0.1'" in text
     compile(text, "<sdk>", "exec")

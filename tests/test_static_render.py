@@ -49,3 +49,17 @@ def test_no_output_is_a_bare_widget_repr(path):
         if WIDGET in data:
             assert any(kind in data for kind in FALLBACKS), f"cell {n}: a widget with only its text/plain: {plain!r}"
         assert not CUT_REPR.search(plain), f"cell {n}: a cut repr is all a reader without a kernel sees: {plain!r}"
+
+
+@pytest.mark.parametrize(("prefix", "node", "python"), [
+    ("04-", "nexmo.dispatch.create(\"failover\"", "requests.post("),
+    ("05-", "vonage.messages.send({", "client.messages.send("),
+])
+def test_the_failover_notebooks_show_the_curl_node_and_python_twins(rendered, prefix, node, python):
+    (name,) = [n for n in rendered if n.startswith(prefix)]
+    page = rendered[name]
+    assert "curl -X POST https://api.nexmo.com/" in page
+    assert node in page and python in page, f"{name}: a reader without a kernel should see the Node and Python twins"
+    assert "not confirmed" not in page.lower()
+    if prefix == "04-":
+        assert "deprecated" in page

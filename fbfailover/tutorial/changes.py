@@ -52,7 +52,7 @@ class Change:
 
 
 def needs_confirmation(offline: bool, confirm: bool | None) -> bool:
-    """True when a change must wait: live mode (a real account) and not confirmed."""
+    """True when a change must wait: live mode (a real account) and no confirmation yet."""
     return not offline and not confirm
 
 

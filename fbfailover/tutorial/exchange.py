@@ -4,8 +4,8 @@
 first; a body with problems is not sent and the problems are shown instead. Otherwise the client sends it (a
 fresh JWT, errors mapped as everywhere else, no retry of a POST) and the webhooks are followed until the final
 report (Dispatch) or the workflow's last status (Messages API v1). The result renders as HTML for people and as
-deterministic ``text/plain`` for strict nbval; its twins are the same request as curl against Vonage and, for
-v1, as a call of Vonage's Python SDK.
+deterministic ``text/plain`` for strict nbval; its twins are the same request against Vonage as curl, as a Node
+program and in Python (``twins.twins_of``), each run against a sandbox by ``make twins``.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from fbfailover.errors import ApiError, FbfailoverError
 from fbfailover.payloads import Request, to_curl
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
-from fbfailover.tutorial.twins import VONAGE_API, on_vonage
+from fbfailover.tutorial.twins import VONAGE_API, Twins, on_vonage, twins_of
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
 from fbfailover.webhooks.events import STATUS_ORDER, parse_timestamp
 
-__all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "event_time", "follow_more", "problems_of", "sdk_twin",
-           "send_request", "shorten_token"]
+__all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "event_time", "follow_more", "problems_of", "send_request",
+           "shorten_token"]
 
 # path -> (client operation, the helpers' check of its body)
 ENDPOINTS: dict[str, tuple[str, Callable[[Any], list[dict[str, str]]]]] = {
@@ -177,14 +177,11 @@ class Exchange:
                                           json=self.body, auth="jwt")
         return to_curl(on_vonage(request))
 
-    def twins(self) -> Panel:
-        """The request as curl against Vonage (and, for Messages API v1, as Vonage's Python SDK)."""
+    def twins(self) -> Twins:
+        """The request against Vonage as curl, as a Node program and in Python, built from the body sent."""
         note = (f"this notebook sent it to {self.url} (the sandbox) instead of {VONAGE_API}{self.path}"
                 if self.sandbox else f"sent to {self.url}")
-        code = [("curl, against Vonage (export JWT first: fbfailover jwt)", self.curl())]
-        if self.path == "/v1/messages" and isinstance(self.body, Mapping):
-            code.append(("Vonage's Python SDK 4.x (shown, not run)", sdk_twin(self.body)))
-        return Panel("The same request, outside this notebook", [("note", note)], code=code)
+        return Twins(note, twins_of(self.path, self.body))
 
 
 def event_time(event: Any) -> float:
@@ -314,52 +311,6 @@ def _collect(tut: Tutorial, run: Exchange) -> list[Any]:
     else:
         found = []
     return _order(found, _channels(run.path, run.body))
-
-
-# Vonage's Python SDK 4.x names, checked against the vonage-python-sdk sources (vonage-messages 1.5+, where
-# ``Messages.send(message, failover=[...])`` was added). Not confirmed here: that SDK was not installed or run,
-# and the stored source wraps the body as {"message": ..., "failover": [...]} when failover is given, which is
-# not the flat shape Vonage documents for POST /v1/messages — so try it against the sandbox before relying on it.
-_SDK_CLASSES = {("messenger", "text"): "MessengerText", ("sms", "text"): "Sms", ("whatsapp", "text"): "WhatsappText",
-                ("viber_service", "text"): "ViberText", ("rcs", "text"): "RcsText"}
-_SDK_SKIPPED = ("channel", "message_type", "failover")
-
-
-def _sdk_message(message: Mapping[str, Any], indent: str) -> tuple[str, str]:
-    name = _SDK_CLASSES.get((str(message.get("channel")), str(message.get("message_type"))), "BaseMessage")
-    args = [f"{'from_' if k == 'from' else k}={v!r}" for k, v in message.items() if k not in _SDK_SKIPPED]
-    inner = f",\n{indent}    ".join(args)
-    return name, f"{name}(\n{indent}    {inner},\n{indent})"
-
-
-def sdk_twin(body: Mapping[str, Any]) -> str:
-    """The Messages API v1 body as a call of Vonage's Python SDK 4.x (text to read, not run here).
-
-    Returns:
-        Python source: imports, the client from an application id and private key, and ``messages.send``.
-    """
-    first, first_code = _sdk_message(body, "    ")
-    names = {first}
-    failover = []
-    for message in body.get("failover") or []:
-        name, code = _sdk_message(message, "        ")
-        names.add(name)
-        failover.append(code)
-    call = f"response = client.messages.send(\n    {first_code}"
-    if failover:
-        call += ",\n    failover=[\n        " + ",\n        ".join(failover) + ",\n    ],"
-    call += "\n)"
-    return "\n".join([
-        "# pip install vonage   (4.x; vonage-messages 1.5 or later for failover=)",
-        "from vonage import Auth, Vonage",
-        f"from vonage_messages import {', '.join(sorted(names))}",
-        "",
-        'client = Vonage(Auth(application_id="YOUR_APPLICATION_ID", private_key="private.key"))',
-        call,
-        "print(response.message_uuid)",
-        "# Not confirmed here: how the SDK serialises failover= (read its source) and whether",
-        "# it can be pointed at a sandbox's http:// URL (HttpClientOptions takes a host, https only).",
-    ])
 
 
 def follow_more(tut: Tutorial, run: Exchange) -> Exchange:

@@ -10,7 +10,7 @@ from fbfailover.errors import ValidationError
 from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, tutorial_workflow
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
-from fbfailover.tutorial.twins import curl_twin
+from fbfailover.tutorial.twins import send_twins
 from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import STATUS_ORDER, v1_items, v1_outcome
 from fbfailover.webhooks.store import timeout_error
@@ -63,7 +63,7 @@ def apply_outcome(tut: Tutorial, outcome: str, *, fb_recipient_id: str, to_numbe
 def send_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_sender_id: str, fb_recipient_id: str,
                   text_messenger: str, text_sms: str, expiry_time: int = 600,
                   condition_status: str = "read", before_send: Callable[[], Any] | None = None) -> Panel:
-    """Validate and send the tutorial's Dispatch workflow; the panel holds the body, curl twin and id.
+    """Validate and send the tutorial's Dispatch workflow; the panel holds the body, its twins and the id.
 
     Args:
         before_send: called once the body is valid, just before sending (e.g. to set the sandbox's recipient).
@@ -80,7 +80,7 @@ def send_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_sender_
     started = _now(tut)
     answer = tut.client.send_workflow(body)
     return Panel("Workflow accepted (202)", [("dispatch_uuid", answer["dispatch_uuid"])],
-                 code=[("request body", json_block(body)), curl_twin(tut, request)],
+                 code=[("request body", json_block(body)), *send_twins(tut, request)],
                  data={**answer, "body": body, "started": started, "expiry_time": expiry_time,
                        "condition_status": condition_status})
 
@@ -163,7 +163,7 @@ def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_send
     answer = tut.client.send_message_v1(body)
     return Panel("Message accepted (202)", [("message_uuid", answer["message_uuid"]),
                                             ("workflow_id", answer.get("workflow_id"))],
-                 code=[("request body", json_block(body)), curl_twin(tut, request)],
+                 code=[("request body", json_block(body)), *send_twins(tut, request)],
                  data={**answer, "body": body})
 
 

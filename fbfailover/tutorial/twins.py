@@ -1,22 +1,64 @@
-"""The curl twin of a request: the same call against Vonage's own host, so that it transfers outside the notebook.
+"""The twins of a request: the same call as curl, as a Node program and as Python, against Vonage's own host.
 
-In the sandbox a request goes to ``http://127.0.0.1:PORT``; its twin names ``https://api.nexmo.com`` (or
-``https://rest.nexmo.com`` for the account settings) and says where this notebook really sent it. In live mode
-the twin is the request as sent.
+In the sandbox a request goes to ``http://127.0.0.1:PORT``; its twins name ``https://api.nexmo.com`` (or
+``https://rest.nexmo.com`` for the account settings) and say where this notebook really sent it. In live mode the
+curl twin is the request as sent. ``twins_of(path, body, host)`` builds every twin of a send from the body and the
+host alone (pure); ``make twins`` runs each of them against a sandbox (``tools/twins.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from fbfailover.payloads import Request, to_curl
+from fbfailover.tutorial.display import code_block
+from fbfailover.tutorial.sdk_twins import (
+    NEXMO,
+    PYTHON_REQUESTS,
+    PYTHON_SDK,
+    SERVER_SDK,
+    Library,
+    nexmo_options,
+    node_dispatch_twin,
+    node_messages_twin,
+    python_dispatch_twin,
+    python_sdk_classes,
+    python_sdk_host,
+    python_sdk_twin,
+)
 from fbfailover.tutorial.session import Tutorial
 
-__all__ = ["VONAGE_API", "VONAGE_REST", "curl_twin", "on_vonage"]
+__all__ = ["KINDS", "VONAGE_API", "VONAGE_REST", "Twin", "Twins", "curl_twin", "on_vonage", "send_twins",
+           "twins_of"]
 
 VONAGE_API = "https://api.nexmo.com"
 VONAGE_REST = "https://rest.nexmo.com"
+KINDS = ("curl", "node", "python-sdk")
+_JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Twin:
+    """One twin of a request: a program that makes the same call outside the notebook.
+
+    Attributes:
+        kind: ``curl``, ``node`` or ``python-sdk``. label: the caption shown above it.
+        language: ``shell``, ``javascript`` or ``python``. text: the program.
+        host: the part of ``text`` that names the host (``make twins`` replaces exactly this, once).
+        library: what the program uses (None for curl).
+    """
+
+    kind: str
+    label: str
+    language: str
+    text: str
+    host: str
+    library: Library | None = field(default=None, compare=False)
 
 
 def on_vonage(request: Request) -> Request:
@@ -39,3 +81,105 @@ def curl_twin(tut: Tutorial, request: Request) -> tuple[str, str]:
     origin = f"{parts.scheme}://{parts.netloc}"
     return (f"the same request with curl, against Vonage (this notebook sent it to the sandbox at {origin})",
             to_curl(on_vonage(request)))
+
+
+def _curl(path: str, body: Mapping[str, Any], host: str) -> Twin:
+    url = host.rstrip("/") + path
+    text = to_curl(Request("POST", url, _JSON_HEADERS, json=body, auth="jwt"))
+    return Twin("curl", "curl, against Vonage (export JWT first: fbfailover jwt)", "shell", text, url)
+
+
+def _base(host: str) -> str:
+    return host.rstrip("/")
+
+
+# path -> kind -> the twin of a send, built from (body, host) only; None when this body has no such twin
+_SENDS: dict[str, dict[str, Callable[[Mapping[str, Any], str], Twin | None]]] = {
+    "/v0.1/dispatch": {
+        "curl": lambda body, host: _curl("/v0.1/dispatch", body, host),
+        "node": lambda body, host: Twin(
+            "node", f"Node: nexmo {NEXMO.version}, the original tutorial's library (deprecated)", "javascript",
+            node_dispatch_twin(body, host), nexmo_options(host), NEXMO),
+        "python-sdk": lambda body, host: Twin(
+            "python-sdk", "Python: requests, with a JWT from vonage-jwt (the SDK has no Dispatch call)", "python",
+            python_dispatch_twin(body, host), f'API = "{_base(host)}"', PYTHON_REQUESTS),
+    },
+    "/v1/messages": {
+        "curl": lambda body, host: _curl("/v1/messages", body, host),
+        "node": lambda body, host: Twin(
+            "node", f"Node: {SERVER_SDK.name} {SERVER_SDK.version}", "javascript", node_messages_twin(body, host),
+            f'apiHost: "{_base(host)}"', SERVER_SDK),
+        "python-sdk": lambda body, host: None if python_sdk_classes(body) is None else Twin(
+            "python-sdk", f"Python: Vonage's SDK ({PYTHON_SDK.install.removeprefix('pip install ')})", "python",
+            python_sdk_twin(body, host), f'api_host="{python_sdk_host(host)}"', PYTHON_SDK),
+    },
+}
+
+
+def twins_of(path: str, body: Any, host: str = VONAGE_API, kinds: tuple[str, ...] = KINDS) -> list[Twin]:
+    """The twins of ``POST path`` with ``body``, addressed to ``host`` (a base URL), in the order of ``KINDS``.
+
+    Returns:
+        curl first, then the Node and Python programs this path and body have; only curl for other paths.
+
+    Raises:
+        ValueError: when a library of the kinds asked for cannot be pointed at ``host`` (nexmo speaks https on
+            port 443 only; Vonage's Python SDK speaks https only).
+    """
+    if not isinstance(body, Mapping):
+        body = {}
+    builders = _SENDS.get(path, {"curl": lambda b, h: _curl(path, b, h)})
+    twins = [builders[kind](body, host) for kind in KINDS if kind in kinds and kind in builders]
+    return [twin for twin in twins if twin is not None]
+
+
+@dataclass
+class Twins:
+    """The twins of one request, with a note on where the notebook really sent it.
+
+    Renders as ``text/plain`` (every twin in full, for strict nbval and readers without a kernel) and as HTML
+    (one titled block per twin); ``fbfailover.widgets.TwinTabs`` shows the same twins as tabs.
+    """
+
+    note: str
+    twins: list[Twin]
+    title: str = "The same request, outside this notebook"
+
+    def __iter__(self) -> Any:
+        return iter(self.twins)
+
+    def __getitem__(self, kind: str) -> Twin:
+        """The twin of ``kind`` (``curl``, ``node`` or ``python-sdk``)."""
+        for twin in self.twins:
+            if twin.kind == kind:
+                return twin
+        raise KeyError(f"no {kind} twin here; kinds: {', '.join(t.kind for t in self.twins)}")
+
+    def text(self) -> str:
+        """Every twin as plain lines."""
+        out = [self.title, f"  note: {self.note}"]
+        for twin in self.twins:
+            out.append(f"  {twin.label}:")
+            out.extend(f"    {row}" for row in twin.text.splitlines())
+        return "\n".join(out)
+
+    def html(self) -> str:
+        """Every twin as a captioned code block (what GitHub and nbviewer show)."""
+        blocks = "".join(f"<div><i>{html.escape(t.label)}</i>{code_block(t.text, t.language)}</div>"
+                         for t in self.twins)
+        return (f"<div class='fbfailover-panel fbfailover-twins'><b>{html.escape(self.title)}</b>"
+                f"<p>{html.escape(self.note)}</p>{blocks}</div>")
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.text(), "text/html": self.html()}
+
+
+def send_twins(tut: Tutorial, request: Request) -> list[tuple[str, str]]:
+    """``(label, text)`` of each twin of a send the client built, for a panel's code blocks (curl first)."""
+    parts = urlsplit(request.url)
+    label, curl = curl_twin(tut, request)
+    others = [t for t in twins_of(parts.path, request.json) if t.kind != "curl"]
+    return [(label, curl), *((t.label, t.text) for t in others)]

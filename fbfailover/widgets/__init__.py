@@ -7,6 +7,7 @@ from fbfailover.widgets.failover_forms import FailoverForm, MessagesV1Form
 from fbfailover.widgets.feed import EventFeed
 from fbfailover.widgets.forms import ApplicationForm, Form, JwtForm
 from fbfailover.widgets.timeline import FailoverTimeline
+from fbfailover.widgets.twins import TwinTabs
 
 __all__ = [
     "ApplicationForm",
@@ -20,4 +21,5 @@ __all__ = [
     "JwtForm",
     "MessagesV1Form",
     "Quiz",
+    "TwinTabs",
 ]

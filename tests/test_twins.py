@@ -1,0 +1,181 @@
+"""The twins of the notebooks' sends: pure builders, one host each, and a runner that fails a broken twin."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fbfailover.payloads import message_v1, tutorial_workflow
+from fbfailover.tutorial import sdk_twins
+from fbfailover.tutorial.twins import KINDS, Twins, twins_of
+
+ROOT = Path(__file__).resolve().parents[1]
+DISPATCH = tutorial_workflow(from_number="447700900000", to_number="447700900001", fb_sender_id="107084395103939",
+                             fb_recipient_id="4520378454745113")
+V1 = message_v1("messenger", "107084395103939", "4520378454745113", "Hi 'there' \"you\" $HOME `x` é",
+                failover=[message_v1("sms", "447700900000", "447700900001", "by SMS")])
+SENDS = [("/v0.1/dispatch", DISPATCH), ("/v1/messages", V1)]
+# a run's hosts by kind: Vonage's Python SDK speaks https only, nexmo speaks https on 443 only
+RUN_HOSTS = {"curl": "http://127.0.0.1:8765", "node": "http://127.0.0.1:8765", "python-sdk": "https://127.0.0.1:9443"}
+
+
+@pytest.fixture(scope="module")
+def runner():
+    """``tools/twins.py`` as a module (it imports ``tools/recorder.py`` as ``recorder``)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import twins as module
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    return module
+
+
+@pytest.mark.parametrize(("path", "body"), SENDS)
+def test_every_send_has_a_curl_a_node_and_a_python_twin_addressed_to_vonage(path, body):
+    twins = twins_of(path, body)
+    assert [t.kind for t in twins] == list(KINDS)
+    for twin in twins:
+        assert twin.text.count(twin.host) == 1, twin.kind
+        assert "nexmo.com" in twin.host and "127.0.0.1" not in twin.text
+        assert "Not confirmed" not in twin.text
+
+
+@pytest.mark.parametrize(("path", "body"), SENDS)
+def test_a_twin_is_a_function_of_the_body_and_the_host_and_the_host_is_all_that_changes(path, body):
+    for shown in twins_of(path, body):
+        (again,) = twins_of(path, json.loads(json.dumps(body)), kinds=(shown.kind,))
+        assert again == shown
+        (moved,) = twins_of(path, body, RUN_HOSTS[shown.kind], kinds=(shown.kind,))
+        assert moved.host != shown.host and moved.text == shown.text.replace(shown.host, moved.host)
+    other = {**body, "to" if path == "/v1/messages" else "template": "changed"}
+    assert all(a.text != b.text for a, b in zip(twins_of(path, body), twins_of(path, other), strict=True))
+
+
+def test_each_library_is_pointed_at_another_host_the_way_it_takes_one():
+    assert sdk_twins.nexmo_options("https://api.nexmo.com") == '{ apiHost: "api.nexmo.com" }'
+    assert sdk_twins.nexmo_options("http://127.0.0.1:8765") == '{ apiHost: "127.0.0.1", port: 8765 }'
+    with pytest.raises(ValueError, match="443"):
+        sdk_twins.nexmo_options("https://127.0.0.1:9443")
+    assert sdk_twins.python_sdk_host("https://127.0.0.1:9443") == "127.0.0.1:9443"
+    with pytest.raises(ValueError, match="https"):
+        sdk_twins.python_sdk_host("http://127.0.0.1:8765")
+    assert 'apiHost: "http://127.0.0.1:8765"' in sdk_twins.node_messages_twin(V1, "http://127.0.0.1:8765")
+    with pytest.raises(ValueError, match="base URL"):
+        twins_of("/v1/messages", V1, "api.nexmo.com")
+
+
+def test_the_python_twins_compile_and_carry_the_body_as_sent():
+    for path, body in SENDS:
+        (twin,) = twins_of(path, body, kinds=("python-sdk",))
+        compile(twin.text, twin.kind, "exec")
+    dispatch = twins_of("/v0.1/dispatch", DISPATCH, kinds=("python-sdk",))[0].text
+    namespace: dict = {}
+    exec(re.search(r"^body = .*?^}$", dispatch, re.S | re.M).group(0), namespace)
+    assert namespace["body"] == DISPATCH
+
+
+def test_the_python_sdk_twin_says_how_the_sdk_really_serialises_failover_and_pins_it():
+    text = twins_of("/v1/messages", V1, kinds=("python-sdk",))[0].text
+    assert "merges failover flat" in text and '"vonage>=4.5" "vonage-messages>=1.5"' in text
+    assert 'HttpClientOptions(api_host="api.nexmo.com"),  # a host name: the SDK always uses https://' in text
+    assert "failover=[\n        Sms(" in text and "from_='447700900000'" in text
+    assert "{'message'" not in text and '"message":' not in text
+    # a channel this twin has no class for: no Python SDK twin, rather than a wrong one
+    image = {**V1, "message_type": "image", "image": {"url": "https://example.com/a.jpg"}}
+    assert [t.kind for t in twins_of("/v1/messages", image)] == ["curl", "node"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.parametrize(("path", "body"), SENDS)
+def test_the_node_twins_are_valid_javascript(path, body, tmp_path):
+    (twin,) = twins_of(path, body, kinds=("node",))
+    program = tmp_path / "twin.js"
+    program.write_text(twin.text)
+    subprocess.run(["node", "--check", str(program)], check=True, capture_output=True, timeout=30)
+
+
+def test_the_node_twins_name_the_versions_of_the_lockfile_and_the_python_pin_is_the_test_extras():
+    lock = json.loads((ROOT / "tools" / "node" / "package-lock.json").read_text())["packages"]
+    assert lock["node_modules/nexmo"]["version"] == sdk_twins.NEXMO.version
+    assert lock["node_modules/@vonage/server-sdk"]["version"] == sdk_twins.SERVER_SDK.version
+    assert "nexmo.dispatch" in twins_of("/v0.1/dispatch", DISPATCH)[1].text
+    assert "deprecated" in twins_of("/v0.1/dispatch", DISPATCH)[1].label
+    extra = (ROOT / "pyproject.toml").read_text()
+    assert '"vonage>=4.5"' in extra and '"vonage-messages>=1.5"' in extra
+
+
+def test_twins_render_every_twin_as_text_and_html_and_as_tabs():
+    from fbfailover.widgets import TwinTabs
+
+    twins = Twins("this notebook sent it to the sandbox", twins_of("/v1/messages", V1))
+    assert twins["node"].kind == "node"
+    with pytest.raises(KeyError, match="kinds: curl, node, python-sdk"):
+        twins["java"]
+    text, page = twins.text(), twins.html()
+    for twin in twins:
+        assert twin.label in text and twin.text.splitlines()[-1] in text
+    assert "&quot;" in page and "$HOME" in page and "<script" not in page
+    tabs = TwinTabs(twins)
+    assert tabs.tabs.titles == ("curl", "Node", "Python")
+    bundle = tabs._repr_mimebundle_()
+    assert bundle["text/plain"] == text and bundle["text/html"] == page
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_run_text_refuses_a_twin_that_names_its_host_twice(runner):
+    (case,) = [c for c in runner.cases(("curl",)) if c.send == "dispatch"]
+    text = case.twin.text + "\n# " + case.twin.host
+    twice = dataclasses.replace(case, twin=dataclasses.replace(case.twin, text=text))
+    with pytest.raises(runner.TwinFailed, match="2 times"):
+        runner.run_text(twice, RUN_HOSTS)
+
+
+@pytest.mark.slow
+def test_a_twin_broken_on_purpose_fails_the_run(runner, capsys):
+    """Good twins pass and each broken one fails, in one run against one sandbox: the runner can fail."""
+    by = {(c.send, c.twin.kind): c for c in runner.cases()}
+    good = by[("dispatch", "curl")]
+    python = by[("dispatch", "python-sdk")]
+    # what exchange.py used to claim the Python SDK sends: the message and the failover list side by side
+    nested = dataclasses.replace(python, twin=dataclasses.replace(python.twin, text=python.twin.text.replace(
+        "json=body,", 'json={"message": body["workflow"][0], "failover": body["workflow"][1:]},')))
+    # a twin whose comments state a header its library does not send
+    wrong_fact = dataclasses.replace(python, twin=dataclasses.replace(
+        python.twin, library=dataclasses.replace(python.twin.library, accept="application/json")))
+    # a valid request, but not the one the notebook describes: the SMS is left out
+    v1 = by[("v1 failover", "curl")]
+    dropped = dataclasses.replace(v1, twin=dataclasses.replace(v1.twin, text=re.sub(
+        r',\n  "failover": \[.*\n  \]', "", v1.twin.text, flags=re.S)))
+    assert dropped.twin.text != v1.twin.text
+    selected = [good, nested, wrong_fact, dropped]
+    if shutil.which("node") and runner.node_problem() is None:
+        node = by[("v1 failover", "node")]
+        selected.append(dataclasses.replace(node, twin=dataclasses.replace(
+            node.twin, text=node.twin.text.replace("vonage.messages.send(", "vonage.messages.sendd("))))
+
+    assert runner.main([], selected=selected) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == f"twins_run={len(selected)} twins_ok=1 kinds=" + ",".join(
+        k for k in KINDS if any(c.twin.kind == k for c in selected))
+    assert lines[0].startswith("ok   curl       dispatch")
+    assert lines[1].startswith("FAIL python-sdk dispatch")
+    assert 'another body than the notebook\'s: {"message"' in lines[1]
+    assert "does not do what its twin says: Accept '*/*', not 'application/json'" in lines[2]
+    assert "the sandbox saw another body" in lines[3]
+    if len(selected) == 5:
+        assert lines[4].startswith("FAIL node") and "exit status 1" in lines[4]
+
+
+def test_without_node_the_node_twins_are_skipped_with_a_line_saying_how_to_enable_them(runner, monkeypatch):
+    real = shutil.which
+    monkeypatch.setattr(runner.shutil, "which", lambda name: None if name == "node" else real(name))
+    why = runner.node_problem()
+    assert why.startswith("node twins skipped:") and "Node.js 20" in why and "make twins" in why
+    assert "\n" not in why
