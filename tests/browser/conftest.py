@@ -63,7 +63,7 @@ VIEWPORT = {"width": 1400, "height": 1000}
 LAB_SETTINGS = {
     # No news / update toast covering the notebook (and no request for it).
     "@jupyterlab/apputils-extension/notification": '{"fetchNews": "false", "checkForUpdates": false}\n',
-    # Every cell stays in the DOM (the default today): lab.wait_until_executed reads all the prompts.
+    # Every cell stays in the DOM (the default today): a test's locators reach cells scrolled out of view.
     "@jupyterlab/notebook-extension/tracker": '{"windowingMode": "contentVisibility"}\n',
 }
 
@@ -237,6 +237,8 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             sys.executable, "-m", "jupyter", "lab",
             "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+            # window.jupyterapp: the tests wait on the notebook's and kernel's models (lab.py, lab.js).
+            "--LabApp.expose_app_in_browser=True",
         ]  # fmt: skip
         process = _start(command, env, log, url, token)
         if process is not None:
