@@ -48,7 +48,9 @@ window.fbfLab = (() => {
   function problems(model) {
     const found = [];
     for (let i = 0; i < model.outputs.length; i++) {
-      const output = model.outputs.get(i).toJSON();
+      const item = model.outputs.get(i);
+      if (item.type !== 'error' && item.type !== 'stream') continue; // rich outputs are not serialised on each poll
+      const output = item.toJSON();
       if (output.output_type === 'error') {
         const trace = (output.traceback ?? []).join('\n').replace(/\u001b\[[0-9;]*m/g, '');
         found.push({ kind: 'error', text: trace || `${output.ename}: ${output.evalue}` });
