@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -134,6 +135,12 @@ def _wait(page: Page, call: str, condition: str, *, arg: object = None, timeout:
             handle = page.wait_for_function(script, arg=arg, polling=POLL_MS, timeout=remaining * 1000)
         except PlaywrightTimeoutError:
             raise TimeoutError(f"{what}: not within {timeout:.0f} s; {_describe(_read(page, call, arg))}") from None
+        except PlaywrightError as error:
+            # JupyterLab reloaded the page (it moves a second window of a browser to a workspace of its own):
+            # the new page is read from the start.
+            if "context was destroyed" in str(error) or "navigat" in str(error):
+                continue
+            raise
         found = handle.json_value()
         handle.dispose()
         if found["met"]:
