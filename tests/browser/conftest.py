@@ -6,7 +6,9 @@ Fixtures:
     lab (function): the same server, reset before the test (no kernels, no saved tabs); its kernels are
         shut down after it.
     browser (session): Debian's Chromium, launched by Playwright.
-    page (function): a fresh browser context and page (1400x1000); screenshots go to the test's folder.
+    browser_context (session): the pages' context (1400x1000); its HTTP cache spares each test reloading
+        JupyterLab's scripts. JupyterLab keeps its state on the server, which ``lab`` resets.
+    page (function): a fresh page in that context; screenshots go to the test's folder.
     screenshot_root (session): the folder holding one sub-folder of screenshots per test.
 
 Without a usable Chromium the tests are skipped, or fail when ``CI`` is set.
@@ -29,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from fbfailover.config import is_setting
 from tests.browser.lab import Lab, register_screenshot_dir, screenshot
@@ -63,7 +65,7 @@ VIEWPORT = {"width": 1400, "height": 1000}
 LAB_SETTINGS = {
     # No news / update toast covering the notebook (and no request for it).
     "@jupyterlab/apputils-extension/notification": '{"fetchNews": "false", "checkForUpdates": false}\n',
-    # Every cell stays in the DOM (the default today): lab.wait_until_executed reads all the prompts.
+    # Every cell stays in the DOM (the default today): a test's locators reach cells scrolled out of view.
     "@jupyterlab/notebook-extension/tracker": '{"windowingMode": "contentVisibility"}\n',
 }
 
@@ -123,12 +125,20 @@ def screenshot_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-@pytest.fixture
-def page(browser: Browser, screenshot_root: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh context and page per test; ``lab.screenshot(page, name)`` writes into the test's folder."""
+@pytest.fixture(scope="session")
+def browser_context(browser: Browser) -> Iterator[BrowserContext]:
+    """One context (1400x1000) for the session's pages: they share its HTTP cache, so JupyterLab's scripts are
+    fetched and compiled once, not once per test."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(EXPECT_TIMEOUT_MS)
-    new_page = context.new_page()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext, screenshot_root: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page per test; ``lab.screenshot(page, name)`` writes into the test's folder."""
+    new_page = browser_context.new_page()
     folder = screenshot_root / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
     register_screenshot_dir(new_page, folder)
     request.node.stash[SCREENSHOT_DIR] = folder
@@ -137,7 +147,7 @@ def page(browser: Browser, screenshot_root: Path, request: pytest.FixtureRequest
     new_page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     new_page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
     yield new_page
-    context.close()
+    new_page.close()
 
 
 # --- JupyterLab ---------------------------------------------------------------------------------
@@ -237,6 +247,8 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             sys.executable, "-m", "jupyter", "lab",
             "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+            # window.jupyterapp: the tests wait on the notebook's and kernel's models (lab.py, lab.js).
+            "--LabApp.expose_app_in_browser=True",
         ]  # fmt: skip
         process = _start(command, env, log, url, token)
         if process is not None:

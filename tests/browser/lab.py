@@ -1,8 +1,9 @@
 """Helpers that drive JupyterLab in Chromium: open a notebook, run it, find widgets, take screenshots.
 
-Every helper takes the Playwright ``Page`` first. Waits use the status bar's kernel status, not the notebook's
-execution indicator: the indicator reads idle before the kernel is connected, and a "Select Kernel" dialog can
-still follow.
+Every helper takes the Playwright ``Page`` first. Waits read JupyterLab's own state, never how the page looks: the
+server exposes the app as ``window.jupyterapp`` (conftest.py starts it with ``--LabApp.expose_app_in_browser``),
+and ``lab.js`` reads the open notebook's cell models (execution counts, execution states, outputs) and its
+session's kernel (status, connection) from there. Clicks and typing go through the page, as a learner's do.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import urllib.request
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 DEFAULT_TIMEOUT = 30.0  # seconds; matches the `expect` default set in conftest.py
-BUSY_WORDS = ("No Kernel", "Connecting", "Initializing", "Starting", "Restarting", "Busy", "Unknown")
 ACTIVE_NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 
 # Screenshot folder per page, registered by the `page` fixture (a page lives for one test).
@@ -95,16 +97,93 @@ class Lab:
         return path
 
 
+# --- JupyterLab's state, read in the page -------------------------------------------------------------------
+
+# Evaluated once per page (again after a navigation): defines `window.fbfLab`, whose functions read the notebook and
+# kernel models through `window.jupyterapp`.
+_LAB_JS = (Path(__file__).with_name("lab.js")).read_text(encoding="utf-8")
+_INSTALL = f"if (!window.fbfLab) {{\n{_LAB_JS}\n}}"
+POLL_MS = 50  # how often a wait re-reads the models in the page
+
+
+def _read(page: Page, call: str, arg: object = None) -> dict:
+    """Returns ``window.fbfLab.<call>`` evaluated in the page, ``arg`` bound to ``arg``."""
+    return page.evaluate(f"(arg) => {{ {_INSTALL}\n return window.fbfLab.{call}; }}", arg)
+
+
+def _wait(page: Page, call: str, condition: str, *, arg: object = None, timeout: float, what: str) -> dict:
+    """Waits until JS ``condition`` holds for ``s = window.fbfLab.<call>`` and returns ``s``.
+
+    The models are re-read in the page every ``POLL_MS`` ms. A "Select Kernel" dialog met on the way is accepted
+    (the default kernel), as a learner would.
+
+    Raises:
+        TimeoutError: Raised when ``condition`` does not hold within ``timeout`` seconds; says what the state was.
+    """
+    deadline = time.monotonic() + timeout
+    script = f"""(arg) => {{ {_INSTALL}
+      const s = window.fbfLab.{call};
+      const met = Boolean({condition});
+      const dialog = !met && (s.dialogs ?? []).some(d => d.includes('Select Kernel'));
+      return met || dialog ? {{ met, s }} : null;
+    }}"""
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise PlaywrightTimeoutError("deadline passed")
+            handle = page.wait_for_function(script, arg=arg, polling=POLL_MS, timeout=remaining * 1000)
+        except PlaywrightTimeoutError:
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s; {_describe(_read(page, call, arg))}") from None
+        except PlaywrightError as error:
+            # JupyterLab reloaded the page (it moves a second window of a browser to a workspace of its own):
+            # the new page is read from the start.
+            if "context was destroyed" in str(error) or "navigat" in str(error):
+                continue
+            raise
+        found = handle.json_value()
+        handle.dispose()
+        if found["met"]:
+            return found["s"]
+        dismiss_kernel_dialog(page)
+
+
+def _describe(state: dict) -> str:
+    """The parts of a state that explain a wait's failure, on one line."""
+    if not state.get("open", state.get("found", True)):
+        return f"no notebook open; dialogs: {state.get('dialogs')}"
+    kernel = state.get("kernel") or {}
+    parts = [f"kernel {kernel.get('status')!r} ({kernel.get('connection')}, ready={kernel.get('ready')})"]
+    if "prompts" in state:
+        parts.append(f"{state['executed']} of {state['cells']} code cells executed in this run; "
+                     f"prompts {state['prompts']}")
+    if "count" in state:
+        parts.append(f"cell {state['index']} count {state['count']}, running={state['running']}, "
+                     f"source {state['source'][:60]!r}")
+    if state.get("dialogs"):
+        parts.append(f"dialogs {state['dialogs']}")
+    return "; ".join(parts)
+
+
+def _problem_text(problems: list[dict]) -> str:
+    return "\n".join(f"cell {p['index']} ({p['kind']}):\n{p['text']}" for p in problems)
+
+
+# --- opening and running notebooks --------------------------------------------------------------------------
+
+
 def open_notebook(page: Page, lab: Lab, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
-    """Opens notebook ``name`` and waits until its kernel is idle.
+    """Opens notebook ``name`` and waits until its kernel is idle (a "Select Kernel" dialog is accepted).
 
     Returns:
         The locator of the notebook (``.jp-Notebook``).
     """
     page.goto(lab.notebook_url(name))
+    _wait(page, "kernelState(arg)", "s.open && s.kernel.idle", arg=name, timeout=timeout,
+          what=f"the kernel of {name} to be idle")
+    _read(page, "activate(arg)", name)
     notebook = page.locator(ACTIVE_NOTEBOOK)
     expect(notebook).to_be_visible(timeout=timeout * 1000)
-    wait_for_kernel_idle(page, timeout=timeout)
     return notebook
 
 
@@ -114,44 +193,28 @@ def dismiss_kernel_dialog(page: Page) -> bool:
     Other dialogs are left open: they are a finding, and the failure screenshot shows them.
     """
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    if dialog.count() == 0 or not dialog.first.is_visible():
+    if dialog.count() == 0:
         return False
     try:
-        dialog.first.locator(".jp-mod-accept").first.click(timeout=2_000)
+        dialog.first.locator(".jp-mod-accept").first.click(timeout=5_000)
     except PlaywrightTimeoutError:  # closed on its own meanwhile
         return False
     return True
 
 
 def kernel_status(page: Page) -> str:
-    """Returns the status bar's text (kernel name and status, among others)."""
-    statusbar = page.locator("#jp-main-statusbar")
-    return statusbar.inner_text() if statusbar.count() else ""
-
-
-def _is_idle(status: str) -> bool:
-    return "Idle" in status and not any(word in status for word in BUSY_WORDS)
-
-
-def _kernel_idle(page: Page) -> bool:
-    return _is_idle(kernel_status(page))
+    """Returns the open notebook's kernel status as its session knows it (``"idle"``, ``"busy"``, ``"starting"``...)."""
+    state = _read(page, "kernelState()")
+    return state["kernel"]["status"] if state["open"] else "no notebook"
 
 
 def wait_for_kernel_idle(page: Page, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Waits until the status bar shows the kernel connected and idle, accepting any kernel dialog on the way.
+    """Waits until the open notebook's kernel is connected and idle, accepting a "Select Kernel" dialog on the way.
 
     Raises:
         TimeoutError: Raised when the kernel is not idle within ``timeout`` seconds.
     """
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        dismiss_kernel_dialog(page)
-        text = kernel_status(page)
-        if _is_idle(text):
-            return
-        page.wait_for_timeout(100)
-    raise TimeoutError(f"kernel not idle after {timeout:.0f} s; status bar reads {text!r}")
+    _wait(page, "kernelState()", "s.open && s.kernel.idle", timeout=timeout, what="the kernel to be idle")
 
 
 def _menu(page: Page, menu: str, command: str) -> None:
@@ -159,109 +222,126 @@ def _menu(page: Page, menu: str, command: str) -> None:
     page.locator(f'.lm-Menu-item[data-command="{command}"]').click()
 
 
-def run_all(page: Page, *, clear_outputs: bool = True) -> None:
-    """Runs every cell through the menu Run > Run All Cells.
+def run_all(page: Page, *, clear_outputs: bool = True, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Runs every cell through the menu Run > Run All Cells; ``wait_until_executed`` then waits for the run.
+
+    Before the click, every code cell's model is watched: the run's counts are the ones set after it, so an output
+    kept from before (committed with the notebook, or an earlier run) never passes for this run's.
 
     Args:
-        clear_outputs: first clear every output and execution count (Edit > Clear Outputs of All Cells).
-            A notebook committed with outputs opens with ``[1]`` ... ``[n]`` already showing, which a fresh
-            run reproduces exactly: without the clear, ``wait_until_executed`` could not tell them apart.
+        clear_outputs: first clear every output and execution count (Edit > Clear Outputs of All Cells), and wait
+            until the models show none, so the page shows only this run's results.
     """
     if clear_outputs:
         _menu(page, "Edit", "editmenu:clear-all")
+        _wait(page, "runState()", "s.open && s.prompts.every(p => p === '[ ]:')", timeout=timeout,
+              what="the outputs to be cleared")
+    _read(page, "startRun()")
     _menu(page, "Run", "runmenu:run-all")
 
 
-# For each non-empty code cell, its prompt: "[3]:" once run, "[*]:" while queued or running, "[ ]:" never run
-# (or skipped after an earlier cell failed). null until the notebook's cells are in the page.
-# textContent, not innerText: cells scrolled out of view are not laid out but are in the DOM (the default
-# windowing mode "contentVisibility", pinned in conftest.py, keeps every cell attached).
-# A cell whose source is hidden (an exercise's solution: metadata jupyter.source_hidden) has no input area in the
-# page, so no input prompt: its count is read from its output prompt, which shows once it ran if the cell ends
-# with an expression (solutions do); until then it counts as "[ ]:".
-_PROMPTS_JS = """
-() => {
-  const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
-  if (!notebook || !notebook.querySelector('.jp-Cell')) return null;
-  const prompt = cell => {
-    if (cell.querySelector('.jp-InputArea')) return (cell.querySelector('.jp-InputPrompt')?.textContent ?? '').trim();
-    const shown = Array.from(cell.querySelectorAll('.jp-OutputPrompt')).map(p => p.textContent.trim()).filter(t => t);
-    return shown.length ? shown[shown.length - 1] : '[ ]:';
-  };
-  return Array.from(notebook.querySelectorAll('.jp-CodeCell'))
-    .filter(cell => (cell.querySelector('.cm-content')?.textContent ?? 'x').trim() !== '')
-    .map(prompt);
-}
-"""
-_NUMBERED = re.compile(r"\[\d+\]:?")
-
-
 def execution_prompts(page: Page) -> list[str] | None:
-    """Returns the input prompts of the open notebook's non-empty code cells, like ``["[1]:", "[*]:"]``.
+    """Returns the prompts of the open notebook's non-empty code cells, like ``["[1]:", "[*]:", "[ ]:"]``.
 
-    None while the notebook has no cells in the page yet.
+    Read from the cell models (``[*]`` running, ``[ ]`` not run), whether or not a cell's source is shown. None
+    while no notebook is open.
     """
-    return page.evaluate(_PROMPTS_JS)
+    state = _read(page, "runState()")
+    return state["prompts"] if state["open"] else None
 
 
-def wait_until_executed(page: Page, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Waits until every non-empty code cell shows an execution count and the kernel is idle.
+def wait_until_executed(page: Page, *, timeout: float = DEFAULT_TIMEOUT) -> dict:
+    """Waits until the run ``run_all`` started has finished: read from the notebook's models, not the page.
 
-    Meant to follow ``run_all``: JupyterLab marks every cell ``[*]`` as soon as Run All is chosen, so "all
-    numbered" cannot be seen between two cells of the run.
+    Finished means: every non-empty code cell holds the execution count this run gave it, none is running, and
+    the kernel is connected and idle. A count arrives once the kernel has replied and reported idle for that cell,
+    so its outputs are in the model by then; a kernel idle between two cells finishes nothing.
+
+    Returns:
+        The run's state: ``cells``, ``executed``, ``prompts`` and ``problems`` (stderr outputs of the run's
+        cells, ``{"index", "kind", "text"}``).
 
     Raises:
-        AssertionError: Raised when the run stopped early (a cell raised; later cells stay ``[ ]``).
-        TimeoutError: Raised when the notebook has not finished within ``timeout`` seconds.
+        AssertionError: Raised as soon as a cell holds an error output (JupyterLab then skips the cells after it),
+            with the error's text, or when the kernel died.
+        TimeoutError: Raised when the run has not finished within ``timeout`` seconds.
     """
-    start = time.monotonic()
-    deadline = start + timeout
-    prompts: list[str] | None = None
-    seen_running = False
-    while time.monotonic() < deadline:
-        prompts = execution_prompts(page)
-        if prompts is not None:
-            if all(_NUMBERED.fullmatch(p) for p in prompts):
-                wait_for_kernel_idle(page, timeout=max(deadline - time.monotonic(), 1.0))
-                return
-            running = any("*" in p for p in prompts)
-            seen_running = seen_running or running
-            if not running and (seen_running or time.monotonic() - start > 2.0) and _kernel_idle(page):
-                errors = "\n".join(stderr_outputs(page).all_text_contents())
-                raise AssertionError(f"the run stopped before the last cell; prompts: {prompts}\n{errors}")
-        dismiss_kernel_dialog(page)
-        page.wait_for_timeout(100)
-    raise TimeoutError(f"notebook not executed after {timeout:.0f} s; prompts: {prompts}")
+    state = _wait(page, "runState()",
+                  "s.open && (s.done || s.kernel.status === 'dead' || s.problems.some(p => p.kind === 'error'))",
+                  timeout=timeout, what="Run All to finish")
+    errors = [p for p in state["problems"] if p["kind"] == "error"]
+    if errors:
+        raise AssertionError(f"the run stopped: a cell raised; prompts: {state['prompts']}\n{_problem_text(errors)}")
+    if not state["done"]:
+        raise AssertionError(f"the kernel died during the run; {_describe(state)}")
+    return state
+
+
+def notebook_problems(page: Page) -> list[str]:
+    """Returns the error and stderr outputs of the open notebook's code cells, from the models (one text each)."""
+    state = _read(page, "runState()")
+    return [f"cell {p['index']} ({p['kind']}): {p['text']}" for p in state.get("problems", [])]
 
 
 def run_new_cell(page: Page, source: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
-    """Adds a code cell holding ``source`` at the end of the open notebook, runs it, and waits for its count.
+    """Adds a code cell holding ``source`` at the end of the open notebook, runs it, and waits until it ran.
 
-    The cell is added with the notebook toolbar's "insert below" button after selecting the last cell, its
-    text is inserted as if pasted (no auto-closed brackets), and it is run with Ctrl+Enter (run in place).
+    As a learner would: the last cell is selected, the notebook toolbar's "insert below" button adds the cell,
+    ``source`` is typed into its editor as if pasted (no auto-closed brackets), and Ctrl+Enter runs it in place.
+    Each step waits on the notebook's model: the new cell exists and is active, holds exactly ``source``, then
+    has its execution count with the kernel idle.
 
     Returns:
-        The new cell (``.jp-CodeCell``); its outputs are ``.jp-OutputArea-output`` inside.
+        The new cell (``.jp-CodeCell``); its outputs are ``.jp-OutputArea-output`` inside, and
+        ``cell_outputs(page)`` reads them from the model.
 
     Raises:
-        AssertionError: Raised when the cell has no execution count within ``timeout`` seconds.
+        AssertionError: Raised when the cell raises (with the error's text).
+        TimeoutError: Raised when a step does not happen within ``timeout`` seconds.
     """
-    notebook = page.locator(ACTIVE_NOTEBOOK)
-    cells = notebook.locator(".jp-Cell")
-    index = cells.count()
-    cells.last.locator(".jp-InputPrompt").click()
+    before = _read(page, "cellState(-1)")
+    last = before["index"]
+    _read(page, "selectCell(arg)", last)
     page.locator(
         '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar [data-command="notebook:insert-cell-below"]'
     ).click()
-    cell = cells.nth(index)
-    expect(cell).to_have_class(re.compile(r"\bjp-CodeCell\b"))
+    added = _wait(page, "cellState(-1)", "s.found && s.cells === arg + 2 && s.type === 'code' && s.active",
+                  arg=last, timeout=timeout, what="the new cell")
+    cell = page.locator(f'{ACTIVE_NOTEBOOK} .jp-Cell[data-windowed-list-index="{added["index"]}"]')
     cell.locator(".cm-content").click()
     page.keyboard.insert_text(source)
-    expect(cell.locator(".cm-content")).to_contain_text(source.splitlines()[0].strip())
+    _wait(page, "cellState(arg.id)", "s.found && s.source === arg.source", arg={"id": added["id"], "source": source},
+          timeout=timeout, what="the new cell to hold the typed source")
     page.keyboard.press("Control+Enter")
-    expect(cell.locator(".jp-InputPrompt")).to_have_text(_NUMBERED, timeout=timeout * 1000)
-    wait_for_kernel_idle(page, timeout=timeout)
+    state = _wait(page, "cellState(arg)",
+                  "s.found && ((s.count !== null && !s.running && s.kernel.idle)"
+                  " || s.problems.some(p => p.kind === 'error'))",
+                  arg=added["id"], timeout=timeout, what="the new cell to run")
+    errors = [p for p in state["problems"] if p["kind"] == "error"]
+    if errors:
+        raise AssertionError(f"the new cell raised:\n{_problem_text([{**e, 'index': state['index']} for e in errors])}")
     return cell
+
+
+def cell_outputs(page: Page, index: int = -1) -> list[dict]:
+    """Returns the outputs of the open notebook's cell at ``index`` (negative: from the end) as nbformat JSON."""
+    state = _read(page, "cellState(arg)", index)
+    if not state["found"]:
+        raise IndexError(f"no cell {index}: the notebook has {state['cells']}")
+    return state.get("outputJSON", [])
+
+
+def in_kernel(page: Page, expression: str, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """Evaluates the Python ``expression`` in the open notebook's kernel and returns its value (JSON values only).
+
+    A scratch cell printing ``json.dumps(expression)`` is added at the end of the notebook (``run_new_cell``) and
+    its stdout is read from the cell's model: the way to ask for what only the kernel knows.
+    """
+    run_new_cell(page, f"import json; print(json.dumps({expression}))", timeout=timeout)
+    text = "".join(
+        "".join(o["text"]) for o in cell_outputs(page) if o["output_type"] == "stream" and o["name"] == "stdout"
+    )
+    return json.loads(text)
 
 
 def widget(page: Page, css_class: str) -> Locator:

@@ -1,4 +1,4 @@
-"""Step 04's active parts in JupyterLab: answer a prediction, step the clock to the deadline, solve an exercise.
+"""Step 04's active parts in JupyterLab: predict and compare, step the clock to the deadline, solve an exercise.
 
 Run All first (the notebook works alone: without step 02 it creates its application), then use the widgets by
 clicking, and type into new cells at the end of the notebook as a learner would.
@@ -22,10 +22,15 @@ def test_04_predict_step_the_clock_and_solve_an_exercise(lab: Lab, page: Page):
     quiz.locator(".fbf-quiz-choices label").filter(has_text="(b) Messenger at once, the SMS at the deadline").click()
     quiz.locator(".fbf-quiz-check").click()
     result = quiz.locator(".fbf-quiz-result")
-    expect(result).to_contain_text("Your prediction (b) is right.")
-    expect(result).to_contain_text("nobody read the Messenger message")
+    expect(result).to_contain_text("Your prediction (b) is recorded.")
+    expect(result).not_to_contain_text("nobody read the Messenger message")  # no reveal before anything is sent
     quiz.scroll_into_view_if_needed()
     screenshot(page, "04-prediction")
+
+    # The reveal comes from the run: compare the recorded prediction with what a new send produced.
+    compared = run_new_cell(page, 'tut.sandbox.reset_recipients()\nq.compare(tut.send("POST", "/v0.1/dispatch", body))')
+    expect(compared.locator(".fbfailover-panel")).to_contain_text("Your prediction (b) held.")
+    expect(compared.locator(".fbfailover-panel")).to_contain_text("nobody read the Messenger message")
 
     # Step the clock: a fresh manual-clock sandbox; nothing at 599 s, the SMS at 600 s.
     cell = run_new_cell(page, "clock = tutorial.manual_clock(tut)\nclock.send(body)\nClockStepper(clock)")
@@ -46,7 +51,7 @@ def test_04_predict_step_the_clock_and_solve_an_exercise(lab: Lab, page: Page):
     wrong = run_new_cell(page, "exercise = tutorial.exercises.ends_in_error(tut)\ntut.sandbox.reset_recipients()\n"
                                "tut.send(\"POST\", \"/v0.1/dispatch\", body)\nexercise.check()")
     expect(wrong.locator(".fbfailover-panel")).to_contain_text("✗ Not yet: a workflow that ends in error")
-    expect(wrong.locator(".fbfailover-panel")).to_contain_text("Make it fail")
+    expect(wrong.locator(".fbfailover-panel")).to_contain_text("The last message, the SMS, was delivered")
     right = run_new_cell(page, "tut.sandbox.set_recipient(\"sms\", \"447700900001\", \"undeliverable\")\n"
                                "tut.send(\"POST\", \"/v0.1/dispatch\", body)\nexercise.check()")
     expect(right.locator(".fbfailover-panel")).to_contain_text("✓ Done: a workflow that ends in error")
