@@ -74,3 +74,27 @@ def test_a_destination_that_hangs_holds_its_connections_while_others_are_deliver
         held = [d for d in found if d["url"] == stuck_url]
         assert sum(d["status"] == "delivered" for d in held) == 8
         assert sum(d["status"] == "pending" and d["attempts"][0]["status_code"] is None for d in held) == PER_HOST
+
+
+def _dispatch_of(body: dict) -> str | None:
+    return body.get("dispatch_uuid") or body.get("_links", {}).get("dispatch", {}).get("dispatch_uuid")
+
+
+def test_webhooks_of_each_dispatch_arrive_in_the_order_they_were_raised_while_many_go_out_at_once(
+    tmp_path, collector, key_pair
+):
+    from fbfailover.sandbox import start
+
+    # the real clock, ten times the default pace: 30 dispatches' 150 webhooks go out over many connections at once
+    with start(db=tmp_path / "sandbox.sqlite3", time_scale=6000) as box:
+        app = create_app(box, key_pair[1], collector.url)
+        token = mint(app["id"], key_pair[0])
+        uuids = [post_dispatch(box, token).json()["dispatch_uuid"] for _ in range(30)]
+        hits = collector.wait(150, "/status", timeout=60)
+        assert len(hits) == 150
+        for dispatch_uuid in uuids:
+            arrived = [h.json() for h in hits if _dispatch_of(h.json()) == dispatch_uuid]
+            raised = [d["body"] for d in box.deliveries(dispatch_uuid=dispatch_uuid)]  # in delivery-id order
+            assert arrived == raised
+            assert [b.get("status") for b in arrived] == ["submitted", "delivered", "submitted", "delivered",
+                                                          "completed"]
