@@ -98,3 +98,23 @@ def test_webhooks_of_each_dispatch_arrive_in_the_order_they_were_raised_while_ma
             assert arrived == raised
             assert [b.get("status") for b in arrived] == ["submitted", "delivered", "submitted", "delivered",
                                                           "completed"]
+
+
+def test_localhost_is_loopback_without_a_name_lookup(monkeypatch):
+    import asyncio
+    import socket
+
+    from fbfailover.sandbox.outbound import LocalResolver
+
+    async def resolve(host: str, family: socket.AddressFamily) -> list[str]:
+        loop = asyncio.get_running_loop()
+
+        async def no_lookup(*args, **kwargs):
+            raise AssertionError(f"looked up {args[0]!r} in a thread")
+
+        monkeypatch.setattr(loop, "getaddrinfo", no_lookup)
+        return [r["host"] for r in await LocalResolver().resolve(host, 3000, family)]
+
+    assert asyncio.run(resolve("localhost", socket.AF_UNSPEC)) == ["127.0.0.1", "::1"]
+    assert asyncio.run(resolve("LocalHost.", socket.AF_INET)) == ["127.0.0.1"]
+    assert asyncio.run(resolve("app.localhost", socket.AF_INET6)) == ["::1"]
