@@ -8,13 +8,13 @@ BIN    := $(VENV)/bin
 FIRST_NOTEBOOK := notebooks/00-start-here.ipynb
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit twins notebooks notebooks-refresh browser bench chromium clean help
+.PHONY: lab test lint unit twins notebooks notebooks-refresh browser bench chromium wrk prism clean help
 
 help:
 	@echo "make lab    open the tutorial in JupyterLab"
 	@echo "make test   lint and run every test (unit, sandbox, receiver, twins, notebooks, browser)"
 	@echo "make twins  run every curl, Node and Python twin the notebooks show against a sandbox"
-	@echo "make bench  run the benchmarks"
+	@echo "make bench  run the benchmarks (installs wrk and Prism for them)"
 
 # --- environment ------------------------------------------------------------------------------
 $(BIN)/python:
@@ -94,8 +94,29 @@ notebooks-refresh: $(VENV)/.stamp-test
 browser: $(VENV)/.stamp-test chromium
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
-bench: $(VENV)/.stamp-test
-	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
+# --- benchmarks ---------------------------------------------------------------------------------
+# Each prints a machine-readable last line; `make bench` runs them one after another (about 20 minutes).
+BENCHMARKS := jwt_mint connect webhook_latency timer_accuracy sandbox_load end_to_end workshop memory fuzz
+
+# Debian's wrk drives the HTTP load (the benchmarks fall back to a Python client without it).
+wrk:
+	@if command -v wrk >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's wrk for the load benchmarks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else echo "wrk is missing and cannot be installed here: the load benchmarks use a Python client"; fi
+
+# Prism 5, the static mock sandbox_load.py is measured against, from npm with its lockfile, in benchmarks/prism
+# (install scripts off: Prism needs none). Only `make bench` installs it; `make test` never does.
+prism:
+	@if [ -x benchmarks/prism/node_modules/.bin/prism ]; then :; \
+	elif command -v npm >/dev/null; then \
+	  echo "installing Prism for the benchmarks (npm ci in benchmarks/prism)"; \
+	  cd benchmarks/prism && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else echo "npm is missing: sandbox_load.py runs without Prism"; fi
+
+bench: $(VENV)/.stamp-test wrk prism
+	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python -m benchmarks.$$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .fbfailover .pytest_cache .ruff_cache tools/node/node_modules
+	rm -rf $(VENV) .fbfailover .pytest_cache .ruff_cache tools/node/node_modules benchmarks/prism/node_modules

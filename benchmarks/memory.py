@@ -2,8 +2,10 @@
 
 One ``fbfailover sandbox`` (file database in a temporary folder, the default 600x clock, so every dispatch's
 failover, status webhooks and final report finish about a second after it is accepted) and one application. By
-default the application has no webhook URLs, so each webhook is kept in the sandbox's bounded in-memory list of
-``no_url`` deliveries; ``--receiver`` sends them to an ``fbfailover receiver`` instead (signatures verified).
+default (``--webhooks sink``) its webhooks are really sent: five per dispatch, signed, over HTTP to a local sink
+that answers 200 at once (``sink.py``); ``--webhooks receiver`` sends them to an ``fbfailover receiver``
+(signatures verified), ``--webhooks none`` gives the application no webhook URLs (each webhook is then kept in the
+sandbox's bounded in-memory list of ``no_url`` deliveries).
 The tutorial's two-item failover workflow is sent ``--count`` times (default 50,000) from ``--concurrency`` (8)
 keep-alive connections by the load client of ``end_to_end.py`` (in its own process). The sandbox's resident set
 (``VmRSS`` in ``/proc/<pid>/status``) is sampled before the load, at every tenth of the count, at the end of the
@@ -17,7 +19,7 @@ first half's growth or 2 MB, whichever is larger (below 2 MB the allocator's noi
 "GROWING" and the exit status is 1. Short runs (``--count 3000``) show that it works, not that memory is bounded:
 the stores' bounds are reached only after thousands of dispatches.
 
-    python benchmarks/memory.py [--count 50000] [--concurrency 8] [--receiver]
+    python -m benchmarks.memory [--count 50000] [--concurrency 8] [--webhooks sink|receiver|none]
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ def main() -> int:
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--count", type=int, default=50_000, help="dispatches to send (default 50,000)")
     parser.add_argument("--concurrency", type=int, default=8, help="connections sending at once (default 8)")
-    parser.add_argument("--receiver", action="store_true",
-                        help="send the webhooks to an fbfailover receiver instead of leaving them without a URL")
+    parser.add_argument("--webhooks", choices=("sink", "receiver", "none"), default="sink",
+                        help="where the webhooks go: a local sink answering 200 (default), an fbfailover receiver, "
+                             "or nowhere (an application without webhook URLs)")
     parser.add_argument("--drain-timeout", type=float, default=300.0,
                         help="longest wait for every timer to run after the load (default 300 s)")
     args = parser.parse_args()
@@ -83,10 +86,14 @@ def main() -> int:
         sandbox, url = e2e.start_sandbox(folder)
         procs.append(sandbox)
         receiver_url = None
-        if args.receiver:
+        if args.webhooks == "receiver":
             receiver, receiver_url = e2e.start_receiver(folder)
             procs.append(receiver)
             threading.Thread(target=lambda: [None for _ in receiver.stdout], daemon=True).start()  # keep it flowing
+        elif args.webhooks == "sink":
+            sink, receiver_url = e2e.start_process([sys.executable, str(Path(__file__).with_name("sink.py"))],
+                                                   folder, "sink", r"listening on (http://\S+)")
+            procs.append(sink)
         token = e2e.create_application(url, receiver_url)
         check = requests.post(f"{url}/v0.1/dispatch", json=e2e.BODY, headers={"Authorization": f"Bearer {token}"},
                               timeout=30)
@@ -105,7 +112,7 @@ def main() -> int:
                     print(f"  {accepted:>7} dispatches: rss {samples[accepted]:.1f} MB", flush=True)
 
         print(f"cpus={os.cpu_count()} count={args.count} concurrency={args.concurrency} "
-              f"webhooks={'receiver' if args.receiver else 'no URL'} rss_mb_start={samples[0]:.1f} "
+              f"webhooks={args.webhooks} rss_mb_start={samples[0]:.1f} "
               f"load average before={' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
         accepted, summary = e2e.run_load_client(url, token, folder, concurrency=args.concurrency, count=args.count,
                                                 progress_every=step, on_progress=on_progress)

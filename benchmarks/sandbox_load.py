@@ -1,15 +1,31 @@
-"""Load benchmark of the sandbox's hot path: accepted ``POST /v0.1/dispatch`` per second and latency.
+"""Load benchmark of the sandbox's real path: accepted ``POST /v0.1/dispatch`` per second and latency, with every
+status webhook and final report really sent.
 
-The standalone sandbox (file database, default clock: 600 simulated seconds per real second, so every
-dispatch also runs its failover in the background) and a bare tornado handler answering 202 are measured
-the same way in the same run, at concurrency 1, 8 and 32, with a valid JWT and the tutorial's body. Both
-servers run in processes of their own, apart from the load client; the machine's load average is printed
-before and after, since other work on the machine changes the numbers.
-The load comes from ``wrk`` with a Lua script when it is installed, else from a Python keep-alive client.
+Side by side in one run, each server in a process of its own and measured the same way (``wrk`` with a Lua
+script when it is installed, else a Python keep-alive client in its own process), at concurrency 1, 8 and 32,
+with the same valid JWT and the tutorial's body:
 
-    python benchmarks/sandbox_load.py [--duration 10] [--client auto|wrk|python]
+* the standalone sandbox (file database, default clock: 600 simulated seconds per real second, so every dispatch
+  also runs its failover in the background). With ``--webhooks sink`` (the default) the application's status URL
+  points at a local sink process that answers 200 at once (``sink.py``): each dispatch sends five webhooks
+  (Messenger ``submitted``/``delivered``, SMS ``submitted``/``delivered``, the final report), signed, over HTTP.
+  With ``--webhooks none`` the application has no webhook URLs and nothing is sent (what this benchmark measured
+  before: an API that sends nothing);
+* a bare tornado handler answering 202 (the ceiling of one tornado process on this machine);
+* Prism 5 (``@stoplight/prism-cli``, a static mock that validates the request against the sandbox's own OpenAPI
+  description and sends nothing), when it is installed in ``benchmarks/prism`` (``make bench`` installs it there
+  from the lockfile; ``--prism off`` skips it).
 
-The last three lines are machine-readable: ``dispatch_rps_c8``, ``dispatch_p99_ms_c32``, ``vs_bare_c8``.
+After each sandbox measurement the benchmark waits until the sink has received every webhook of every accepted
+dispatch (so a backlog never spills into the next measurement) and counts what was lost. The machine's load
+average is printed before and after, since other work on the machine changes the numbers: compare within a run.
+
+    python -m benchmarks.sandbox_load [--duration 10] [--webhooks sink|none] [--prism auto|on|off]
+                                      [--client auto|wrk|python] [--clock real|manual] [--vary-body]
+
+Lines to read: ``dispatch_rps_c8_webhooks=``, ``dispatch_p99_ms_c8_webhooks=``, ``dispatch_p99_ms_c32_webhooks=``,
+``vs_bare_c8_webhooks=``, ``vs_prism_c8_webhooks=`` (without ``_webhooks`` for ``--webhooks none``),
+``webhooks_lost=``; the last line repeats them all on one line.
 """
 
 from __future__ import annotations
@@ -20,25 +36,24 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import jwt
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fbfailover.payloads import tutorial_workflow
+try:
+    from benchmarks import end_to_end as e2e
+except ImportError:  # run as a script: this folder is on the path
+    import end_to_end as e2e
 
-ROOT = Path(__file__).resolve().parents[1]
-CONCURRENCY = (1, 8, 32)
-# The tutorial's dispatch (Messenger, then SMS when not read within 600 s), built as the notebooks build it.
-BODY = tutorial_workflow(from_number="447700900000", to_number="447700900001", fb_sender_id="107083064136738",
-                         fb_recipient_id="3951551948198164", text_messenger="Hi via Messenger", text_sms="Hi via SMS")
+HERE = Path(__file__).resolve().parent
+PRISM = HERE / "prism" / "node_modules" / ".bin" / "prism"
+WEBHOOKS_PER_DISPATCH = 5  # Messenger submitted + delivered, SMS submitted + delivered, the final report
+BODY = e2e.BODY  # the tutorial's dispatch (Messenger, then SMS when not read within 600 s)
 
 BARE_SERVER = """
 import asyncio, sys, tornado.web
@@ -74,36 +89,51 @@ end
 VARY = False
 
 
-def start_server(args: list[str], pattern: str) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
-    line = proc.stdout.readline()
-    match = re.search(pattern, line)
-    if not match:
-        proc.kill()
-        raise SystemExit(f"server did not start: {line!r}")
-    return proc, match.group(1)
+def start_prism(spec: Path, log: Path, timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """Start Prism's mock of ``spec``; its output goes to ``log`` (it prints many lines before its URL)."""
+    with socket.socket() as probe:  # Prism needs a port number
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)], stdout=out,
+                                stderr=subprocess.STDOUT, cwd=PRISM.parents[2])
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if match := re.search(r"Prism is listening on (http://\S+)", log.read_text()):
+            return proc, match.group(1).rstrip("/")
+        time.sleep(0.2)
+    e2e.stop_process(proc)
+    raise SystemExit(f"Prism did not start: {log.read_text()[-500:]!r}")
 
 
-def prepare_sandbox(url: str, api_key: str, api_secret: str) -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    app = requests.post(
-        f"{url}/v2/applications",
-        auth=(api_key, api_secret),
-        timeout=10,
-        json={"name": "benchmark", "keys": {"public_key": public}},
-    ).json()
-    now = int(time.time())
-    claims = {"application_id": app["id"], "iat": now, "jti": str(uuid.uuid4()), "exp": now + 3600}
-    token = jwt.encode(claims, key, algorithm="RS256")
-    check = requests.post(f"{url}/v0.1/dispatch", json=BODY, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    assert check.status_code == 202, check.text
-    return token
+def check_dispatch(url: str, token: str) -> None:
+    check = requests.post(f"{url}/v0.1/dispatch", json=BODY, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    if check.status_code != 202:
+        raise SystemExit(f"the sandbox refused the tutorial's dispatch: {check.status_code} {check.text}")
+
+
+def sink_counts(sink_url: str) -> dict:
+    return requests.get(f"{sink_url}/_sink", timeout=10).json()
+
+
+def wait_for_webhooks(sink_url: str, expected: int, timeout: float) -> tuple[int, float]:
+    """Wait until the sink has received ``expected`` webhooks; returns (received, seconds waited)."""
+    began = time.monotonic()
+    received = sink_counts(sink_url)["requests"]
+    while received < expected and time.monotonic() - began < timeout:
+        time.sleep(0.05)
+        received = sink_counts(sink_url)["requests"]
+    return received, time.monotonic() - began
+
+
+def wait_for_idle(url: str, timeout: float) -> None:
+    """Wait until the sandbox has no timer left (every dispatch finished: nothing more to send)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = requests.get(f"{url}/_sandbox", auth=(e2e.API_KEY, e2e.API_SECRET), timeout=10).json()
+        if info["pending_timers"] == 0:
+            return
+        time.sleep(0.05)
 
 
 def _ms(text: str) -> float:
@@ -117,19 +147,9 @@ def run_wrk(url: str, token: str, concurrency: int, duration: float) -> dict:
     try:
         threads = min(concurrency, 2)
         out = subprocess.run(
-            [
-                "wrk",
-                f"-t{threads}",
-                f"-c{concurrency}",
-                f"-d{int(duration)}s",
-                "--latency",
-                "-s",
-                script.name,
-                f"{url}/v0.1/dispatch",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{int(duration)}s", "--latency", "-s", script.name,
+             f"{url}/v0.1/dispatch"],
+            capture_output=True, text=True, check=True,
         ).stdout
     finally:
         os.unlink(script.name)
@@ -140,6 +160,7 @@ def run_wrk(url: str, token: str, concurrency: int, duration: float) -> dict:
     failed = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     return {
+        "accepted": total - (int(bad.group(1)) if bad else 0),
         "accepted_rps": (total - failed) / seconds,
         "p50_ms": _ms(latency["50"]),
         "p99_ms": _ms(latency["99"]),
@@ -172,7 +193,8 @@ async def _python_load(host: str, port: int, request: bytes, concurrency: int, d
     elapsed = time.perf_counter() - began
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"accepted_rps": len(latencies) / elapsed, "p50_ms": pick(0.50), "p99_ms": pick(0.99), "failed": failed}
+    return {"accepted": len(latencies), "accepted_rps": len(latencies) / elapsed, "p50_ms": pick(0.50),
+            "p99_ms": pick(0.99), "failed": failed}
 
 
 def run_python(url: str, token: str, concurrency: int, duration: float) -> dict:
@@ -190,78 +212,116 @@ def run_python(url: str, token: str, concurrency: int, duration: float) -> dict:
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(Path(__file__).parent), host, port, request, str(concurrency), str(duration)],
-        capture_output=True,
-        text=True,
-        check=True,
+        capture_output=True, text=True, check=True,
     ).stdout
     return json.loads(out)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
+    parser.add_argument("--webhooks", choices=("sink", "none"), default="sink",
+                        help="'sink' (default): every webhook sent to a local sink that answers 200 at once; "
+                             "'none': an application without webhook URLs (nothing sent)")
+    parser.add_argument("--prism", choices=("auto", "on", "off"), default="auto",
+                        help="measure Prism 5 from benchmarks/prism too (auto: when it is installed there)")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument(
-        "--clock",
-        choices=("real", "manual"),
-        default="real",
-        help="sandbox clock; 'real' (default) also runs every failover in the background",
-    )
+    parser.add_argument("--clock", choices=("real", "manual"), default="real",
+                        help="sandbox clock; 'real' (default) also runs every failover in the background")
     parser.add_argument("--vary-body", action="store_true",
                         help="wrk only: a different Messenger text in every request (no two bodies alike)")
+    parser.add_argument("--concurrency", default="1,8,32",
+                        help="comma-separated concurrencies to measure (default 1,8,32; 8 and 32 are reported)")
+    parser.add_argument("--drain-timeout", type=float, default=120.0,
+                        help="longest wait for the webhooks of one measurement to arrive (default 120 s)")
     args = parser.parse_args()
+    concurrencies = sorted({int(c) for c in args.concurrency.split(",")} | {8, 32})
     global VARY
     VARY = args.vary_body
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
     load = run_wrk if client == "wrk" else run_python
-    with tempfile.TemporaryDirectory() as tmp:
-        sandbox, url = start_server(
-            [
-                sys.executable,
-                "-m",
-                "fbfailover.sandbox",
-                "--port",
-                "0",
-                "--db",
-                f"{tmp}/bench.sqlite3",
-                "--clock",
-                args.clock,
-                "--api-key",
-                "bench001",
-                "--api-secret",
-                "benchsecret00001",
-            ],
-            r"listening on (http://\S+)",
-        )
-        bare, bare_url = start_server([sys.executable, "-c", BARE_SERVER], r"listening on (http://\S+)")
-        try:
-            token = prepare_sandbox(url, "bench001", "benchsecret00001")
-            load_avg = " ".join(f"{v:.2f}" for v in os.getloadavg())
-            print(
-                f"client={client} duration={args.duration:g}s cpus={os.cpu_count()} sandbox clock={args.clock} "
-                f"load average before={load_avg}"
-            )
-            results: dict[tuple[str, int], dict] = {}
-            for concurrency in CONCURRENCY:
-                for name, target in (("sandbox", url), ("bare", bare_url)):
-                    result = results[name, concurrency] = load(target, token, concurrency, args.duration)
-                    print(
-                        f"{name:8s} c={concurrency:<3d} accepted/s={result['accepted_rps']:9.0f} "
-                        f"p50={result['p50_ms']:7.2f} ms p99={result['p99_ms']:7.2f} ms failed={result['failed']}",
-                        flush=True,
-                    )
-        finally:
-            for proc in (sandbox, bare):
-                proc.terminate()
-                proc.wait(10)
+    use_prism = args.prism == "on" or (args.prism == "auto" and PRISM.exists())
+    if args.prism == "on" and not PRISM.exists():
+        raise SystemExit(f"Prism is not installed at {PRISM}: run `make bench` (or npm ci in benchmarks/prism)")
+    sending = args.webhooks == "sink" and args.clock == "real"
+    suffix = "_webhooks" if args.webhooks == "sink" else ""
+    procs: list[subprocess.Popen] = []
+    results: dict[tuple[str, int], dict] = {}
+    lost = 0
+    folder = Path(tempfile.mkdtemp(prefix="fbfailover-load-"))
+    try:
+        sandbox, url = e2e.start_sandbox(folder, ("--clock", args.clock))
+        procs.append(sandbox)
+        servers = [("sandbox", url)]
+        sink_url = None
+        if args.webhooks == "sink":
+            sink, sink_url = e2e.start_process([sys.executable, str(HERE / "sink.py")], folder, "sink",
+                                               r"listening on (http://\S+)")
+            procs.append(sink)
+        bare, bare_url = e2e.start_process([sys.executable, "-c", BARE_SERVER], folder, "bare",
+                                           r"listening on (http://\S+)")
+        procs.append(bare)
+        servers.append(("bare", bare_url))
+        if use_prism:
+            spec = folder / "openapi.json"
+            spec.write_text(requests.get(f"{url}/_sandbox/openapi.json", timeout=10).text)
+            prism, prism_url = start_prism(spec, folder / "prism.log")
+            procs.append(prism)
+            servers.append(("prism", prism_url))
+        token = e2e.create_application(url, sink_url)
+        check_dispatch(url, token)
+        sent = 1  # the check dispatch
+        if sending:
+            wait_for_webhooks(sink_url, WEBHOOKS_PER_DISPATCH, 30)
+        load_avg = " ".join(f"{v:.2f}" for v in os.getloadavg())
+        print(
+            f"client={client} duration={args.duration:g}s cpus={os.cpu_count()} sandbox clock={args.clock} "
+            f"webhooks={args.webhooks} servers={','.join(name for name, _ in servers)} "
+            f"load average before={load_avg}", flush=True)
+        for concurrency in concurrencies:
+            for name, target in servers:
+                cpu_before = e2e.cpu_seconds(sandbox.pid)
+                result = results[name, concurrency] = load(target, token, concurrency, args.duration)
+                note = ""
+                if name == "sandbox":
+                    sent += result["accepted"]
+                    if sending:
+                        expected = sent * WEBHOOKS_PER_DISPATCH
+                        received, waited = wait_for_webhooks(sink_url, expected, args.drain_timeout)
+                        lost = max(lost, expected - received)
+                        connections = sink_counts(sink_url)["connections"]
+                        note = (f" webhooks={received}/{expected} drain={waited:.1f}s "
+                                f"sink_connections={connections}")
+                    wait_for_idle(url, args.drain_timeout)
+                    cpu = e2e.cpu_seconds(sandbox.pid) - cpu_before
+                    note += f" cpu_us_per_dispatch={1e6 * cpu / max(1, result['accepted']):.0f}"
+                print(
+                    f"{name:8s} c={concurrency:<3d} accepted/s={result['accepted_rps']:9.0f} "
+                    f"p50={result['p50_ms']:7.2f} ms p99={result['p99_ms']:7.2f} ms failed={result['failed']}"
+                    + note, flush=True)
+    finally:
+        for proc in reversed(procs):
+            e2e.stop_process(proc)
+        shutil.rmtree(folder, ignore_errors=True)
     print("load average after=" + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     c8 = results["sandbox", 8]["accepted_rps"]
-    print(f"dispatch_rps_c8={c8:.0f}")
-    print(f"dispatch_p99_ms_c32={results['sandbox', 32]['p99_ms']:.2f}")
-    print(f"vs_bare_c8={c8 / results['bare', 8]['accepted_rps']:.3f}")
-    return 0
+    lines = [
+        f"dispatch_rps_c8{suffix}={c8:.0f}",
+        f"dispatch_p99_ms_c8{suffix}={results['sandbox', 8]['p99_ms']:.2f}",
+        f"dispatch_p99_ms_c32{suffix}={results['sandbox', 32]['p99_ms']:.2f}",
+        f"vs_bare_c8{suffix}={c8 / results['bare', 8]['accepted_rps']:.3f}",
+    ]
+    if use_prism:
+        lines.append(f"vs_prism_c8{suffix}={c8 / results['prism', 8]['accepted_rps']:.3f}")
+    if sending:
+        lines.append(f"webhooks_lost={lost}")
+    print("\n".join(lines))
+    print(" ".join(lines))
+    return 1 if lost else 0
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ Over loopback, for 1,000 signed status webhooks, with the receiver verifying eve
 The sandbox is the sender: tutorial dispatches whose Messenger message is never read, five webhooks each; it
 stamps every webhook with ``X-Fbfailover-Sent-At`` (real epoch seconds, taken as it hands the request to its
 HTTP client). With ``--sender self`` this script sends instead, doing what the sandbox does per webhook
-(compact JSON, an HS256 signature with ``payload_hash``, a tornado ``AsyncHTTPClient`` POST), which isolates
-the receiver's share. The event's ``received_at`` is stamped as it enters the store.
+(compact JSON, an HS256 signature with ``payload_hash``, a POST through the sandbox's own HTTP client,
+``fbfailover.sandbox.outbound.Outbound``), which isolates the receiver's share. The event's ``received_at`` is
+stamped as it enters the store.
 
 Last line: ``webhook_p50_ms=<n> webhook_p99_ms=<n>`` (target: p50 <= 5 ms).
 
@@ -24,9 +25,10 @@ import time
 import uuid
 
 import jwt
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from fbfailover import webhooks
+from fbfailover.sandbox.outbound import Outbound
+from fbfailover.sandbox.webhooks import PER_HOST
 
 SECRET = "benchmark-signature-secret-0123456789abcdef"
 WARM_UP = 50
@@ -54,19 +56,18 @@ def signed_headers(raw: bytes) -> dict[str, str]:
 
 
 async def send_all(url: str, count: int) -> None:
-    """Post ``count`` signed webhooks one after another, stamping each just before ``fetch``."""
-    client = AsyncHTTPClient(force_instance=True, max_clients=64)
+    """Post ``count`` signed webhooks one after another, stamping each just before the POST."""
+    client = Outbound(PER_HOST)
     try:
         for n in range(count):
             raw = json.dumps(status_webhook(n), separators=(",", ":")).encode()
             headers = signed_headers(raw)
             headers[webhooks.SENT_AT_HEADER] = repr(time.time())
-            response = await client.fetch(HTTPRequest(url, method="POST", body=raw, headers=headers),
-                                          raise_error=False)
-            if response.code != 200:
-                raise SystemExit(f"receiver answered {response.code}: {response.body!r}")
+            code, error = await client.post(url, headers, raw)
+            if code != 200:
+                raise SystemExit(f"receiver answered {code}: {error}")
     finally:
-        client.close()
+        await client.close()
 
 
 def latencies_ms(events: list[webhooks.Event]) -> list[float]:
@@ -123,7 +124,7 @@ def run_as_sender(count: int) -> tuple[str, list[float]]:
         asyncio.run(send_all(receiver.status_url, count + WARM_UP))
         receiver.store.flush()
         measured = latencies_ms(receiver.events())
-        return "this script (tornado AsyncHTTPClient, as the sandbox)", measured[WARM_UP:]
+        return "this script (the sandbox's HTTP client)", measured[WARM_UP:]
     finally:
         receiver.stop()
 

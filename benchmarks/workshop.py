@@ -1,9 +1,10 @@
-"""A workshop of 100 attendees on one sandbox, all at once: no errors, no lost or repeated webhooks.
+"""A workshop of 500 attendees on one sandbox, all at once: no errors, no lost or repeated webhooks.
 
-One standalone ``fbfailover sandbox --workshop`` (file database, 600 simulated seconds per real second) and,
-in this process, one thread per attendee. No attendee runs a receiver the sandbox could reach: as on Binder or a
-JupyterHub, every attendee pulls their webhooks from the sandbox's event stream (``StreamSource``, one
-long-poll each). Each attendee, released together with all the others:
+One standalone ``fbfailover sandbox --workshop`` (file database, 600 simulated seconds per real second) and one
+thread per attendee, spread over ``--processes`` processes (each attendee is a kernel of its own in a real room).
+No attendee runs a receiver the sandbox could reach: as on Binder or a JupyterHub, every attendee pulls their
+webhooks from the sandbox's event stream (``StreamSource``, one long-poll each). Each attendee, released
+together with all the others:
 
 1. asks the sandbox for an account of their own (``POST /_sandbox/accounts`` with the workshop token);
 2. starts pulling their account's webhooks (signature checks on, with their signature secret);
@@ -16,9 +17,9 @@ long-poll each). Each attendee, released together with all the others:
 A webhook is *lost* when the sandbox recorded it for the account but the attendee's stream never brought it
 (or it was refused); *duplicate* when the attendee was shown it twice. The webhook latency is from the moment the
 sandbox produced a webhook (kept it in the mailbox) to the moment it entered the attendee's store. The last line is
-``attendees=100 errors=<n> lost_webhooks=<n> duplicate_webhooks=<n> webhook_p99_ms=<n> p99_api_ms=<n> wall_s=<n>``.
+``attendees=500 errors=<n> lost_webhooks=<n> duplicate_webhooks=<n> webhook_p99_ms=<n> p99_api_ms=<n> wall_s=<n>``.
 
-    python -m benchmarks.workshop [--attendees 100] [--time-scale 600]
+    python -m benchmarks.workshop [--attendees 500] [--time-scale 600] [--processes 32]
 """
 
 from __future__ import annotations
@@ -185,9 +186,9 @@ def run_group(url: str, numbers: list[int], start: Any) -> list[Attendee]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--attendees", type=int, default=100)
+    parser.add_argument("--attendees", type=int, default=500)
     parser.add_argument("--time-scale", type=float, default=600.0)
-    parser.add_argument("--processes", type=int, default=8,
+    parser.add_argument("--processes", type=int, default=32,
                         help="attendee processes (each attendee is a kernel of its own in a real room; one process "
                              "for everyone queues them all behind one interpreter lock)")
     args = parser.parse_args()

@@ -16,18 +16,20 @@ import hashlib
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import jwt
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from .clock import iso
 from .mailbox import route_of
+from .outbox import Job, Outbox
 from .storage import dumps
 
 if TYPE_CHECKING:
     from .catalog import Account, Accounts
     from .clock import Clock, Scheduler
     from .mailbox import Mailbox
+    from .outbound import Outbound
     from .records import Records
     from .storage import Database
 
@@ -37,6 +39,20 @@ GIVE_UP_AFTER = 24 * 3600.0
 USER_AGENT = "fbfailover-sandbox (Vonage webhook emulation)"
 # Real epoch seconds when the webhook is handed to the HTTP client (not a Vonage header: for latency measurements)
 SENT_AT_HEADER = "X-Fbfailover-Sent-At"
+PER_HOST = 32  # webhooks under way at once to one destination (scheme, host, port): one connection each
+MAILBOX_DESTINATION = "mailbox"  # the queue of webhooks to this sandbox's own mailbox addresses
+
+
+def destination(url: str) -> str:
+    """Which queue and connection pool ``url`` belongs to: ``scheme://host:port``, or ``MAILBOX_DESTINATION``."""
+    if route_of(url) is not None:
+        return MAILBOX_DESTINATION
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # not a port: the attempt will fail and say so
+        port = None
+    return f"{parts.scheme}://{parts.hostname}:{port}"
 
 
 def retry_delay(attempts_made: int) -> float:
@@ -75,6 +91,7 @@ class Webhooks:
         *,
         connect_timeout: float = 3.0,
         request_timeout: float = 15.0,
+        per_host: int = PER_HOST,
     ):
         self.db = db
         self.records = records
@@ -85,21 +102,31 @@ class Webhooks:
         scheduler.on("deliver", self.attempt)
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
-        self._client: AsyncHTTPClient | None = None
-        self._inflight: set[asyncio.Task] = set()
-        self._last: dict[str, asyncio.Task] = {}  # per dispatch/message: the attempt the next one waits for
+        self.per_host = per_host
+        self._outbound: Outbound | None = None
+        self.outbox = Outbox(self._attempt, per_host)
+        self._destinations: dict[str, str] = {}  # url -> destination, for the few URLs in use
 
-    def client(self) -> AsyncHTTPClient:
-        if self._client is None:
-            self._client = AsyncHTTPClient(force_instance=True, max_clients=64)
-        return self._client
+    def outbound(self) -> Outbound:
+        """The HTTP client: kept-alive connections, at most ``per_host`` to each destination (made on first use)."""
+        if self._outbound is None:
+            # Imported on first use: aiohttp takes about 0.1 s to import, which a kernel that sends nothing
+            # should not pay when it starts the sandbox.
+            from .outbound import Outbound
+
+            self._outbound = Outbound(self.per_host, self.connect_timeout, self.request_timeout)
+        return self._outbound
 
     async def close(self, timeout: float = 2.0) -> None:
-        if self._inflight:
-            await asyncio.wait(list(self._inflight), timeout=timeout)
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Let the attempts under way finish (``timeout`` at most), then close the connections.
+
+        Attempts still waiting for their turn are not made: their deliveries stay pending in the database and
+        are attempted after the next start (``resume``).
+        """
+        await self.outbox.close(timeout)
+        if self._outbound is not None:
+            await self._outbound.close()
+            self._outbound = None
 
     def send(
         self,
@@ -143,41 +170,32 @@ class Webhooks:
                 count += 1
         return count
 
-    def attempt(self, ref: str, data: dict, at: float) -> asyncio.Task | None:
-        """Start one attempt of delivery ``ref`` (its timer fired); returns the running task."""
+    def attempt(self, ref: str, data: dict, at: float) -> asyncio.Future | None:
+        """Queue one attempt of delivery ``ref`` (its timer fired); returns a future settled once it was made.
+
+        The attempt waits for the previous webhook of its dispatch (or message) to have had its attempt, then
+        for a free worker of its destination (``outbox.py``).
+        """
         found = self.records.delivery(int(ref))
         if found is None:
             return None
         doc = found[0]
-        key = doc.get("dispatch_uuid") or doc.get("message_uuid") or ref
-        task = asyncio.ensure_future(self._after(self._last.get(key), doc, found[1], at))
-        self._last[key] = task
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-        task.add_done_callback(lambda done: self._last.pop(key) if self._last.get(key) is done else None)
-        return task
+        where = self._destinations.get(doc["url"])
+        if where is None:
+            if len(self._destinations) >= 1000:
+                self._destinations.clear()
+            where = self._destinations[doc["url"]] = destination(doc["url"])
+        lane = doc.get("dispatch_uuid") or doc.get("message_uuid") or ref
+        future = asyncio.get_running_loop().create_future()
+        return self.outbox.put(Job(int(ref), lane, where, at, where == MAILBOX_DESTINATION, future))
 
-    async def _after(self, previous: asyncio.Task | None, doc: dict, body: bytes, at: float) -> None:
-        """Attempt once the previous webhook of the same dispatch or message has had its attempt."""
-        if previous is not None and not previous.done():
-            await asyncio.wait([previous])
-        await self._attempt(doc, body, at)
-
-    async def _post(self, url: str, headers: dict[str, str], body: bytes,
-                    started: float) -> tuple[int | None, str | None]:
-        """One HTTP attempt: ``(status, None)`` for an answer, ``(None, error)`` when none came."""
-        request = HTTPRequest(url, method="POST", body=body, headers={**headers, SENT_AT_HEADER: repr(started)},
-                              follow_redirects=False, connect_timeout=self.connect_timeout,
-                              request_timeout=self.request_timeout)
-        try:
-            response = await self.client().fetch(request, raise_error=False)
-        except Exception as exc:  # DNS failures, refused connections, bad URLs: all retried
-            return None, f"{type(exc).__name__}: {exc}"
-        if response.code == 599:
-            return None, str(response.error or "connection failed")
-        return response.code, None
-
-    async def _attempt(self, doc: dict, body: bytes, at: float) -> None:
+    async def _attempt(self, job: Job) -> None:
+        """Make one attempt (through the mailbox or HTTP) and record its outcome; retries get a timer."""
+        found = self.records.delivery(job.delivery_id)
+        if found is None:  # no longer pending
+            return
+        doc, body = found
+        at = job.at
         account = self.accounts.by_id(doc["account_id"])
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if doc["kind"] != "inbound_sms":  # the SMS API signs with a sig parameter in the body (bodies.inbound_sms)
@@ -194,7 +212,7 @@ class Webhooks:
             else:
                 code, error = 403, "the mailbox of another account"
         else:
-            code, error = await self._post(doc["url"], headers, body, started)
+            code, error = await self.outbound().post(doc["url"], {**headers, SENT_AT_HEADER: repr(started)}, body)
         # The delivery may have been read before the await: read it again so concurrent changes are kept.
         found = self.records.delivery(doc["id"])
         if found is None:

@@ -132,3 +132,104 @@ def post_dispatch(box, token: str, body: dict | None = None, path: str = "/v0.1/
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )
+
+
+class CountingServer:
+    """An HTTP/1.1 keep-alive server on its own thread that counts TCP connections and requests.
+
+    It answers every request 200 at once, or, once ``hang()`` was called, reads requests and never answers
+    (a receiver stuck in a breakpoint). ``release()`` closes every connection. Use it as a context manager.
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.connections = 0  # accepted so far
+        self.open = 0  # open now
+        self.requests = 0  # answered
+        self.waiting = 0  # read and left unanswered (hanging)
+        self.hanging = False
+        self._cond = threading.Condition()
+        self._transports: set = set()
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _run(self, ready: threading.Event) -> None:
+        import asyncio
+
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(self._loop.create_server(lambda: _Counting(self), "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self._loop.run_forever()
+        server.close()
+        self._loop.run_until_complete(server.wait_closed())
+        self._loop.close()
+
+    def _change(self, **delta: int) -> None:
+        with self._cond:
+            for name, step in delta.items():
+                setattr(self, name, getattr(self, name) + step)
+            self._cond.notify_all()
+
+    def wait_until(self, predicate, timeout: float = 20.0) -> bool:
+        """Wait until ``predicate(self)`` holds (True) or ``timeout`` passes (False)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self), timeout)
+
+    def hang(self) -> None:
+        self.hanging = True
+
+    def release(self) -> None:
+        """Close every connection (the sandbox's attempts on them fail and are retried)."""
+        self._loop.call_soon_threadsafe(lambda: [t.close() for t in list(self._transports)])
+        self.wait_until(lambda s: s.open == 0)
+
+    def __enter__(self) -> CountingServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+class _Counting:
+    """The protocol of ``CountingServer``: requests with a Content-Length body, answered 200 (or not at all)."""
+
+    def __init__(self, server: CountingServer):
+        self.server = server
+        self.buffer = b""
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.server._transports.add(transport)
+        self.server._change(connections=1, open=1)
+
+    def connection_lost(self, exc) -> None:
+        self.server._transports.discard(self.transport)
+        self.server._change(open=-1)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head = self.buffer[:end].lower()
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length:]
+            if self.server.hanging:
+                self.server._change(waiting=1)
+            else:
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                self.server._change(requests=1)
