@@ -75,7 +75,7 @@ lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check fbfailover tests benchmarks tools
 	$(BIN)/lint-imports
 
-unit: $(VENV)/.stamp-test
+unit: $(VENV)/.stamp-test $(NODE_MODULES)
 	$(BIN)/python -m pytest tests -n 2 --ignore=tests/browser -q
 
 # Every twin the notebooks show (curl, Node, Python) run against a sandbox started for the run.
