@@ -1,4 +1,5 @@
-"""Step 04's active parts in JupyterLab: predict and compare, step the clock to the deadline, solve an exercise.
+"""Step 04's active parts in JupyterLab: the stepper after Run All, predict and compare, step the clock to the
+deadline, solve an exercise.
 
 Run All first (the notebook works alone: without step 02 it creates its application), then use the widgets by
 clicking, and type into new cells at the end of the notebook as a learner would.
@@ -16,6 +17,21 @@ NOTEBOOK = "04-send-a-facebook-message-with-failover.ipynb"
 
 def test_04_predict_step_the_clock_and_solve_an_exercise(lab: Lab, page: Page):
     run_notebook(page, lab, NOTEBOOK)
+
+    # After Run All the cells below the stepper have taken its dispatch to +600 s: the stepper says so, a step
+    # back says where the clock stands and moves nothing, and the dispatch can start again from +0 s.
+    stepper = widget(page, "fbf-clock").first
+    view = stepper.locator(".fbf-clock-view")
+    expect(view).to_contain_text("Simulated time: +600 s since the request")
+    stepper.locator(".fbf-clock-step-2").click()  # to 599 s
+    expect(view).to_contain_text("The clock already stands at +600 s since the request, past +599 s")
+    expect(view).to_contain_text("nothing moved")
+    stepper.scroll_into_view_if_needed()
+    screenshot(page, "04-clock-refuses-to-go-back")
+    stepper.locator(".fbf-clock-restart").click()
+    expect(view).to_contain_text("Simulated time: +0 s since the request")
+    stepper.locator(".fbf-clock-step-2").click()
+    expect(view).to_contain_text("Simulated time: +599 s since the request")
 
     # Predict: pick (b) in the first question and press Check; the answer and its reason appear next to it.
     quiz = widget(page, "fbf-quiz").first
