@@ -270,6 +270,18 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         with contextlib.suppress(OSError):
             lab.shutdown_kernels()
         _stop(process)
+        stop_project_sandbox_of(lab)
+
+
+def stop_project_sandbox_of(server: Lab) -> None:
+    """End the project's background sandbox the server's kernels started (``fbfailover sandbox --stop``).
+
+    It outlives the kernels on purpose (every notebook of a project shares it); a test session ends it with the
+    session rather than leaving it to its idle timeout.
+    """
+    from fbfailover.sandbox.instance import stop_project_sandbox
+
+    stop_project_sandbox({"FBFAILOVER_DATA_DIR": str(server.data_dir)})
 
 
 @pytest.fixture
