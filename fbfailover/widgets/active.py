@@ -41,7 +41,7 @@ class Quiz(widgets.VBox):
         for part, name in ((self.options, "choices"), (self.button, "check"), (self.result, "result")):
             part.add_class(f"fbf-quiz-{name}")
         # The result goes under the button, across the whole width: its table's labels never wrap in a narrow box.
-        super().__init__([self.question, self.options, self.button, self.result])
+        super().__init__([self.question, self.options, widgets.HBox([self.button]), self.result])
         self.add_class("fbf-quiz")
         self.button.on_click(lambda _b: self._checked())
 
