@@ -248,7 +248,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
             # window.jupyterapp: the tests wait on the notebook's and kernel's models (lab.py, lab.js), in
-            # JupyterLab and in Notebook 7's UI, which the same server serves at /notebooks/ (test_notebook7.py).
+            # JupyterLab and in Notebook 7's UI, which the same server serves at /notebooks/ (test_active_learning.py).
             "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
         ]  # fmt: skip
         process = _start(command, env, log, url, token)
