@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import platform
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from urllib.parse import urlsplit
@@ -152,8 +153,18 @@ def _mode(settings: Settings) -> tuple[str, Check]:
         where = f"{settings.api_url} ({describe_api_url(settings.api_url)})"
     else:
         mode = "sandbox"
-        where = "the project's offline sandbox on this machine (started by the notebooks)"
+        where = f"the project's offline sandbox on this machine, {_project_sandbox()}"
     return mode, Check("mode", None, f"{mode}: requests go to {where}")
+
+
+def _project_sandbox(environ: Mapping[str, str] | None = None) -> str:
+    """Where the project's background sandbox listens (from its ``sandbox.json``), or that none runs yet."""
+    from fbfailover.sandbox.instance import alive, files, read_state
+
+    state = read_state(files(environ)[0])
+    if state is None or not alive(state.pid):
+        return "not running now (the first notebook starts it)"
+    return f"running at {state.url} (pid {state.pid})"
 
 
 def _receiver(port: int) -> Check:
