@@ -1,5 +1,5 @@
 """The ``fbfailover`` command: ``jwt``, ``app create``, ``send failover``, ``account restore-webhooks``, plus
-``sandbox`` and ``receiver``.
+``doctor``, ``sandbox`` and ``receiver``.
 
 The commands mirror the nexmo-cli steps of the tutorial. Options default to the settings (environment
 and ``.env``). Exit status: 0 success, 1 the API answered an error or could not be reached, 2 bad input
@@ -213,9 +213,27 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--yes", action="store_true", help="apply without asking (the change is still shown)")
     restore.set_defaults(func=_restore_webhooks)
 
+    doctor = sub.add_parser(
+        "doctor", help="check the set-up: versions, .env and mode, the receiver, the tunnel, the credentials",
+        description="Print a checklist of the set-up. In live mode (or with FBFAILOVER_PUBLIC_URL set) a nonce is "
+                    "sent to FBFAILOVER_PUBLIC_URL and must arrive at the receiver on FBFAILOVER_RECEIVER_PORT. "
+                    "Exit status 1 when a check fails. Every request is a GET: nothing is changed.")
+    doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="seconds to wait for each answer (default 10)")
+    doctor.set_defaults(func=_doctor)
+
     sandbox_cli.register(sub)
     webhooks_cli.register(sub)
     return parser
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .config import load_settings
+    from .doctor import checks, report
+
+    found = checks(load_settings(), timeout=args.timeout)
+    print(report(found))
+    return 1 if any(c.ok is False for c in found) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,7 +22,8 @@ from dotenv import dotenv_values
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_RECEIVER_PORT", "ENV_NAMES", "Settings", "data_dir", "describe_api_url", "find_env_file",
+__all__ = ["DEFAULT_RECEIVER_PORT", "ENV_NAMES", "MAX_ATTENDEE_NAME", "Settings", "check_attendee_name", "data_dir",
+           "describe_api_url", "find_env_file",
            "is_loopback_url", "is_setting", "load_settings", "project_dir", "update_env_file"]
 
 DEFAULT_API_URL = "https://api.nexmo.com"
@@ -49,6 +50,7 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "workshop_token": ("FBFAILOVER_WORKSHOP_TOKEN",),
     "public_url": ("FBFAILOVER_PUBLIC_URL",),
     "receiver_port": ("FBFAILOVER_RECEIVER_PORT",),
+    "attendee_name": ("FBFAILOVER_ATTENDEE_NAME",),
 }
 _SECRETS = ("api_secret", "signature_secret", "workshop_token")
 _ALL_NAMES = frozenset(name for names in ENV_NAMES.values() for name in names)
@@ -83,6 +85,8 @@ class Settings:
     workshop_token: str | None = None
     public_url: str | None = None
     receiver_port: int = DEFAULT_RECEIVER_PORT
+    #: The name a workshop's dashboard shows for this learner (shown to a room: checked by ``_check_name``).
+    attendee_name: str | None = None
     env_file: Path | None = None
     #: True when VONAGE_API_URL or VONAGE_REST_URL was set: whatever address it names is where requests go.
     explicit_api_url: bool = False
@@ -247,6 +251,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | os.P
             value = _check_url(names[0], value)
         elif field == "receiver_port":
             value = _check_port(names[0], value)
+        elif field == "attendee_name":
+            value = check_attendee_name(value, names[0])
         values[field] = value
     explicit = "api_url" in values or "rest_url" in values
     # Without an explicit API URL, a configured sandbox is where both API hosts live.
@@ -256,6 +262,23 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | os.P
         values.setdefault("rest_url", sandbox)
     return Settings(**values, env_file=path if path and path.is_file() else None,  # type: ignore[arg-type]
                     explicit_api_url=explicit)
+
+
+#: The longest attendee name, in characters (the sandbox's dashboard applies the same bound).
+MAX_ATTENDEE_NAME = 40
+
+
+def check_attendee_name(value: str, name: str = "FBFAILOVER_ATTENDEE_NAME") -> str:
+    """A display name for a workshop's dashboard: spaces collapsed, 1 to 40 printable characters.
+
+    Raises:
+        ConfigError: naming the setting and what is wrong with the value.
+    """
+    cleaned = " ".join(value.split())
+    if not cleaned or len(cleaned) > MAX_ATTENDEE_NAME or not cleaned.isprintable():
+        raise ConfigError(f"{name} must be 1 to {MAX_ATTENDEE_NAME} printable characters (the name a workshop's "
+                          f"dashboard shows), got {value[:60]!r} (see .env.example)")
+    return cleaned
 
 
 def _check_port(name: str, value: str) -> int:

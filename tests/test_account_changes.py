@@ -157,3 +157,25 @@ def test_the_confirm_widget_in_the_sandbox_has_nothing_to_confirm(box, isolated_
         assert "Webhook URL for Inbound Message" in change._repr_mimebundle_()["text/plain"]
     finally:
         tut.receiver.stop()
+
+
+def test_live_step_01_checks_the_tunnel_before_it_changes_anything(box, isolated_settings):
+    from fbfailover.webhooks.shared import stop_shared_receiver
+    from tests.ports import free_port
+
+    port, closed = free_port(), free_port()
+    env = live_env(box, isolated_settings, FBFAILOVER_RECEIVER_PORT=str(port),
+                   FBFAILOVER_PUBLIC_URL=f"http://127.0.0.1:{closed}")
+    session = tutorial.connect(env)
+    session.client.update_account_settings(ORIGINAL["mo-callback-url"], ORIGINAL["dr-callback-url"])
+    try:
+        with pytest.raises(ConfigError) as refused:
+            tutorial.configure_account_webhooks(session, confirm=True)
+        text = str(refused.value)
+        assert text.startswith("nothing was changed: FBFAILOVER_PUBLIC_URL=") and "connection refused" in text
+        assert "fbfailover doctor" in text and _account(session) == ORIGINAL
+        # A public URL that reaches this receiver (here the port itself, as a tunnel would) passes the check.
+        through = tutorial.connect({**env, "FBFAILOVER_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+        assert tutorial.configure_account_webhooks(through)["pending"] is True
+    finally:
+        stop_shared_receiver(env)

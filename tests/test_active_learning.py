@@ -186,6 +186,36 @@ def test_the_manual_clock_shows_nothing_at_599_s_and_the_sms_at_600_s(ready, iso
         clock.stop()
 
 
+def test_the_clock_never_goes_back_and_a_dispatch_starts_again(ready, isolated_settings):
+    from fbfailover.widgets import ClockStepper
+
+    clock = manual_clock(ready)
+    try:
+        assert "Nothing to start again" in clock.restart().title
+        clock.send(_body(ready))
+        stepper = ClockStepper(clock)
+        clock.advance(599)  # a cell below the stepper moves the clock: the stepper shows where it stands
+        clock.advance(1)
+        assert "Simulated time: +600 s since the request" in stepper.view.value
+        assert "sms submitted" in stepper.view.value
+        back = clock.advance_to(599)
+        assert back.title.startswith("The clock already stands at +600 s since the request, past +599 s")
+        assert "nothing moved" in back.title and "clock.restart()" in back.title
+        assert back["elapsed"] == 600 and clock.elapsed == 600
+        stepper.children[0].children[2].click()  # the "to 599 s" button says the same, in the stepper
+        assert "The clock already stands at +600 s" in stepper.view.value
+        first = clock.run.dispatch_uuid
+        stepper.restart.click()  # start this dispatch again: a new dispatch, from +0 s, on the same clock
+        assert clock.run.dispatch_uuid != first and clock.elapsed == 0
+        assert "Simulated time: +0 s since the request" in stepper.view.value
+        stepper.children[0].children[2].click()
+        assert "Simulated time: +599 s" in stepper.view.value and "sms" not in stepper.view.value
+        stepper.close()  # a closed stepper no longer follows the clock
+        assert clock.listeners == []
+    finally:
+        clock.stop()
+
+
 def test_a_shared_sandbox_clock_waits_instead(ready):
     clock = SteppedClock(ready, manual=False)
     assert "room's" in clock.explain() or "Live" in clock.explain()
@@ -266,7 +296,8 @@ def test_clock_stepper_buttons_step_to_the_deadline(ready):
         clock.send(_body(ready))
         stepper = ClockStepper(clock)
         buttons = stepper.children[0].children
-        assert [b.description for b in buttons] == ["+1 s", "+60 s", "to 599 s", "to the deadline (600 s)"]
+        assert [b.description for b in buttons] == ["+1 s", "+60 s", "to 599 s", "to the deadline (600 s)",
+                                                   "start this dispatch again"]
         buttons[2].click()
         assert "+599 s" in stepper.view.value and "sms" not in stepper.view.value
         buttons[3].click()

@@ -171,3 +171,22 @@ def test_the_second_user_exercise_passes_only_when_another_user_wrote_and_it_arr
     result = exercise.check()
     assert result.ok and psid in result.verdict
     assert repr(exercise.hint()).startswith("Hint 1 of 2") and repr(exercise.hint()).startswith("Hint 2 of 2")
+
+
+def test_a_user_writes_compactly_and_says_where_it_went_and_why(box, isolated_settings):
+    session = tutorial.connect(sandbox=box)
+    session.start_receiver()
+    try:
+        tutorial.configure_account_webhooks(session)
+        tutorial.learn_facebook_ids(session)
+        before = tutorial.user_writes(session, "Hi there")  # step 01: no application yet
+        shown = repr(before)
+        assert before.title == "A user wrote to your Page" and before.code == []  # compact: no JSON wall
+        assert f"to.id: {session.settings.fb_sender_id} — your Page ID" in shown
+        assert "account-level Inbound Message URL (/webhooks/inbound-sms), format v0.1" in shown
+        assert "no application is linked to your Page yet" in shown and "yes, as inbound event" in shown
+        tutorial.ensure_application(session)
+        after = repr(tutorial.user_writes(session, "Hi again"))
+        assert "the application's Inbound URL (/webhooks/inbound), format v1" in after and "from: " in after
+    finally:
+        session.receiver.stop()

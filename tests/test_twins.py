@@ -180,3 +180,21 @@ def test_without_node_the_node_twins_are_skipped_with_a_line_saying_how_to_enabl
     why = runner.node_problem()
     assert why.startswith("node twins skipped:") and "Node.js 20" in why and "make twins" in why
     assert "\n" not in why
+
+
+def test_the_curl_twin_shortens_a_public_key_and_says_so(rsa_key):
+    from types import SimpleNamespace
+
+    from fbfailover.keys import public_pem
+    from fbfailover.payloads import Request
+    from fbfailover.tutorial.twins import curl_twin
+
+    pem = public_pem(rsa_key)
+    body = {"name": "app", "keys": {"public_key": pem}}
+    request = Request("POST", "https://api.nexmo.com/v2/applications", {}, json=body, auth="basic")
+    label, command = curl_twin(SimpleNamespace(offline=False), request)
+    assert "public key is shortened, as tokens are" in label and "openssl rsa -in private.key -pubout" in label
+    assert "-----BEGIN PUBLIC KEY-----\\n" + pem.splitlines()[1][:12] + "…\\n-----END PUBLIC KEY-----" in command
+    assert pem.splitlines()[1] not in command and body["keys"]["public_key"] == pem  # the request is unchanged
+    plain = Request("POST", "https://api.nexmo.com/v2/applications", {}, json={"name": "app"}, auth="basic")
+    assert "shortened" not in curl_twin(SimpleNamespace(offline=False), plain)[0]

@@ -104,3 +104,33 @@ def sandbox_without_workshop():
     box = sandbox.start(db=":memory:", clock="manual")
     yield box
     box.stop()
+
+
+def _dashboard_row(room, api_key: str) -> dict:
+    state = requests.get(f"{room.url}/_sandbox/workshop/state", headers={"X-Workshop-Token": TOKEN}, timeout=10)
+    return next(row for row in state.json()["accounts"] if row["api_key"] == api_key)
+
+
+def test_the_attendee_name_in_env_reaches_the_dashboard(room, isolated_settings):
+    (isolated_settings / ".env").write_text("FBFAILOVER_ATTENDEE_NAME=Ada\n")
+    tut = tutorial.connect(_env(isolated_settings, room))
+    assert _dashboard_row(room, tut.settings.api_key)["name"] == "Ada"  # sent with the new account
+    room.core.activity.rename(room.core.accounts.by_key(tut.settings.api_key).id, "forgotten")  # e.g. a restart
+    again = tutorial.connect(_env(isolated_settings, room))
+    assert _dashboard_row(room, again.settings.api_key)["name"] == "Ada"  # sent again on every join
+
+
+def test_set_attendee_name_checks_saves_and_sends(room, isolated_settings):
+    from fbfailover.tutorial.workshop import set_attendee_name
+
+    tut = tutorial.connect(_env(isolated_settings, room))
+    assert set_attendee_name(tut.settings, "  Grace  Hopper ") == "Grace Hopper"
+    assert dotenv_values(isolated_settings / ".env")["FBFAILOVER_ATTENDEE_NAME"] == "Grace Hopper"
+    assert _dashboard_row(room, tut.settings.api_key)["name"] == "Grace Hopper"
+    for bad in ("", "x" * 41, "tab\there\x07"):
+        with pytest.raises(ConfigError, match="FBFAILOVER_ATTENDEE_NAME"):
+            set_attendee_name(tut.settings, bad)
+    assert dotenv_values(isolated_settings / ".env")["FBFAILOVER_ATTENDEE_NAME"] == "Grace Hopper"
+    (isolated_settings / ".env").write_text("FBFAILOVER_ATTENDEE_NAME=\"a\x1bb\"\n")
+    with pytest.raises(ConfigError, match="FBFAILOVER_ATTENDEE_NAME"):
+        tutorial.connect(_env(isolated_settings, room))

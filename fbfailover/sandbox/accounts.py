@@ -12,7 +12,7 @@ import requests
 
 from fbfailover.errors import SandboxError
 
-__all__ = ["AccountError", "WorkshopAccount", "create_account"]
+__all__ = ["AccountError", "WorkshopAccount", "create_account", "set_display_name"]
 
 
 class AccountError(SandboxError):
@@ -35,8 +35,14 @@ class WorkshopAccount:
         return f"WorkshopAccount(api_key={self.api_key!r}, api_secret='***', signature_secret='***')"
 
 
-def create_account(url: str, token: str | None, *, timeout: float = 10.0) -> WorkshopAccount:
+def create_account(url: str, token: str | None, *, name: str | None = None, timeout: float = 10.0) -> WorkshopAccount:
     """Create an account on the shared sandbox at ``url`` with the workshop ``token``.
+
+    Args:
+        url: the shared sandbox.
+        token: the workshop token.
+        name: the display name the instructor's dashboard shows for this account.
+        timeout: seconds to wait for the answer.
 
     Raises:
         AccountError: the sandbox cannot be reached, is not in workshop mode, or refuses the token.
@@ -44,7 +50,8 @@ def create_account(url: str, token: str | None, *, timeout: float = 10.0) -> Wor
     base = url.rstrip("/")
     headers = {"X-Workshop-Token": token or ""}
     try:
-        response = requests.post(f"{base}/_sandbox/accounts", headers=headers, timeout=timeout)
+        response = requests.post(f"{base}/_sandbox/accounts", headers=headers, json={"name": name} if name else None,
+                                 timeout=timeout)
     except requests.RequestException as exc:
         raise AccountError(
             f"could not reach the shared sandbox at {base} ({type(exc).__name__}) — is it running? "
@@ -74,3 +81,18 @@ def create_account(url: str, token: str | None, *, timeout: float = 10.0) -> Wor
             response.status_code,
         ) from exc
     return account
+
+
+def set_display_name(url: str, api_key: str, api_secret: str, name: str, *, timeout: float = 10.0) -> bool:
+    """Tell the shared sandbox at ``url`` the display name of this account (``PUT /_sandbox/attendee``).
+
+    Returns:
+        True when the sandbox took it; False when it could not be reached or answered otherwise (the name only
+        decorates the instructor's dashboard: nothing the tutorial does depends on it).
+    """
+    try:
+        response = requests.put(f"{url.rstrip('/')}/_sandbox/attendee", json={"name": name},
+                                auth=(api_key, api_secret), timeout=timeout)
+    except requests.RequestException:
+        return False
+    return response.status_code == 200

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 import orjson
 import tornado.web
 
+from .activity import ON_PURPOSE_HEADER
 from .auth import AccessDenied, AuthError
 from .storage import SaveError, dumps
 from .validation import check
@@ -122,7 +123,9 @@ class BaseHandler(tornado.web.RequestHandler):
     def on_finish(self) -> None:
         # Per-account activity for the workshop dashboard: when this account last asked, and what went wrong.
         if self.account_id is not None:
-            self.core.activity.request(self.account_id, self.get_status(), self.problem_title or self._reason)
+            self.core.activity.request(self.account_id, self.get_status(), self.problem_title or self._reason,
+                                       api=not self.request.path.startswith("/_sandbox"),
+                                       on_purpose=self.request.headers.get(ON_PURPOSE_HEADER))
 
     # -- the one body parser ----------------------------------------------------------------------------
     def _media_type(self) -> str:

@@ -13,6 +13,7 @@ from fbfailover.tutorial.facebook_ids import (
     facebook_id_problem,
     learn_facebook_ids,
     save_facebook_ids,
+    user_writes,
 )
 from fbfailover.tutorial.failover_steps import (
     OUTCOMES,
@@ -69,5 +70,6 @@ __all__ = [
     "send_v1_failover",
     "try_request",
     "unreachable_account_webhook",
+    "user_writes",
     "v1_rejection",
 ]

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fbfailover.errors import ValidationError
 from fbfailover.tutorial.display import Panel, json_block
@@ -28,6 +29,7 @@ __all__ = [
     "facebook_id_problem",
     "learn_facebook_ids",
     "save_facebook_ids",
+    "user_writes",
 ]
 
 SANDBOX_TIMEOUT = 10.0
@@ -197,3 +199,62 @@ def _found(tut: Tutorial, event: Any) -> Panel:
         ("saved to", path.name),
     ], code=[("the webhook body", json_block(event.body))], data={"fb_sender_id": page_id,
                                                                   "fb_recipient_id": psid})
+
+
+def _route(url: str | None) -> str:
+    """``/webhooks/inbound-sms`` of a delivery URL (a mailbox's or a receiver's), or the URL as it is."""
+    if not url:
+        return "none set"
+    path = urlsplit(url).path
+    return path[path.index("/webhooks/"):] if "/webhooks/" in path else url
+
+
+def user_writes(tut: Tutorial, text: str = "Hi, I am someone else", from_: str | None = None) -> Panel:
+    """A Facebook user writes to your Page (sandbox): show the inbound message compactly, and where it went and why.
+
+    The sandbox plays the user (a new one unless ``from_`` names a PSID). Without an application linked to the
+    Page, which is the case in step 01, the message goes to the account-level **Inbound Message** URL, as in
+    the original tutorial's dashboard step. The receiver's route for it is ``/webhooks/inbound-sms``, named after
+    that dashboard field, which the SMS API introduced; it takes every channel's inbound messages. There is no
+    application to pin the webhook format to v1 either, so it arrives in the Messages API's v0.1 shape.
+    Step 02's application (format v1) then receives the Page's messages at its own Inbound URL.
+
+    Args:
+        tut: the session.
+        text: what the user writes.
+        from_: the user's PSID (default: a new user).
+
+    Returns:
+        A compact panel: the text, the user's PSID, your Page ID, where it was delivered and why, and whether it
+        reached this notebook; ``data`` holds the sandbox's answer.
+    """
+    if not tut.offline:
+        return Panel("Live mode: a real person writes to your Page", [LIVE_INSTRUCTIONS])
+    s = tut.settings  # your Page, and the application linked to it once step 02 made one
+    answer = tut.sandbox.inbound("messenger", from_=from_, to=s.fb_sender_id, text=text,
+                                 application_id=s.application_id)
+    psid, page = answer["from"]["id"], answer["to"]["id"]
+    event = None
+    if tut.receiver is not None:
+        try:
+            event = tut.receiver.wait_for("inbound", message_uuid=answer["message_uuid"], timeout=SANDBOX_TIMEOUT)
+        except WaitTimeout:
+            event = None
+    linked = answer.get("application_id")
+    where = (f"the application's Inbound URL ({_route(answer.get('delivered_to'))}), format "
+             f"{answer.get('webhook_version')}" if linked else
+             f"the account-level Inbound Message URL ({_route(answer.get('delivered_to'))}), format "
+             f"{answer.get('webhook_version')}")
+    why = ("your Page's messages go to the application linked to it" if linked else
+           "no application is linked to your Page yet, so the account's Inbound Message URL gets it (the original "
+           "tutorial's dashboard step; the route is named after that field, which takes SMS too). With no "
+           "application to pin v1, the Messages API uses v0.1; step 02's application (v1) then gets your Page's "
+           "messages at its own Inbound URL")
+    v1 = answer.get("webhook_version") == "v1"  # v1 spells the ids as plain from / to strings
+    lines: list[Any] = [("text", text), ("from" if v1 else "from.id", f"{psid} — their PSID"),
+                        ("to" if v1 else "to.id", f"{page} — your Page ID"),
+                        ("delivered to", where), ("why there", why),
+                        ("arrived here", f"yes, as inbound event #{event.seq} (its JSON: EventFeed(receiver), JSON)"
+                         if event is not None else "not seen: this notebook's receiver is not running"
+                         if tut.receiver is None else "not yet: look at the feed")]
+    return Panel("A user wrote to your Page", lines, data=answer)

@@ -21,6 +21,7 @@ from typing import Any
 from fbfailover.errors import ApiError, TokenError
 from fbfailover.keys import generate_private_key
 from fbfailover.payloads import Request, to_curl, tutorial_workflow
+from fbfailover.sandbox.activity import ON_PURPOSE_HEADER
 from fbfailover.tokens import mint_application_jwt, verify_application_jwt
 from fbfailover.tutorial.display import code_block
 from fbfailover.tutorial.session import Tutorial
@@ -114,7 +115,7 @@ def _credentials(request: Request) -> str:
 
 
 def try_request(tut: Tutorial, request: Request, *, what: str = "", bearer: str | None = None,
-                notes: Sequence[tuple[str, str]] = ()) -> Failure:
+                notes: Sequence[tuple[str, str]] = (), on_purpose: str = "gallery") -> Failure:
     """Send ``request`` and show what the API answered, catching the error instead of raising it.
 
     Args:
@@ -123,6 +124,9 @@ def try_request(tut: Tutorial, request: Request, *, what: str = "", bearer: str 
         what: one line naming what the request tries (the panel's title).
         bearer: a JWT to send instead of a freshly minted one (the request must use ``jwt`` auth).
         notes: extra ``(label, text)`` lines for the panel.
+        on_purpose: why this request may fail on purpose (``gallery``, ``exercise``): sent in the
+            ``X-Fbfailover-On-Purpose`` header, so a workshop's dashboard does not count its error as trouble
+            (Vonage ignores the header; the curl twin leaves it out).
 
     Returns:
         A ``Failure`` holding the ``ApiError`` (status, title, detail, invalid_parameters), or the answer when
@@ -132,8 +136,9 @@ def try_request(tut: Tutorial, request: Request, *, what: str = "", bearer: str 
         TransportError: the API could not be reached (that is no answer to show).
     """
     what = what or f"{request.method} {request.url}"
+    marked = replace(request, headers={**request.headers, ON_PURPOSE_HEADER: on_purpose})
     try:
-        answer = tut.client.send(request, bearer=bearer)
+        answer = tut.client.send(marked, bearer=bearer)
     except ApiError as error:
         return Failure(what, request, error=error, notes=list(notes))
     return Failure(what, request, answer=answer, notes=list(notes))

@@ -117,7 +117,7 @@ def check_shortest_token(tut: Tutorial, token: str) -> CheckResult:
         return CheckResult(False, "the token has no exp (or no iat)", [
             "without exp Vonage lets a token live 15 minutes: the exercise wants exp set"])
     lifetime = exp - iat
-    answer = try_request(tut, tut.client.request_for("send_workflow", {}), bearer=token)
+    answer = try_request(tut, tut.client.request_for("send_workflow", {}), bearer=token, on_purpose="exercise")
     lines = [f"lifetime: exp - iat = {lifetime:g} s",
              f"POST /v0.1/dispatch with an empty body: {answer.status} — "
              + {400: "the token was accepted (the empty body was then refused)",
@@ -218,8 +218,8 @@ def second_user(tut: Tutorial) -> Exercise:
         task=("Make a second Facebook user (not the tutorial's) send a message to your Page, then find their PSID "
               "in the feed: it is the id you would send a reply to."),
         hints=[
-            "In the sandbox, tut.sandbox.inbound(\"messenger\", text=\"...\") plays a user writing to the Page.",
-            "Leave from_ out and the sandbox makes up a new user; the webhook's from.id is their PSID.",
+            "In the sandbox, tutorial.user_writes(tut, \"...\") plays a user writing to the Page.",
+            "Leave from_ out and the sandbox makes up a new user; the message's from.id is their PSID.",
         ],
         solution="solutions/01_second_user.py",
         checker=lambda: check_second_user(tut, known),

@@ -44,6 +44,7 @@ __all__ = [
     "mint_token",
     "prerequisites",
     "require_public_url",
+    "require_round_trip",
     "restore_account_webhooks",
     "unreachable_account_webhook",
 ]
@@ -112,6 +113,24 @@ def require_public_url(tut: Tutorial) -> None:
         f"tunnel's https address (FBFAILOVER_RECEIVER_PORT={s.receiver_port} is the port; both are in .env.example)")
 
 
+def require_round_trip(tut: Tutorial) -> None:
+    """In live mode with a tunnel, stop before anything changes when the tunnel does not reach the receiver.
+
+    The same round trip as ``fbfailover doctor``: a nonce sent to ``FBFAILOVER_PUBLIC_URL`` must arrive at the
+    receiver on ``FBFAILOVER_RECEIVER_PORT``.
+
+    Raises:
+        ConfigError: the round trip failed; the message says why (DNS, refused, TLS, another service, another port).
+    """
+    if tut.mode != LIVE or not tut.settings.public_url:
+        return
+    from fbfailover.doctor import round_trip
+
+    check = round_trip(tut.settings.public_url, tut.settings.receiver_port)
+    if not check.ok:
+        raise ConfigError(f"nothing was changed: {check.detail} (`fbfailover doctor` checks the whole set-up)")
+
+
 def _account_panel(tut: Tutorial, title: str, changes: list[Change], request: Any, data: dict[str, Any]) -> Panel:
     code = [curl_twin(tut, request)] if request is not None else []
     return Panel(title, [c.line() for c in changes], code=code, data=data)
@@ -136,6 +155,7 @@ def configure_account_webhooks(tut: Tutorial, confirm: bool | None = None) -> Pa
     """
     require_public_url(tut)
     receiver = tut.receiver or tut.start_receiver()
+    require_round_trip(tut)
     new = {"mo-callback-url": receiver.inbound_sms_url, "dr-callback-url": receiver.delivery_receipt_url}
     current = tut.client.account_settings()
     changes = [Change(label, current.get(key), new[key]) for key, label in ACCOUNT_FIELDS.items()]

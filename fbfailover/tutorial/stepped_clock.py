@@ -8,6 +8,11 @@ moves simulated time and shows what happened by then: nothing at 599 s, the SMS 
 In a shared workshop sandbox the clock is the room's (only the instructor may move it), and live there is no
 clock to move: there the same calls wait for the time to pass instead, and say so.
 
+Time only moves forward: ``clock.advance_to(599)`` after the clock passed 599 s moves nothing and says where the
+clock stands. ``clock.restart()`` sends the same body again on the same clock, a fresh dispatch counted from +0 s.
+Whatever moves the clock (a button, a cell) tells the listeners in ``clock.listeners``, so a stepper displayed
+above the cell that moved it shows where the clock stands now.
+
 Running ``manual_clock`` again replaces the kernel's manual sandbox: the previous clock is stopped and marked
 ``replaced``, and its calls (and the buttons of its stepper) say so instead of failing to reach it.
 """
@@ -15,7 +20,7 @@ Running ``manual_clock`` again replaces the kernel's manual sandbox: the previou
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fbfailover.errors import SandboxError
@@ -49,6 +54,15 @@ class SteppedClock:
         self.start: float | None = None  # simulated epoch seconds when the request was sent
         self.deadline: int | None = None  # seconds after the request when the first message's condition expires
         self.replaced = False  # True once manual_clock() made a new one in its place (this one is stopped)
+        self.body: Mapping[str, Any] | None = None  # the body sent last, for restart()
+        self.path = "/v0.1/dispatch"
+        #: Called with the new view whenever this clock moves or sends (a stepper's display follows them).
+        self.listeners: list[Callable[[Panel], None]] = []
+
+    def _changed(self, panel: Panel) -> Panel:
+        for listener in list(self.listeners):
+            listener(panel)
+        return panel
 
     def _check(self) -> None:
         if self.replaced:
@@ -80,6 +94,7 @@ class SteppedClock:
         if self.tut.mode == LIVE:
             return Panel(LIVE_NOTE, [])
         self._check()
+        self.body, self.path = body, path
         self.start = self.now()
         self.run = send_request(self.tut, "POST", path, body, follow=False)
         items = body.get("workflow") if isinstance(body, Mapping) else None
@@ -87,7 +102,17 @@ class SteppedClock:
         self.deadline = first.get("expiry_time")
         if self.run.dispatch_uuid:  # the first status is posted by the sandbox's thread: let it land
             self.tut.receiver.wait_for("status", dispatch_uuid=self.run.dispatch_uuid, timeout=5)
-        return self.view()
+        return self._changed(self.view())
+
+    def restart(self) -> Panel:
+        """Send the last body again on this clock: a fresh dispatch, watched from +0 s.
+
+        Returns:
+            The new dispatch's view at +0 s, or a sentence saying that nothing was sent yet.
+        """
+        if self.body is None:
+            return Panel("Nothing to start again: clock.send(body) first", [])
+        return self.send(self.body, self.path)
 
     def advance(self, seconds: float) -> Panel:
         """Move simulated time on by ``seconds`` (or, on a clock that is not ours, wait for it) and show the view.
@@ -107,11 +132,26 @@ class SteppedClock:
             scale = float(self.tut.sandbox.clock().get("time_scale", 1)) if self.tut.offline else 1.0
             while self.now() < target:
                 time.sleep(min(0.25, max(0.01, (target - self.now()) / scale)))
-        return self.view()
+        return self._changed(self.view())
 
     def advance_to(self, seconds: float) -> Panel:
-        """Move on until ``seconds`` after the request (nothing happens when that time has passed)."""
+        """Move on until ``seconds`` after the request.
+
+        Returns:
+            The view then; when the clock is already past ``seconds``, nothing moves and the view's first line
+            says where the clock stands and that it cannot go back (``restart()`` starts the dispatch again).
+        """
+        self._check()
+        if self.run is not None and self.start is not None and self.tut.mode != LIVE and seconds < self.elapsed:
+            view = self.view()
+            return Panel(self.refusal(seconds), [view.title, *view.lines], data=view.data)
         return self.advance(max(0.0, seconds - self.elapsed))
+
+    def refusal(self, seconds: float) -> str:
+        """The sentence for a step back to ``seconds``: where the clock stands, and what to do instead."""
+        return (f"The clock already stands at +{self.elapsed} s since the request, past +{seconds:g} s, and time "
+                f"only moves forward: nothing moved. Start this dispatch again (clock.restart()) to watch it from "
+                f"+0 s.")
 
     def rows(self) -> list[tuple[int, str]]:
         """``(seconds after the request, what happened)`` for every webhook of the request so far."""

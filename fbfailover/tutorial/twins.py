@@ -33,7 +33,7 @@ from fbfailover.tutorial.sdk_twins import (
 )
 from fbfailover.tutorial.session import Tutorial
 
-__all__ = ["KINDS", "VONAGE_API", "VONAGE_REST", "Twin", "Twins", "curl_twin", "on_vonage", "send_twins",
+__all__ = ["KINDS", "VONAGE_API", "VONAGE_REST", "Twin", "Twins", "curl_twin", "on_vonage", "send_twins", "shorten_pem",
            "twins_of"]
 
 VONAGE_API = "https://api.nexmo.com"
@@ -75,12 +75,34 @@ def curl_twin(tut: Tutorial, request: Request) -> tuple[str, str]:
         tut: the session (in live mode the request already goes to Vonage, or to the URL you chose).
         request: the request as the client built it.
     """
+    request, shortened = _key_shortened(request)
+    note = ("; the public key is shortened, as tokens are (the whole PEM: openssl rsa -in private.key -pubout)"
+            if shortened else "")
     if not tut.offline:
-        return "the same request with curl", to_curl(request)
+        return f"the same request with curl{note}", to_curl(request)
     parts = urlsplit(request.url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    return (f"the same request with curl, against Vonage (this notebook sent it to the sandbox at {origin})",
+    return (f"the same request with curl, against Vonage (this notebook sent it to the sandbox at {origin}){note}",
             to_curl(on_vonage(request)))
+
+
+def shorten_pem(pem: str, keep: int = 12) -> str:
+    """``-----BEGIN PUBLIC KEY-----\\nMIIBIjANBgkq…\\n-----END PUBLIC KEY-----``: recognisable, not a screenful."""
+    lines = [line for line in pem.strip().splitlines() if line.strip()]
+    if len(lines) < 3 or not lines[0].startswith("-----BEGIN") or not lines[-1].startswith("-----END"):
+        return pem[:keep] + "…"
+    return f"{lines[0]}\n{''.join(lines[1:-1])[:keep]}…\n{lines[-1]}\n"
+
+
+def _key_shortened(request: Request) -> tuple[Request, bool]:
+    """The request with its body's ``keys.public_key`` PEM shortened (and whether there was one)."""
+    body = request.json
+    keys = body.get("keys") if isinstance(body, Mapping) else None
+    pem = keys.get("public_key") if isinstance(keys, Mapping) else None
+    if not isinstance(pem, str) or "-----BEGIN" not in pem:
+        return request, False
+    shorter = {**body, "keys": {**keys, "public_key": shorten_pem(pem)}}  # type: ignore[dict-item]
+    return dataclasses.replace(request, json=shorter), True
 
 
 def _curl(path: str, body: Mapping[str, Any], host: str) -> Twin:

@@ -4,6 +4,10 @@ With credentials in the settings they are used as they are. Without them, the sa
 of this learner's own (``POST /_sandbox/accounts`` with ``FBFAILOVER_WORKSHOP_TOKEN``) and its key, secret and
 signature secret are saved in ``.env``, so every later notebook uses the same account. Saved credentials the
 sandbox no longer knows (the instructor started over with a new database) are replaced the same way.
+
+``FBFAILOVER_ATTENDEE_NAME`` is the name the instructor's dashboard shows: it is sent with a new account and
+again each time a notebook joins (the dashboard keeps names in memory only). ``set_attendee_name`` checks a
+name, saves it in ``.env`` and sends it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import requests
 from fbfailover.config import Settings, explicit_env_file, load_settings, project_dir, update_env_file
 from fbfailover.errors import ConfigError
 
-__all__ = ["env_file_of", "join_shared_sandbox"]
+__all__ = ["env_file_of", "join_shared_sandbox", "set_attendee_name"]
 
 
 def env_file_of(settings: Settings, environ: Mapping[str, str]) -> Path:
@@ -37,14 +41,16 @@ def join_shared_sandbox(settings: Settings, environ: Mapping[str, str]) -> Setti
     assert url, "join_shared_sandbox needs settings.sandbox_url"
     has_account = bool(settings.api_key and settings.api_secret)
     if has_account and (not settings.workshop_token or _known(url, settings.api_key, settings.api_secret)):
+        _send_name(settings)
         return _pointed(settings)
     path = env_file_of(settings, environ)
     with _locked(path):
         # Another kernel may have joined while this one waited for the lock: use its account.
         fresh = load_settings(environ, env_file=path) if path.is_file() else settings
         if fresh.api_key and fresh.api_secret and fresh.api_key != settings.api_key:
+            _send_name(fresh)
             return _pointed(fresh)
-        account = _new_account(url, settings.workshop_token)
+        account = _new_account(url, settings.workshop_token, settings.attendee_name)
         update_env_file(
             {
                 "VONAGE_API_KEY": account.api_key,
@@ -66,11 +72,41 @@ def _pointed(settings: Settings) -> Settings:
     return settings.replace(api_url=settings.sandbox_url, rest_url=settings.sandbox_url)
 
 
-def _new_account(url: str, token: str | None):  # -> WorkshopAccount
+def _send_name(settings: Settings) -> None:
+    if settings.attendee_name and settings.sandbox_url and settings.api_key and settings.api_secret:
+        from fbfailover.sandbox.accounts import set_display_name
+
+        set_display_name(settings.sandbox_url, settings.api_key, settings.api_secret, settings.attendee_name)
+
+
+def set_attendee_name(settings: Settings, name: str, environ: Mapping[str, str] | None = None) -> str:
+    """Check ``name``, save it in ``.env`` as ``FBFAILOVER_ATTENDEE_NAME`` and send it to the shared sandbox.
+
+    Args:
+        settings: the session's settings (a shared sandbox's credentials, when there is one).
+        name: the name to show on the instructor's dashboard.
+        environ: the environment (to find the ``.env``); ``os.environ`` by default.
+
+    Returns:
+        The name as saved (spaces collapsed).
+
+    Raises:
+        ConfigError: when the name is empty, longer than 40 characters or not printable; nothing is saved then.
+    """
+    from fbfailover.config import check_attendee_name
+
+    cleaned = check_attendee_name(name)
+    environ = os.environ if environ is None else environ
+    update_env_file({"FBFAILOVER_ATTENDEE_NAME": cleaned}, env_file_of(settings, environ), environ=environ)
+    _send_name(settings.replace(attendee_name=cleaned))
+    return cleaned
+
+
+def _new_account(url: str, token: str | None, name: str | None = None):  # -> WorkshopAccount
     from fbfailover.sandbox.accounts import AccountError, create_account
 
     try:
-        return create_account(url, token)
+        return create_account(url, token, name=name)
     except AccountError as exc:
         raise ConfigError(
             f"FBFAILOVER_SANDBOX_URL is set but VONAGE_API_KEY / VONAGE_API_SECRET are not, and {exc} "

@@ -2,9 +2,10 @@
 
 Routes: ``/webhooks/inbound`` and ``/webhooks/status`` (the application's Inbound and Status URLs),
 ``/webhooks/inbound-sms`` and ``/webhooks/delivery-receipt`` (the account-level URLs of the tutorial),
-``GET /health`` and ``GET /`` (the list of routes); with an ``EventLog``, every accepted webhook is also kept as
-it came and served at ``GET /_fbfailover/events`` to the kernels that share this receiver (``eventlog.py``).
-What is accepted is decided in ``intake.py``. Nothing here
+``GET /health``, ``GET /`` (the list of routes) and ``GET /_fbfailover/echo?nonce=N`` (``fbfailover doctor``'s round
+trip through the tunnel: it answers the nonce and this receiver's instance id, and stores nothing); with an
+``EventLog``, every accepted webhook is also kept as it came and served at ``GET /_fbfailover/events`` to the
+kernels that share this receiver (``eventlog.py``). What is accepted is decided in ``intake.py``. Nothing here
 prints or logs: the server runs on a background thread inside a notebook kernel, where any output would land in
 whichever cell is running.
 """
@@ -12,6 +13,8 @@ whichever cell is running.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from typing import Any
 
 import tornado.web
@@ -20,7 +23,7 @@ from fbfailover.webhooks.eventlog import EVENTS_PATH, EventLog, EventsHandler
 from fbfailover.webhooks.events import ROUTES
 from fbfailover.webhooks.intake import Intake
 
-__all__ = ["make_app"]
+__all__ = ["ECHO_PATH", "make_app"]
 
 
 class _Base(tornado.web.RequestHandler):
@@ -87,6 +90,28 @@ class HealthHandler(_Base):
         })
 
 
+#: The round-trip route of ``fbfailover doctor``; a nonce is 1 to 64 letters, digits, ``-`` or ``_``.
+ECHO_PATH = "/_fbfailover/echo"
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class EchoHandler(_Base):
+    """``GET /_fbfailover/echo?nonce=N``: the nonce and this receiver's instance id, so a request sent to the public
+    URL can be recognised as having reached this very receiver. Nothing is stored; a bad nonce is a 400."""
+
+    def initialize(self, intake: Intake, instance: str = "") -> None:  # type: ignore[override]
+        super().initialize(intake)
+        self.instance = instance
+
+    def get(self) -> None:
+        nonce = self.get_query_argument("nonce", "")
+        if not _NONCE.fullmatch(nonce):
+            self.write_json(400, {"title": "Bad Request", "detail": "nonce must be 1 to 64 of A-Z a-z 0-9 - _"})
+            return
+        self.set_header("Cache-Control", "no-store")
+        self.write_json(200, {"receiver": "fbfailover", "nonce": nonce, "instance": self.instance})
+
+
 class IndexHandler(_Base):
     def get(self) -> None:
         self.write_json(200, {"routes": [*ROUTES, "/health"]})
@@ -102,7 +127,8 @@ def make_app(intake: Intake, log: EventLog | None = None,
     """
     handlers: list[Any] = [(route, WebhookHandler, {"intake": intake, "route": route, "log": log})
                            for route in ROUTES]
-    handlers += [(r"/health", HealthHandler, {"intake": intake}), (r"/", IndexHandler, {"intake": intake})]
+    handlers += [(r"/health", HealthHandler, {"intake": intake}), (r"/", IndexHandler, {"intake": intake}),
+                 (ECHO_PATH, EchoHandler, {"intake": intake, "instance": secrets.token_hex(8)})]
     if log is not None:
         handlers.append((EVENTS_PATH, EventsHandler, {"log": log, "credentials": credentials}))
     return tornado.web.Application(handlers, log_function=lambda handler: None)

@@ -42,6 +42,9 @@ class EventSource:
         self.api_key = intake.api_key
         self._running = running
         self._stop_transport = stop
+        #: The real time ``stop()`` was first called (None while the stream runs): live views say it.
+        self.stopped_at: float | None = None
+        self._stop_callbacks: list[Callable[[], None]] = []
 
     # -- URLs -------------------------------------------------------------------------------------
     @property
@@ -154,10 +157,28 @@ class EventSource:
             await asyncio.sleep(poll)
 
     # -- lifecycle --------------------------------------------------------------------------------
+    def on_stop(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` once when this source is stopped (a live view then says so); returns an unsubscribe."""
+        self._stop_callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._stop_callbacks:
+                self._stop_callbacks.remove(callback)
+
+        return unsubscribe
+
     def stop(self) -> None:
         """Stop the transport and the store's worker; safe to call twice."""
         self._stop_transport()
         self.store.close()
+        if self.stopped_at is None:
+            self.stopped_at = time.time()
+            callbacks, self._stop_callbacks = self._stop_callbacks, []
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception as exc:  # a view's failure must not stop the others from hearing it
+                    self.store.callback_errors.append(exc)
 
     def __enter__(self) -> EventSource:
         return self

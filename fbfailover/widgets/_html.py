@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["LiveView", "Snapshot", "esc", "events_of", "subscribe_to"]
+__all__ = ["LiveView", "Snapshot", "esc", "events_of", "follow_stop", "stream_note", "subscribe_to"]
 
 
 def esc(value: Any) -> str:
@@ -44,6 +45,22 @@ def subscribe_to(source: Any, callback: Callable[[Any], None]) -> Callable[[], N
     return None
 
 
+def follow_stop(source: Any, callback: Callable[[], None]) -> Callable[[], None] | None:
+    """Call ``callback()`` when ``source``'s event stream stops, when it can say so; return the unsubscribe."""
+    on_stop = getattr(source, "on_stop", None)
+    return on_stop(callback) if callable(on_stop) else None
+
+
+def stream_note(source: Any) -> str:
+    """One sentence saying when ``source``'s event stream stopped, or ``""`` while it runs (or for a static list)."""
+    stopped = getattr(source, "stopped_at", None)
+    if not isinstance(stopped, (int, float)):
+        return ""
+    when = dt.datetime.fromtimestamp(stopped, dt.timezone.utc).strftime("%H:%M:%S UTC")
+    return (f"The event stream stopped at {when} (its receiver was stopped, e.g. when the cell that started it ran "
+            f"again): nothing that arrives later shows here.")
+
+
 def count_by(items: Iterable[Any], order: Iterable[str], attr: str = "kind") -> list[tuple[str, int]]:
     """``[(value, count)]`` for each value in ``order`` that occurs, in that order."""
     values = [getattr(item, attr) for item in items]
@@ -51,12 +68,14 @@ def count_by(items: Iterable[Any], order: Iterable[str], attr: str = "kind") -> 
 
 
 class LiveView:
-    """What both live views share: a static ``snapshot()``, a deterministic repr, unsubscribing on close.
+    """What both live views share: a static ``snapshot()``, a deterministic repr, unsubscribing on close, and a
+    sentence once their event stream stopped (``stream_note``; ``follow_stop`` redraws them when it does).
 
     A subclass (also an ipywidgets widget) sets ``_unsubscribe`` and defines ``text()`` and ``html()``.
     """
 
     _unsubscribe: Callable[[], None] | None = None
+    _unfollow_stop: Callable[[], None] | None = None
 
     def text(self) -> str:  # pragma: no cover - every view overrides it
         raise NotImplementedError
@@ -73,7 +92,20 @@ class LiveView:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unfollow_stop is not None:
+            self._unfollow_stop()
+            self._unfollow_stop = None
         super().close()  # type: ignore[misc]
+
+    @staticmethod
+    def _note_html(source: Any) -> str:
+        note = stream_note(source)
+        return f"<p class='fbfailover-stream-stopped'><b>{esc(note)}</b></p>" if note else ""
+
+    @staticmethod
+    def _note_text(source: Any) -> str:
+        note = stream_note(source)
+        return f"\n{note}" if note else ""
 
     def __repr__(self) -> str:
         return self.text()

@@ -40,7 +40,8 @@ class Quiz(widgets.VBox):
         self.result = widgets.HTML("")
         for part, name in ((self.options, "choices"), (self.button, "check"), (self.result, "result")):
             part.add_class(f"fbf-quiz-{name}")
-        super().__init__([self.question, self.options, widgets.HBox([self.button, self.result])])
+        # The result goes under the button, across the whole width: its table's labels never wrap in a narrow box.
+        super().__init__([self.question, self.options, widgets.HBox([self.button]), self.result])
         self.add_class("fbf-quiz")
         self.button.on_click(lambda _b: self._checked())
 
@@ -90,7 +91,12 @@ class Quiz(widgets.VBox):
 
 
 class ClockStepper(widgets.VBox):
-    """Buttons that move a ``SteppedClock`` (+1 s, +60 s, to 599 s, to the deadline) and the view after each step."""
+    """Buttons that move a ``SteppedClock`` (+1 s, +60 s, to 599 s, to the deadline), one that starts the same
+    dispatch again, and the view after each step.
+
+    The view follows the clock wherever it is moved from (a cell below calling ``clock.advance(1)`` too), so it
+    always shows where the clock stands; a button that would go back says so and moves nothing.
+    """
 
     def __init__(self, clock: SteppedClock):
         self.clock = clock
@@ -107,10 +113,24 @@ class ClockStepper(widgets.VBox):
             button.add_class(f"fbf-clock-step-{n}")
             button.on_click(lambda _b, step=step: self._step(step))
             row.append(button)
+        self.restart = widgets.Button(description="start this dispatch again", icon="rotate-left",
+                                      tooltip="send the same body again on this clock, watched from +0 s",
+                                      layout=widgets.Layout(width="auto"))
+        self.restart.add_class("fbf-clock-restart")
+        self.restart.on_click(lambda _b: self._step(clock.restart))
+        row.append(self.restart)
         self.view = widgets.HTML(clock.view()._repr_html_())
         self.view.add_class("fbf-clock-view")
-        super().__init__([widgets.HBox(row), self.view])
+        super().__init__([widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap")), self.view])
         self.add_class("fbf-clock")
+        # The clock tells this stepper when anything moves it (until the stepper is closed).
+        clock.listeners.append(self._show)
+
+    def close(self) -> None:
+        """Close the widget and stop following the clock."""
+        if self._show in self.clock.listeners:
+            self.clock.listeners.remove(self._show)
+        super().close()
 
     def _step(self, step: Callable[[], Panel]) -> None:
         """One button's step; a failure is shown in this stepper (a replaced clock says which one to use)."""

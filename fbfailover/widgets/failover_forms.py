@@ -56,7 +56,8 @@ class _SendForm(Form):
         }
         # Only the sandbox can decide how the recipient behaves; live, real people do and the field is locked.
         fields["outcome"] = widgets.Dropdown(options=list(OUTCOMES), value=outcome if tut.offline else DEFAULT_OUTCOME,
-                                             description="Recipient (sandbox)", disabled=not tut.offline)
+                                             description="Recipient (sandbox)", disabled=not tut.offline,
+                                             layout=widgets.Layout(width="360px"))  # as wide as the fields above
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="waiting")
         super().__init__(fields, checks={
             # The SMS sender may be an alphanumeric id (as the channel table allows); the recipient is a number.

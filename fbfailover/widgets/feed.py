@@ -12,7 +12,7 @@ import ipywidgets as widgets
 from fbfailover.errors import FbfailoverError
 from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import KINDS, STATUS_ORDER, Event
-from fbfailover.widgets._html import LiveView, count_by, esc, events_of, subscribe_to
+from fbfailover.widgets._html import LiveView, count_by, esc, events_of, follow_stop, subscribe_to
 
 __all__ = ["EventFeed", "feed_html", "feed_legend", "feed_text", "simulated_seconds"]
 
@@ -189,14 +189,16 @@ class EventFeed(LiveView, widgets.VBox):
         self.select.observe(self._on_select, names="value")
         # Subscribe first: an event arriving between the first read and the subscription is not missed.
         self._unsubscribe = subscribe_to(source, lambda event: self.refresh())
+        self._unfollow_stop = follow_stop(source, self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
         """Re-read the events and update the table, the event list and the JSON (called on every event)."""
         with self._lock:
             self._events = events_of(self.source)
-            self.table.value = feed_html(self._events, limit=self.limit, time_scale=self.time_scale,
-                                         notices=getattr(self.source, "notices", None))
+            self.table.value = self._note_html(self.source) + feed_html(
+                self._events, limit=self.limit, time_scale=self.time_scale,
+                notices=getattr(self.source, "notices", None))
             shown = list(reversed(self._events[-self.limit:] if self.limit else self._events))
             options = [(f"#{e.seq or len(shown) - i} {e.summary()}", e) for i, e in enumerate(shown)]
             selected = self.select.value
@@ -240,7 +242,8 @@ class EventFeed(LiveView, widgets.VBox):
     def text(self) -> str:
         """The deterministic ``text/plain`` summary."""
         stats = getattr(self.source, "stats", None)
-        return feed_text(self.events, getattr(stats, "rejected", 0) if stats is not None else 0)
+        return feed_text(self.events, getattr(stats, "rejected", 0) if stats is not None else 0) + self._note_text(
+            self.source)
 
     def html(self) -> str:
         """The HTML shown now."""

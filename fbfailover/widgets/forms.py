@@ -158,7 +158,8 @@ class ApplicationForm(Form):
             "inbound_url": _text("Inbound URL", receiver.inbound_url if receiver else ""),
             "status_url": _text("Status URL", receiver.status_url if receiver else ""),
             "keys": widgets.ToggleButtons(options=[("generate here", "local"), ("let the API generate", "api")],
-                                          value="local", description="Key pair"),
+                                          value="local", description="Key pair",
+                                          style={"button_width": "auto"}),  # the whole label, never cut
         }, checks={"name": lambda v: None if v.strip() else "is required",
                    "inbound_url": url_problem, "status_url": url_problem})
 

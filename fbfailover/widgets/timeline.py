@@ -18,7 +18,7 @@ import ipywidgets as widgets
 
 from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import FAILED, STATUS_ORDER, Event, v1_outcome
-from fbfailover.widgets._html import LiveView, esc, events_of, subscribe_to
+from fbfailover.widgets._html import LiveView, esc, events_of, follow_stop, subscribe_to
 
 __all__ = [
     "FailoverTimeline",
@@ -224,6 +224,7 @@ class FailoverTimeline(LiveView, widgets.HTML):
         self._lock = threading.RLock()
         self.data = build_timeline([], dispatch_uuid)
         self._unsubscribe = subscribe_to(source, self._on_event)  # before reading: nothing is missed
+        self._unfollow_stop = follow_stop(source, self.refresh)
         self.refresh()
 
     def _on_event(self, event: Event) -> None:
@@ -235,11 +236,11 @@ class FailoverTimeline(LiveView, widgets.HTML):
         with self._lock:
             self.data = build_timeline(events_of(self.source), self.dispatch_uuid,
                                        expiry_time=self.expiry_time, condition_status=self.condition_status)
-            self.value = timeline_html(self.data)
+            self.value = self._note_html(self.source) + timeline_html(self.data)
 
     def text(self) -> str:
         """The deterministic ``text/plain`` form."""
-        return timeline_text(self.data)
+        return timeline_text(self.data) + self._note_text(self.source)
 
     def html(self) -> str:
         """The HTML shown now."""

@@ -1,2 +1,2 @@
-# Solution: the sandbox plays a new user writing to your Page; in its answer, from.id is their PSID.
-tut.sandbox.inbound("messenger", text="Hi, I am someone else")
+# Solution: the sandbox plays a new user writing to your Page; their PSID is the message's from.id.
+tutorial.user_writes(tut, "Hi, I am someone else")

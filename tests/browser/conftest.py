@@ -247,8 +247,9 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             sys.executable, "-m", "jupyter", "lab",
             "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            # window.jupyterapp: the tests wait on the notebook's and kernel's models (lab.py, lab.js).
-            "--LabApp.expose_app_in_browser=True",
+            # window.jupyterapp: the tests wait on the notebook's and kernel's models (lab.py, lab.js), in
+            # JupyterLab and in Notebook 7's UI, which the same server serves at /notebooks/ (test_active_learning.py).
+            "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
         ]  # fmt: skip
         process = _start(command, env, log, url, token)
         if process is not None:
@@ -270,6 +271,18 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         with contextlib.suppress(OSError):
             lab.shutdown_kernels()
         _stop(process)
+        stop_project_sandbox_of(lab)
+
+
+def stop_project_sandbox_of(server: Lab) -> None:
+    """End the project's background sandbox the server's kernels started (``fbfailover sandbox --stop``).
+
+    It outlives the kernels on purpose (every notebook of a project shares it); a test session ends it with the
+    session rather than leaving it to its idle timeout.
+    """
+    from fbfailover.sandbox.instance import stop_project_sandbox
+
+    stop_project_sandbox({"FBFAILOVER_DATA_DIR": str(server.data_dir)})
 
 
 @pytest.fixture

@@ -42,6 +42,8 @@ class Lab:
         data_dir: value of ``FBFAILOVER_DATA_DIR`` in the server's (and kernels') environment.
         log: file receiving the server's stdout and stderr.
         workspaces: the server's ``JUPYTERLAB_WORKSPACES_DIR`` (open tabs and layout, saved by the page).
+        ui: ``"lab"`` (JupyterLab) or ``"notebook"`` (Jupyter Notebook 7, built on the same application framework:
+            the same models, menus and commands, one notebook per page).
     """
 
     url: str
@@ -51,10 +53,12 @@ class Lab:
     data_dir: Path
     log: Path
     workspaces: Path
+    ui: str = "lab"
 
     def notebook_url(self, name: str) -> str:
-        """Returns the URL opening notebook ``name`` (relative to ``root``) in JupyterLab."""
-        return f"{self.url}/lab/tree/{urllib.parse.quote(name)}?token={self.token}"
+        """Returns the URL opening notebook ``name`` (relative to ``root``) in this server's UI."""
+        where = "notebooks" if self.ui == "notebook" else "lab/tree"
+        return f"{self.url}/{where}/{urllib.parse.quote(name)}?token={self.token}"
 
     def api(self, method: str, path: str, timeout: float = 10.0):
         """Calls the REST API (``path`` like ``/api/sessions``); returns the decoded JSON, or None."""

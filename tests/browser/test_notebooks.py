@@ -2,11 +2,12 @@
 
 The tests run in file order and share the session's tutorial environment (``.env`` and the sandbox's database,
 both in temp folders), as a learner's steps do: 01 saves the Facebook ids and 02 the application that 03 to 05
-reuse. Each test gets a fresh kernel, so every notebook starts its own receiver and embedded sandbox.
+reuse. Each test gets a fresh kernel; the kernels share the project's one background sandbox (started by the
+first notebook in the session's data folder, stopped when the session ends), as a learner's notebooks do.
 
 Widgets are found by the ``fbf-*`` classes the forms set. Results are read from the ``fbfailover-panel`` tables
 the tutorial's panels render: a row's ``<th>`` is its label and its ``<td>`` its value. What only the kernel
-knows (the embedded sandbox's URL, the receiver's event count, the last send's id) is asked for through a
+knows (the sandbox's URL, the receiver's event count, the last send's id) is asked for through a
 scratch cell added at the end of the notebook in the page.
 """
 

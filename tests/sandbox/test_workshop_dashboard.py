@@ -7,7 +7,8 @@ import time
 import pytest
 import requests
 
-from fbfailover.sandbox.activity import STEPS, Activity
+from fbfailover.sandbox.accounts import create_account
+from fbfailover.sandbox.activity import STEPS, STUCK_AFTER_ERROR, STUCK_AFTER_IDLE, Activity
 from fbfailover.sandbox.embedded import Sandbox
 from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, PAGE, PSID, SMS_TO, create_app, mint, post_dispatch
 from tests.sandbox.test_workshop import TOKEN, Attendee
@@ -38,7 +39,7 @@ def steps(snapshot: dict, api_key: str) -> set[str]:
     return {name for name, done in row(snapshot, api_key)["steps"].items() if done}
 
 
-@pytest.mark.parametrize("path", ["/_sandbox/workshop", "/_sandbox/workshop/state"])
+@pytest.mark.parametrize("path", ["/_sandbox/workshop", "/_sandbox/workshop/state", "/_sandbox/workshop/state.csv"])
 def test_only_the_workshop_token_opens_the_dashboard(room, path):
     url = f"{room.url}{path}"
     attendee = Attendee(room.url)
@@ -61,6 +62,9 @@ def test_only_the_workshop_token_opens_the_dashboard(room, path):
         assert allowed.headers["Referrer-Policy"] == "no-referrer"
     if path.endswith("state"):
         assert by_query.json()["steps"] == list(STEPS)
+    elif path.endswith(".csv"):
+        assert by_query.headers["Content-Type"].startswith("text/csv")
+        assert by_query.text.splitlines()[0].startswith("name,api_key,instructor,stuck,application,")
     else:
         assert by_query.headers["Content-Type"].startswith("text/html")
         page = by_query.text
@@ -108,9 +112,11 @@ def test_the_state_follows_each_attendee(room, key_pair, collector):
 
     snapshot = state(room)
     assert start - 1 <= snapshot["now"] and snapshot["now"] >= end
-    keys = [account["api_key"] for account in snapshot["accounts"]]
-    assert keys == [API_KEY, joined.api_key, finished.api_key, failing.api_key, v1.api_key, wrong.api_key]
-    assert [account["instructor"] for account in snapshot["accounts"]] == [True] + [False] * 5
+    keys = [account["api_key"] for account in snapshot["accounts"]]  # nobody is stuck yet: in the order they joined
+    assert keys == [joined.api_key, finished.api_key, failing.api_key, v1.api_key, wrong.api_key, API_KEY]
+    assert [account["instructor"] for account in snapshot["accounts"]] == [False] * 5 + [True]
+    assert snapshot["summary"] == {"attendees": 5, "stuck": 0, "done": 0, "reached": {
+        "application": 3, "jwt": 3, "inbound": 1, "dispatch": 1, "final_report": 1, "v1_failover": 1}}
 
     assert steps(snapshot, joined.api_key) == set()
     assert steps(snapshot, finished.api_key) == {"application", "jwt", "inbound", "dispatch", "final_report"}
@@ -164,3 +170,85 @@ def test_activity_keeps_one_record_per_account_and_a_bound():
     assert activity.get(3).view()["final_status"] == "error"
     with pytest.raises(ValueError, match="unknown step"):
         activity.step(3, "lunch")
+
+
+def test_an_attendee_names_themselves_and_the_name_is_checked(room):
+    ada = create_account(room.url, TOKEN, name="  Ada   Lovelace ")
+    assert row(state(room), ada.api_key)["name"] == "Ada Lovelace"  # spaces collapsed
+    other = Attendee(room.url)
+    assert row(state(room), other.api_key)["name"] is None
+    renamed = other.control("PUT", "attendee", json={"name": "<b>Grace</b>"})
+    assert renamed.status_code == 200 and renamed.json() == {"api_key": other.api_key, "name": "<b>Grace</b>"}
+    assert row(state(room), other.api_key)["name"] == "<b>Grace</b>"  # kept as text: the page escapes it
+    for bad, reason in (("", "empty"), ("x" * 41, "at most 40"), ("Ada\u202eevil", "printable"), (7, "string")):
+        refused = other.control("PUT", "attendee", json={"name": bad})
+        assert refused.status_code == 400 and reason in refused.json()["detail"]
+        assert refused.json()["invalid_parameters"][0]["name"] == "name"
+    bad_join = requests.post(f"{room.url}/_sandbox/accounts", json={"name": "\x00"},
+                             headers={"X-Workshop-Token": TOKEN}, timeout=10)
+    assert bad_join.status_code == 400  # and no account was made for it
+    assert len(state(room)["accounts"]) == 3
+    assert requests.put(f"{room.url}/_sandbox/attendee", json={"name": "Eve"}, timeout=10).status_code == 401
+    assert row(state(room), other.api_key)["name"] == "<b>Grace</b>"
+
+
+def test_failures_on_purpose_are_not_trouble(room, key_pair, collector):
+    private, public = key_pair
+    careful, careless = Attendee(room.url), Attendee(room.url)
+    for attendee, marked in ((careful, {"X-Fbfailover-On-Purpose": "gallery"}), (careless, {})):
+        app = create_app(attendee, public, collector.url)
+        expired = mint(app["id"], private, iat=int(time.time()) - 120, exp=int(time.time()) - 60)
+        refused = requests.post(f"{room.url}/v0.1/dispatch", json={}, timeout=10,
+                                headers={"Authorization": f"Bearer {expired}", **marked})
+        assert refused.status_code == 401
+    snapshot = state(room)
+    assert row(snapshot, careful.api_key)["last_error"] is None
+    assert row(snapshot, careful.api_key)["last_on_purpose"]["why"] == "gallery"
+    assert row(snapshot, careless.api_key)["last_error"]["status"] == 401
+
+
+def test_stuck_means_an_error_not_followed_by_a_success_or_no_progress():
+    clock = [1000.0]
+    activity = Activity(now=lambda: clock[0])
+    activity.joined(1, "on purpose")
+    activity.request(1, 401, "Unauthorised", on_purpose="gallery")
+    activity.joined(2, "failing")
+    activity.request(2, 400, "Bad Request")
+    activity.joined(3, "recovered")
+    activity.request(3, 400, "Bad Request")
+    clock[0] += 10
+    activity.request(3, 202)
+    activity.joined(4, "idle")
+    activity.joined(5, "polling")
+    clock[0] += STUCK_AFTER_ERROR
+    activity.request(5, 200, api=False)  # the sandbox's own endpoints are no progress
+    assert activity.get(1).stuck(clock[0]) is None
+    assert activity.get(2).stuck(clock[0]) == "400 Bad Request for 3 min, no success since"
+    assert activity.get(3).stuck(clock[0]) is None
+    assert activity.get(4).stuck(clock[0]) is None
+    clock[0] += STUCK_AFTER_IDLE
+    assert activity.get(4).stuck(clock[0]) == "no progress for 13 min"
+    assert activity.get(5).stuck(clock[0]) == "no progress for 13 min"
+    assert activity.get(1).stuck(clock[0]) == "no progress for 13 min"  # on purpose is progress, but long ago
+    for step in STEPS:
+        activity.step(4, step)
+    clock[0] += 2 * STUCK_AFTER_IDLE
+    assert activity.get(4).stuck(clock[0]) is None and activity.get(4).view(clock[0])["done"] is True
+
+
+def test_stuck_attendees_come_first_and_the_csv_keeps_every_row(room):
+    from fbfailover.sandbox.handlers.workshop import room_csv, room_state
+
+    first, second = create_account(room.url, TOKEN, name="=HYPERLINK(1)"), create_account(room.url, TOKEN, name="Bo")
+    core = room.core
+    second_id = core.accounts.by_key(second.api_key).id
+    core.activity.request(second_id, 400, "Bad Request")
+    later = time.time() + STUCK_AFTER_ERROR + 1
+    snapshot = room_state(core, later)
+    assert [r["api_key"] for r in snapshot["accounts"]][:2] == [second.api_key, first.api_key]
+    assert snapshot["accounts"][0]["stuck"].startswith("400 Bad Request") and snapshot["summary"]["stuck"] == 1
+    assert snapshot["accounts"][-1]["instructor"] and snapshot["accounts"][-1]["stuck"] is None
+    lines = room_csv(snapshot).splitlines()
+    assert len(lines) == 1 + len(snapshot["accounts"])
+    assert lines[1].startswith("Bo,") and ",400 Bad Request," in lines[1]
+    assert lines[2].startswith("'=HYPERLINK(1),")  # a spreadsheet shows it, never runs it

@@ -194,3 +194,20 @@ def test_feed_lists_v1_events_like_the_others():
     feed = EventFeed(events)
     assert repr(feed) == "EventFeed: 2 events (inbound 1, status 1)"
     assert "messenger" in feed.html() and "read" in feed.html()
+
+
+def test_live_views_say_when_their_event_stream_stopped():
+    from fbfailover import webhooks
+
+    receiver = webhooks.start(0, replace=False)
+    feed = EventFeed(receiver)
+    timeline = FailoverTimeline(receiver, DISPATCH, expiry_time=600)
+    assert receiver.stopped_at is None and "stopped" not in repr(feed) and "stopped" not in feed.table.value
+    receiver.stop()
+    receiver.stop()  # said once
+    assert receiver.stopped_at is not None
+    for view in (feed, timeline):
+        assert re.search(r"The event stream stopped at \d\d:\d\d:\d\d UTC", repr(view))
+        assert "fbfailover-stream-stopped" in view.html() and view.html().count("stream stopped") == 1
+    static = EventFeed(failover_events())  # a list of events has no stream: nothing to say
+    assert "stopped" not in repr(static)

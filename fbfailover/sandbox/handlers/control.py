@@ -13,6 +13,7 @@ import secrets
 
 from fbfailover.channels import CHANNELS, ERROR_CODES, by_name
 
+from ..activity import display_name
 from ..http import ERRORS, OLD_TOKEN_HEADER, TOKEN_HEADER, ControlHandler, Problem
 
 __all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
@@ -148,9 +149,11 @@ class AccountsHandler(ControlHandler):
                 f"Send the workshop token (FBFAILOVER_WORKSHOP_TOKEN) in the {TOKEN_HEADER} header",
                 type=f"{ERRORS}#unauthorized",
             )
-        self.body(empty={})  # no fields are read, but a body must still be well-formed JSON
+        body = self.body(empty={})
+        name = _name(body) if isinstance(body, dict) and body.get("name") is not None else None
         account = self.core.accounts.create()
         self.account_id = account.id  # the attendee's row on the workshop dashboard starts with this request
+        self.core.activity.joined(account.id, name)
         await self.core.db.saved()
         self.reply(
             201,
@@ -162,6 +165,27 @@ class AccountsHandler(ControlHandler):
         )
 
 
+class AttendeeHandler(ControlHandler):
+    """``PUT /_sandbox/attendee`` ``{"name": "Ada"}``: the display name the workshop dashboard shows for the
+    account named by the Basic credentials (a kernel sends ``FBFAILOVER_ATTENDEE_NAME`` each time it joins)."""
+
+    def put(self) -> None:
+        account = self.account()
+        body = self.body(empty={})
+        name = _name(body if isinstance(body, dict) else {})
+        self.core.activity.rename(account.id, name)
+        self.reply(200, {"api_key": account.api_key, "name": name})
+
+
+def _name(body: dict) -> str:
+    """The ``name`` field as a display name, or a 400 that says what is wrong with it."""
+    try:
+        return display_name(body.get("name"))
+    except ValueError as exc:
+        raise Problem(400, "Bad Request", f"name {exc}", type=f"{ERRORS}#invalid-name",
+                      invalid_parameters=[{"name": "name", "reason": str(exc)}]) from exc
+
+
 def control_routes(opts: dict) -> list[tuple]:
     return [
         (r"/_sandbox/?", InfoHandler, opts),
@@ -171,4 +195,5 @@ def control_routes(opts: dict) -> list[tuple]:
         (r"/_sandbox/recipients/([^/]+)/([^/]+)/?", RecipientHandler, opts),
         (r"/_sandbox/inbound/?", InboundHandler, opts),
         (r"/_sandbox/accounts/?", AccountsHandler, opts),
+        (r"/_sandbox/attendee/?", AttendeeHandler, opts),
     ]

@@ -146,8 +146,11 @@ def _paths() -> dict[str, Any]:
         "/_sandbox/mailbox/{api_key}/{route}": {"parameters": [_path("api_key"), _path("route")], "post": _op(
             "Keep a webhook for this account's stream, as it came", {"200": "kept"}, auth=[],
             errors=(404, 413))},
-        "/_sandbox/accounts": {"post": _op("A fresh account (workshop mode)", {"201": "api_key, secrets"},
-                                           auth=["workshop"], errors=(400, 401, 404, 415))},
+        "/_sandbox/accounts": {"post": _op("A fresh account (workshop mode), with an optional display name",
+                                           {"201": "api_key, secrets"}, auth=["workshop"],
+                                           errors=(400, 401, 404, 415))},
+        "/_sandbox/attendee": {"put": _op("This account's display name on the workshop dashboard",
+                                          {"200": "api_key, name"}, auth=control, errors=(400, 401, 415))},
     }
 
 

@@ -1,6 +1,9 @@
 """The instructor's dashboard: ``GET /_sandbox/workshop`` (an HTML page) and ``GET /_sandbox/workshop/state``.
 
-One row per account: the tutorial steps it reached, its last error and its last request, updated every second.
+One row per account: the attendee's display name, the tutorial steps it reached, whether it looks stuck (stuck
+attendees are sorted to the top), its last error and its last request, updated every second, with a summary of
+the room (how many reached each step) and a CSV export (``GET /_sandbox/workshop/state.csv``). Errors the tutorial
+causes on purpose (exercises, the failure gallery) are shown apart and are never trouble (see ``activity.py``).
 Both need the workshop token (``?token=T`` or the ``X-Workshop-Token`` header), never an attendee's
 credentials; outside workshop mode they are 404. The page is self-contained (inline CSS and script, no CDN), so
 it works on a room's network with no internet. It keeps the token in memory and takes it out of the address bar.
@@ -8,14 +11,20 @@ it works on a room's network with no internet. It keeps the token in memory and 
 
 from __future__ import annotations
 
+import csv
 import hmac
-import time
-from typing import Any
+import io
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
-from ..activity import STEPS
+from ..activity import STEPS, Record
+
+if TYPE_CHECKING:
+    from ..core import Core
 from ..http import ERRORS, OLD_TOKEN_HEADER, TOKEN_HEADER, BaseHandler, Problem
 
-__all__ = ["WorkshopPageHandler", "WorkshopStateHandler", "workshop_routes"]
+__all__ = ["WorkshopCsvHandler", "WorkshopPageHandler", "WorkshopStateHandler", "room_csv", "room_state",
+           "workshop_routes"]
 
 
 class _WorkshopHandler(BaseHandler):
@@ -34,21 +43,71 @@ class _WorkshopHandler(BaseHandler):
         self.set_header("Referrer-Policy", "no-referrer")
 
 
+def room_state(core: Core, now: float) -> dict[str, Any]:
+    """Every account's activity, stuck attendees first (longest stuck first), and a summary of the room.
+
+    Returns:
+        ``now``, ``steps``, ``accounts`` (one row each: ``api_key``, ``instructor`` and the record's view) and
+        ``summary``: attendees, how many reached each step, how many are stuck and how many did every step.
+    """
+    primary = core.account.id
+    rows = []
+    for account in core.accounts.all():
+        record = core.activity.get(account.id) or Record()
+        view = record.view(now)
+        if account.id == primary:
+            view["stuck"] = None  # the instructor's own account is not an attendee
+        rows.append({"api_key": account.api_key, "instructor": account.id == primary, **view})
+    # Stuck attendees first, then everyone else in the order they joined; the instructor's row last.
+    rows.sort(key=lambda row: (row["instructor"], row["stuck"] is None))
+    attendees = [row for row in rows if not row["instructor"]]
+    summary = {
+        "attendees": len(attendees),
+        "reached": {step: sum(1 for row in attendees if row["steps"][step]) for step in STEPS},
+        "stuck": sum(1 for row in attendees if row["stuck"]),
+        "done": sum(1 for row in attendees if row["done"]),
+    }
+    return {"now": now, "steps": list(STEPS), "accounts": rows, "summary": summary}
+
+
+def room_csv(state: dict[str, Any]) -> str:
+    """``room_state`` as CSV, one line per attendee; cells a spreadsheet would run as a formula are quoted."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["name", "api_key", "instructor", "stuck", *STEPS, "final_status", "last_error",
+                     "last_error_at", "last_request", "requests"])
+
+    def iso(unix: float | None) -> str:
+        return "" if unix is None else datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="seconds")
+
+    for row in state["accounts"]:
+        error = row["last_error"] or {}
+        writer.writerow([_cell(row["name"] or ""), row["api_key"], "yes" if row["instructor"] else "",
+                         _cell(row["stuck"] or ""), *(iso(row["step_times"][step]) for step in STEPS),
+                         row["final_status"] or "", _cell(f"{error['status']} {error['title']}" if error else ""),
+                         iso(error.get("at")), iso(row["last_request"]), row["requests"]])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    # A display name is anyone's text: one starting with = + - @ (or a tab/CR) would be a formula in a spreadsheet.
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 class WorkshopStateHandler(_WorkshopHandler):
     """``GET /_sandbox/workshop/state``: every account's activity as JSON (the dashboard polls it)."""
 
     def get(self) -> None:
-        primary = self.core.account.id
-        rows = []
-        for account in self.core.accounts.all():
-            record = self.core.activity.get(account.id)
-            view = record.view() if record is not None else {
-                "steps": dict.fromkeys(STEPS, False), "step_times": dict.fromkeys(STEPS), "final_status": None,
-                "last_request": None, "requests": 0, "last_error": None,
-            }
-            rows.append({"api_key": account.api_key, "instructor": account.id == primary, **view})
-        body: dict[str, Any] = {"now": time.time(), "steps": list(STEPS), "accounts": rows}
-        self.reply(200, body)
+        self.reply(200, room_state(self.core, self.core.activity.now()))
+
+
+class WorkshopCsvHandler(_WorkshopHandler):
+    """``GET /_sandbox/workshop/state.csv``: the same rows as CSV, to keep after the workshop."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", 'attachment; filename="workshop.csv"')
+        self.finish(room_csv(room_state(self.core, self.core.activity.now())))
 
 
 class WorkshopPageHandler(_WorkshopHandler):
@@ -65,6 +124,7 @@ def workshop_routes(opts: dict) -> list[tuple]:
     return [
         (r"/_sandbox/workshop/?", WorkshopPageHandler, opts),
         (r"/_sandbox/workshop/state/?", WorkshopStateHandler, opts),
+        (r"/_sandbox/workshop/state\.csv", WorkshopCsvHandler, opts),
     ]
 
 
@@ -87,9 +147,16 @@ table { border-collapse: collapse; width: 100%; margin-top: .5em; }
 th, td { padding: .35em .6em; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 th { background: var(--head); font-weight: 600; font-size: .8em; }
 th.step, td.step { text-align: center; width: 1%; }
-td.last-request, td.key { white-space: nowrap; }
-td.key { font-family: ui-monospace, Menlo, Consolas, monospace; }
+td.last-request { white-space: nowrap; }
+.key { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .75em; color: var(--dim); }
+td.who .name { font-weight: 600; margin-right: .4em; }
 tr.instructor td { background: #eef2ff; }
+tr.stuck td { background: #fef2f2; }
+td.state.stuck { color: var(--bad); font-weight: 600; }
+td.state.done { color: var(--ok); }
+#reached th { background: #fff; font-weight: 400; color: var(--dim); text-align: center; white-space: nowrap; }
+#reached th:first-child { text-align: left; }
+.on-purpose { color: var(--dim); font-size: .85em; display: block; }
 .tag { font-size: .7em; color: #3730a3; border: 1px solid #c7d2fe; border-radius: .3em; padding: 0 .3em;
   margin-left: .4em; font-family: system-ui, sans-serif; }
 .yes { color: var(--ok); font-weight: 700; }
@@ -100,17 +167,25 @@ tr.instructor td { background: #eef2ff; }
 </style></head>
 <body>
 <header><h1>Workshop dashboard</h1><span id="summary"></span><span id="status">connecting...</span>
-<button id="size" type="button" title="Larger text for a projector">A+</button></header>
-<table><thead><tr><th>Account (api_key)</th>
+<button id="size" type="button" title="Larger text for a projector">A+</button>
+<button id="csv" type="button" title="Download every row as CSV">CSV</button></header>
+<table><thead><tr><th>Attendee</th>
 <th class="step" title="POST /v2/applications answered 201">Application</th>
 <th class="step" title="A request with a Bearer JWT was authenticated">JWT</th>
 <th class="step" title="An inbound webhook was produced for the account">Inbound</th>
 <th class="step" title="POST /v0.1/dispatch answered 202">Dispatch</th>
 <th class="step" title="The dispatch's final report: completed or error">Final report</th>
 <th class="step" title="POST /v1/messages with failover answered 202">v1 failover</th>
-<th>Last error</th><th>Last request</th></tr></thead>
+<th title="Stuck: an error with no success for 3 minutes, or no progress for 10 minutes">State</th>
+<th title="Errors the exercises and the failure gallery cause on purpose are shown apart, in grey">Last error</th>
+<th>Last request</th></tr>
+<tr id="reached"><th>Reached</th><th class="step" data-step="application"></th><th class="step" data-step="jwt"></th>
+<th class="step" data-step="inbound"></th><th class="step" data-step="dispatch"></th>
+<th class="step" data-step="final_report"></th><th class="step" data-step="v1_failover"></th>
+<th></th><th></th><th></th></tr></thead>
 <tbody id="rows"></tbody></table>
-<p id="empty" hidden>No attendee yet: they join with FBFAILOVER_SANDBOX_URL and FBFAILOVER_WORKSHOP_TOKEN.</p>
+<p id="empty" hidden>No attendee yet: they join with FBFAILOVER_SANDBOX_URL and FBFAILOVER_WORKSHOP_TOKEN
+(and FBFAILOVER_ATTENDEE_NAME for the name shown here).</p>
 <script>
 "use strict";
 (function () {
@@ -152,41 +227,83 @@ tr.instructor td { background: #eef2ff; }
   function render(state) {
     var rows = document.getElementById("rows");
     var fresh = document.createDocumentFragment();
-    var attendees = 0, finished = 0;
     state.accounts.forEach(function (account) {
       var tr = document.createElement("tr");
       tr.dataset.apiKey = account.api_key;
-      if (account.instructor) tr.className = "instructor"; else attendees += 1;
-      var key = cell(tr, "key", account.api_key);
+      tr.className = account.instructor ? "instructor" : (account.stuck ? "stuck" : "");
+      var who = cell(tr, "who", "");
+      if (account.name) {  // textContent only: a name is anyone's text
+        var name = document.createElement("span");
+        name.className = "name";
+        name.textContent = account.name;
+        who.appendChild(name);
+      }
+      var key = document.createElement("span");
+      key.className = "key";
+      key.textContent = account.api_key;
+      who.appendChild(key);
       if (account.instructor) {
         var tag = document.createElement("span");
         tag.className = "tag";
         tag.textContent = "instructor";
-        key.appendChild(tag);
+        who.appendChild(tag);
       }
       STEP_NAMES.forEach(function (step) {
         var done = account.steps[step], at = account.step_times[step];
         var td = cell(tr, "step " + step + (done ? " yes" : " no"), done ? "\\u2714" : "\\u00b7",
                       done ? step + " at " + when(at) : step + ": not yet");
-        if (step === "final_report" && account.final_status) {
-          td.textContent = account.final_status === "completed" ? "\\u2714 completed" : "\\u2716 error";
-          td.className = "step final_report " + (account.final_status === "completed" ? "yes" : "error");
+        if (step === "final_report" && account.final_status) {  // an error report is what two exercises ask for
+          td.textContent = "\\u2714 " + account.final_status;
+          td.title = "the last dispatch's final report: " + account.final_status;
         }
       });
-      if (account.final_status && !account.instructor) finished += 1;
-      var error = account.last_error;
-      cell(tr, "last-error " + (error ? "error" : "none"), error ? error.status + " " + error.title : "\\u2014",
-           error ? when(error.at) : "");
+      var stateText = account.instructor ? "" : (account.stuck ? "stuck: " + account.stuck
+                                                 : (account.done ? "every step done" : "working"));
+      cell(tr, "state" + (account.stuck ? " stuck" : "") + (account.done ? " done" : ""), stateText);
+      var error = account.last_error, purpose = account.last_on_purpose;
+      var errorCell = cell(tr, "last-error " + (error ? "error" : "none"),
+                           error ? error.status + " " + error.title : "\\u2014", error ? when(error.at) : "");
+      if (purpose) {
+        var note = document.createElement("span");
+        note.className = "on-purpose";
+        note.textContent = "on purpose (" + purpose.why + "): " + purpose.status + " " + purpose.title;
+        note.title = when(purpose.at);
+        errorCell.appendChild(note);
+      }
       cell(tr, "last-request" + (account.last_request ? "" : " none"),
            account.last_request ? ago(state.now - account.last_request) : "never",
            account.last_request ? when(account.last_request) : "");
       fresh.appendChild(tr);
     });
     rows.replaceChildren(fresh);
+    var summary = state.summary, attendees = summary.attendees;
     document.getElementById("empty").hidden = attendees > 0;
     document.getElementById("summary").textContent =
-      attendees + " attendee" + (attendees === 1 ? "" : "s") + ", " + finished + " with a final report";
+      attendees + " attendee" + (attendees === 1 ? "" : "s") + ", " + summary.stuck + " stuck, " +
+      summary.done + " with every step done";
+    document.querySelectorAll("#reached th[data-step]").forEach(function (th) {
+      th.textContent = summary.reached[th.dataset.step] + " / " + attendees;
+      th.title = summary.reached[th.dataset.step] + " of " + attendees + " attendees reached this step";
+    });
   }
+
+  document.getElementById("csv").addEventListener("click", function () {
+    fetch(stateUrl + ".csv", {headers: {"X-Workshop-Token": token}, cache: "no-store"})
+      .then(function (response) {
+        if (!response.ok) throw new Error("the sandbox answered " + response.status);
+        return response.blob();
+      })
+      .then(function (blob) {
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = "workshop.csv";
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(function () { URL.revokeObjectURL(link.href); }, 60000);
+      })
+      .catch(function (error) { status.textContent = "CSV not downloaded: " + error.message; });
+  });
 
   var status = document.getElementById("status");
   function poll() {
