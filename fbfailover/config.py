@@ -22,9 +22,22 @@ from dotenv import dotenv_values
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_RECEIVER_PORT", "ENV_NAMES", "MAX_ATTENDEE_NAME", "Settings", "check_attendee_name", "data_dir",
-           "describe_api_url", "find_env_file",
-           "is_loopback_url", "is_setting", "load_settings", "project_dir", "update_env_file"]
+__all__ = [
+    "DEFAULT_RECEIVER_PORT",
+    "ENV_NAMES",
+    "MAX_ATTENDEE_NAME",
+    "Settings",
+    "check_attendee_name",
+    "data_dir",
+    "describe_api_url",
+    "display_name",
+    "find_env_file",
+    "is_loopback_url",
+    "is_setting",
+    "load_settings",
+    "project_dir",
+    "update_env_file",
+]
 
 DEFAULT_API_URL = "https://api.nexmo.com"
 DEFAULT_REST_URL = "https://rest.nexmo.com"
@@ -268,17 +281,36 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | os.P
 MAX_ATTENDEE_NAME = 40
 
 
+def display_name(value: object) -> str:
+    """A display name as a workshop's dashboard shows it: spaces collapsed, 1 to ``MAX_ATTENDEE_NAME`` printable
+    characters (the one rule of the setting, the join request and the sandbox's ``PUT /_sandbox/attendee``).
+
+    Raises:
+        ValueError: with a sentence that says what is wrong.
+    """
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    name = " ".join(value.split())
+    if not name:
+        raise ValueError("must not be empty")
+    if len(name) > MAX_ATTENDEE_NAME:
+        raise ValueError(f"must be at most {MAX_ATTENDEE_NAME} characters")
+    if not name.isprintable():
+        raise ValueError("must hold printable characters only")
+    return name
+
+
 def check_attendee_name(value: str, name: str = "FBFAILOVER_ATTENDEE_NAME") -> str:
-    """A display name for a workshop's dashboard: spaces collapsed, 1 to 40 printable characters.
+    """``display_name`` for a setting.
 
     Raises:
         ConfigError: naming the setting and what is wrong with the value.
     """
-    cleaned = " ".join(value.split())
-    if not cleaned or len(cleaned) > MAX_ATTENDEE_NAME or not cleaned.isprintable():
-        raise ConfigError(f"{name} must be 1 to {MAX_ATTENDEE_NAME} printable characters (the name a workshop's "
-                          f"dashboard shows), got {value[:60]!r} (see .env.example)")
-    return cleaned
+    try:
+        return display_name(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} {exc} (the name a workshop's dashboard shows), got {value[:60]!r} "
+                          f"(see .env.example)") from exc
 
 
 def _check_port(name: str, value: str) -> int:

@@ -25,13 +25,12 @@ import requests
 
 from fbfailover.config import Settings, describe_api_url, is_local_url
 from fbfailover.errors import FbfailoverError
+from fbfailover.webhooks.shared import ECHO_PATH, RECEIVER_HEADER, probe
 
 __all__ = ["PACKAGES", "Check", "checks", "report", "round_trip"]
 
 #: The packages whose versions the checklist shows (the first three are needed; the others are the notebooks').
 PACKAGES = ("requests", "tornado", "pyjwt", "cryptography", "ipywidgets", "jupyterlab", "notebook")
-ECHO_PATH = "/_fbfailover/echo"  # the receiver's round-trip route (``fbfailover.webhooks.app.ECHO_PATH``)
-RECEIVER_HEADER = "X-Fbfailover-Receiver"
 _TIMEOUT = 10.0
 
 
@@ -168,8 +167,6 @@ def _project_sandbox(environ: Mapping[str, str] | None = None) -> str:
 
 
 def _receiver(port: int) -> Check:
-    from fbfailover.webhooks.shared import probe
-
     state = probe(port)
     name = f"receiver on FBFAILOVER_RECEIVER_PORT={port}"
     if state == "ours":

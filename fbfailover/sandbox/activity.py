@@ -17,14 +17,12 @@ least recently active account's record is dropped first.
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MAX_NAME", "ON_PURPOSE_HEADER", "STEPS", "STUCK_AFTER_ERROR", "STUCK_AFTER_IDLE", "Activity", "Record",
-           "display_name"]
+__all__ = ["ON_PURPOSE_HEADER", "STEPS", "STUCK_AFTER_ERROR", "STUCK_AFTER_IDLE", "Activity", "Record"]
 
 #: The tutorial's steps in the order a learner meets them; each is recorded where it happens.
 STEPS = ("application", "jwt", "inbound", "dispatch", "final_report", "v1_failover")
@@ -34,26 +32,6 @@ ON_PURPOSE_HEADER = "X-Fbfailover-On-Purpose"
 STUCK_AFTER_ERROR = 180.0
 #: Seconds without a success or a new step, before every step is reached, when an attendee counts as stuck.
 STUCK_AFTER_IDLE = 600.0
-#: The longest display name, in characters (it is shown to a room).
-MAX_NAME = 40
-
-
-def display_name(value: object) -> str:
-    """A display name as the dashboard shows it: trimmed, 1 to ``MAX_NAME`` characters, no control characters.
-
-    Raises:
-        ValueError: for anything else, with a sentence that says what is wrong.
-    """
-    if not isinstance(value, str):
-        raise ValueError("must be a string")
-    name = " ".join(value.split())
-    if not name:
-        raise ValueError("must not be empty")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"must be at most {MAX_NAME} characters")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") for c in name):
-        raise ValueError("must hold printable characters only")
-    return name
 
 
 @dataclass
@@ -180,7 +158,7 @@ class Activity:
             record.name = name
 
     def rename(self, account_id: int, name: str) -> None:
-        """Set the display name of ``account_id`` (already checked with ``display_name``)."""
+        """Set the display name of ``account_id`` (already checked with ``config.display_name``)."""
         self._record(account_id).name = name
 
     def step(self, account_id: int, name: str, status: str | None = None) -> None:

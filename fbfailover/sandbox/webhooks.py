@@ -12,6 +12,7 @@ after it: each is retried on its own, as Vonage does.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 import uuid
@@ -43,6 +44,7 @@ PER_HOST = 32  # webhooks under way at once to one destination (scheme, host, po
 MAILBOX_DESTINATION = "mailbox"  # the queue of webhooks to this sandbox's own mailbox addresses
 
 
+@functools.lru_cache(maxsize=1024)  # the few URLs in use, parsed once each
 def destination(url: str) -> str:
     """Which queue and connection pool ``url`` belongs to: ``scheme://host:port``, or ``MAILBOX_DESTINATION``."""
     if route_of(url) is not None:
@@ -105,7 +107,6 @@ class Webhooks:
         self.per_host = per_host
         self._outbound: Outbound | None = None
         self.outbox = Outbox(self._attempt, per_host)
-        self._destinations: dict[str, str] = {}  # url -> destination, for the few URLs in use
 
     def outbound(self) -> Outbound:
         """The HTTP client: kept-alive connections, at most ``per_host`` to each destination (made on first use)."""
@@ -180,11 +181,7 @@ class Webhooks:
         if found is None:
             return None
         doc = found[0]
-        where = self._destinations.get(doc["url"])
-        if where is None:
-            if len(self._destinations) >= 1000:
-                self._destinations.clear()
-            where = self._destinations[doc["url"]] = destination(doc["url"])
+        where = destination(doc["url"])
         lane = doc.get("dispatch_uuid") or doc.get("message_uuid") or ref
         future = asyncio.get_running_loop().create_future()
         return self.outbox.put(Job(int(ref), lane, where, at, where == MAILBOX_DESTINATION, future))

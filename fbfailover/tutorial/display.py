@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Panel", "code_block", "json_block"]
+__all__ = ["Panel", "Shown", "code_block", "json_block"]
 
 
 def json_block(value: Any) -> str:
@@ -18,6 +18,23 @@ def json_block(value: Any) -> str:
 def code_block(text: str, language: str = "") -> str:
     """An HTML ``<pre>`` block."""
     return f'<pre class="fbfailover-code {language}">{html.escape(text)}</pre>'
+
+
+class Shown:
+    """A result object shown by its ``text()`` (the repr, compared by strict nbval) and its ``html()`` (JupyterLab,
+    GitHub, nbviewer). A dataclass subclass says ``repr=False`` so that this repr is kept."""
+
+    def text(self) -> str:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def html(self) -> str:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.text(), "text/html": self.html()}
 
 
 @dataclass

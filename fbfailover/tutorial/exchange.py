@@ -18,7 +18,7 @@ from typing import Any
 
 from fbfailover.errors import ApiError, FbfailoverError
 from fbfailover.payloads import Request, to_curl
-from fbfailover.tutorial.display import Panel, json_block
+from fbfailover.tutorial.display import Panel, Shown, json_block
 from fbfailover.tutorial.session import Tutorial
 from fbfailover.tutorial.twins import VONAGE_API, Twins, on_vonage, twins_of
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
@@ -46,8 +46,8 @@ def shorten_token(value: str, keep: int = 12) -> str:
     return f"{scheme} {token[:keep]}… (shortened; {scheme.lower()} credentials are never shown in full)"
 
 
-@dataclass
-class Exchange:
+@dataclass(repr=False)
+class Exchange(Shown):
     """What one ``send`` did: the request, the answer, the webhooks; renders the same way every run.
 
     Attributes:
@@ -162,12 +162,6 @@ class Exchange:
                          "</pre></div>" for c, t in self._sections())
         return (f"<div class='fbfailover-panel fbfailover-exchange'><b>{html.escape(self._title())}</b>"
                 f"{blocks}</div>")
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.html()}
 
     # --- the twins --------------------------------------------------------------------------------------
     def curl(self) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fbfailover.tutorial.display import Panel
+from fbfailover.tutorial.display import Panel, Shown
 
 __all__ = ["Choice", "Prediction", "dispatch_outcome", "v1_rejection", "what_happened"]
 
@@ -30,8 +30,8 @@ class Choice:
     why: str
 
 
-@dataclass
-class Prediction:
+@dataclass(repr=False)
+class Prediction(Shown):
     """A question with lettered choices, the right letter, and a way to read the answer off a run.
 
     Args:
@@ -152,12 +152,6 @@ class Prediction:
         after = f"<p><i>{html.escape(self._status())}</i></p>"
         return (f"<div class='fbfailover-panel fbfailover-prediction'><b>Predict:</b> {html.escape(self.question)}"
                 f"<ul style='list-style:none'>{items}</ul>{after}</div>")
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.html()}
 
 
 def what_happened(run: Any) -> tuple[list[tuple[str, int]], str | None, str]:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fbfailover.payloads import Request, to_curl
-from fbfailover.tutorial.display import code_block
+from fbfailover.tutorial.display import Shown, code_block
 from fbfailover.tutorial.sdk_twins import (
     NEXMO,
     PYTHON_REQUESTS,
@@ -155,8 +155,8 @@ def twins_of(path: str, body: Any, host: str = VONAGE_API, kinds: tuple[str, ...
     return [twin for twin in twins if twin is not None]
 
 
-@dataclass
-class Twins:
+@dataclass(repr=False)
+class Twins(Shown):
     """The twins of one request, with a note on where the notebook really sent it.
 
     Renders as ``text/plain`` (every twin in full, for strict nbval and readers without a kernel) and as HTML
@@ -191,12 +191,6 @@ class Twins:
                          for t in self.twins)
         return (f"<div class='fbfailover-panel fbfailover-twins'><b>{html.escape(self.title)}</b>"
                 f"<p>{html.escape(self.note)}</p>{blocks}</div>")
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.html()}
 
 
 def send_twins(tut: Tutorial, request: Request) -> list[tuple[str, str]]:

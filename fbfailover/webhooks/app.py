@@ -22,8 +22,9 @@ import tornado.web
 from fbfailover.webhooks.eventlog import EVENTS_PATH, EventLog, EventsHandler
 from fbfailover.webhooks.events import ROUTES
 from fbfailover.webhooks.intake import Intake
+from fbfailover.webhooks.shared import ECHO_PATH, RECEIVER_HEADER
 
-__all__ = ["ECHO_PATH", "make_app"]
+__all__ = ["make_app"]
 
 
 class _Base(tornado.web.RequestHandler):
@@ -31,7 +32,7 @@ class _Base(tornado.web.RequestHandler):
         self.intake = intake
 
     def set_default_headers(self) -> None:
-        self.set_header("X-Fbfailover-Receiver", "1")
+        self.set_header(RECEIVER_HEADER, "1")
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Stay silent: a server thread must not write into the notebook (errors are recorded instead)."""
@@ -90,8 +91,7 @@ class HealthHandler(_Base):
         })
 
 
-#: The round-trip route of ``fbfailover doctor``; a nonce is 1 to 64 letters, digits, ``-`` or ``_``.
-ECHO_PATH = "/_fbfailover/echo"
+# A nonce of the round trip (``ECHO_PATH``) is 1 to 64 letters, digits, ``-`` or ``_``.
 _NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 

@@ -23,9 +23,11 @@ import requests
 from fbfailover.config import Settings, data_dir
 from fbfailover.errors import ConfigError
 
-__all__ = ["RECEIVER_HEADER", "ensure_shared_receiver", "probe", "stop_shared_receiver"]
+__all__ = ["ECHO_PATH", "RECEIVER_HEADER", "ensure_shared_receiver", "probe", "stop_shared_receiver"]
 
-RECEIVER_HEADER = "X-Fbfailover-Receiver"
+RECEIVER_HEADER = "X-Fbfailover-Receiver"  # on every answer of a receiver
+#: The round-trip route of ``fbfailover doctor`` (``webhooks.app.EchoHandler``).
+ECHO_PATH = "/_fbfailover/echo"
 # The processes this interpreter started, so stopping one also reaps it (no zombie, no "still running" warning).
 _started: dict[int, subprocess.Popen] = {}
 

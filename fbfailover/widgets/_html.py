@@ -7,7 +7,7 @@ import html
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["LiveView", "Snapshot", "esc", "events_of", "follow_stop", "stream_note", "subscribe_to"]
+__all__ = ["LiveView", "Snapshot", "StaticFallback", "esc", "events_of", "follow_stop", "stream_note", "subscribe_to"]
 
 
 def esc(value: Any) -> str:
@@ -27,6 +27,21 @@ class Snapshot:
 
     def __repr__(self) -> str:
         return self.plain
+
+
+class StaticFallback:
+    """A widget (this mixin listed before its ipywidgets base) whose display also carries the ``text/plain`` and
+    ``text/html`` of what it shows: strict nbval compares the text, and GitHub, nbviewer or any reader without a
+    kernel see the HTML. A subclass defines ``static_bundle()``."""
+
+    def static_bundle(self) -> dict[str, str]:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if data is not None:
+            data.update(self.static_bundle())
+        return data
 
 
 def events_of(source: Any) -> list[Any]:
@@ -67,7 +82,7 @@ def count_by(items: Iterable[Any], order: Iterable[str], attr: str = "kind") -> 
     return [(name, values.count(name)) for name in order if name in values]
 
 
-class LiveView:
+class LiveView(StaticFallback):
     """What both live views share: a static ``snapshot()``, a deterministic repr, unsubscribing on close, and a
     sentence once their event stream stopped (``stream_note``; ``follow_stop`` redraws them when it does).
 
@@ -110,9 +125,5 @@ class LiveView:
     def __repr__(self) -> str:
         return self.text()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
-        if data is not None:
-            data["text/plain"] = self.text()
-            data["text/html"] = self.html()
-        return data
+    def static_bundle(self) -> dict[str, str]:
+        return {"text/plain": self.text(), "text/html": self.html()}

@@ -16,11 +16,12 @@ from fbfailover.errors import FbfailoverError
 from fbfailover.tutorial.display import Panel
 from fbfailover.tutorial.predictions import Prediction
 from fbfailover.tutorial.stepped_clock import SteppedClock
+from fbfailover.widgets._html import StaticFallback
 
 __all__ = ["ClockStepper", "Quiz"]
 
 
-class Quiz(widgets.VBox):
+class Quiz(StaticFallback, widgets.VBox):
     """A prediction as radio buttons and a Record button; ``answer("b")`` and ``compare(run)`` work in code too.
 
     Record keeps the choice and reveals nothing; the choice is then locked (the buttons are disabled), and a later
@@ -82,15 +83,11 @@ class Quiz(widgets.VBox):
     def __repr__(self) -> str:
         return self.prediction.text()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)
-        if data is not None:
-            data["text/plain"] = self.prediction.text()
-            data["text/html"] = self.prediction.html()
-        return data
+    def static_bundle(self) -> dict[str, str]:
+        return self.prediction._repr_mimebundle_()
 
 
-class ClockStepper(widgets.VBox):
+class ClockStepper(StaticFallback, widgets.VBox):
     """Buttons that move a ``SteppedClock`` (+1 s, +60 s, to 599 s, to the deadline), one that starts the same
     dispatch again, and the view after each step.
 
@@ -149,10 +146,7 @@ class ClockStepper(widgets.VBox):
     def __repr__(self) -> str:
         return repr(self.clock.view())
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)
-        if data is not None:
-            view = self.clock.view()
-            data["text/plain"] = f"ClockStepper (buttons: {', '.join(self.buttons)})\n{view!r}"
-            data["text/html"] = view._repr_html_()
-        return data
+    def static_bundle(self) -> dict[str, str]:
+        view = self.clock.view()
+        return {"text/plain": f"ClockStepper (buttons: {', '.join(self.buttons)})\n{view!r}",
+                "text/html": view._repr_html_()}

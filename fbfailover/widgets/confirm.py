@@ -14,11 +14,12 @@ import ipywidgets as widgets
 
 from fbfailover.errors import FbfailoverError
 from fbfailover.tutorial import Panel
+from fbfailover.widgets._html import StaticFallback
 
 __all__ = ["ConfirmChange"]
 
 
-class ConfirmChange(widgets.VBox):
+class ConfirmChange(StaticFallback, widgets.VBox):
     """The change a step proposes, with a Confirm button while it waits.
 
     Args:
@@ -64,12 +65,8 @@ class ConfirmChange(widgets.VBox):
         except FbfailoverError as exc:  # keep the failure visible next to the change it concerns
             self.output.append_display_data(Panel(f"Error: {exc}", []))
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)
-        if data is not None:  # readable without a kernel (GitHub, nbviewer) and compared by nbval
-            data["text/plain"] = repr(self.result)
-            data["text/html"] = self.result._repr_html_()
-        return data
+    def static_bundle(self) -> dict[str, str]:
+        return {"text/plain": repr(self.result), "text/html": self.result._repr_html_()}
 
     def __repr__(self) -> str:
         return f"ConfirmChange({'pending' if self.pending else 'done'}: {self.result.title})"

@@ -19,6 +19,7 @@ from fbfailover.errors import FbfailoverError, ValidationError
 from fbfailover.tokens import MAX_TTL, MIN_TTL
 from fbfailover.tutorial import DEFAULT_APP_NAME, Panel, Tutorial, create_or_reuse_application, mint_token
 from fbfailover.validation import url_problem
+from fbfailover.widgets._html import StaticFallback
 
 __all__ = ["ApplicationForm", "Form", "JwtForm"]
 
@@ -26,7 +27,7 @@ _ERROR_STYLE = "color:#b00020;font-size:12px"
 _SHOWN = 72  # the longest value shown in a form's static form
 
 
-class Form(widgets.VBox):
+class Form(StaticFallback, widgets.VBox):
     """Base form: named fields with an inline error line each, one button, an ``Output`` and ``submit()``."""
 
     prefix = "form"
@@ -131,13 +132,9 @@ class Form(widgets.VBox):
                 f"<i>(a form: in JupyterLab press {html.escape(self.button_text)}, or call form.submit())</i>"
                 f"<table><thead><tr><th>field</th><th>value</th></tr></thead><tbody>{rows}</tbody></table></div>")
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        """The live form, plus a table and readable lines for GitHub, nbviewer and strict nbval."""
-        data = super()._repr_mimebundle_(**kwargs)
-        if data is not None:
-            data["text/plain"] = self.text()
-            data["text/html"] = self.html()
-        return data
+    def static_bundle(self) -> dict[str, str]:
+        """A table and readable lines of the form, for GitHub, nbviewer and strict nbval."""
+        return {"text/plain": self.text(), "text/html": self.html()}
 
 
 def _text(description: str, value: str | None = "", width: str = "520px") -> widgets.Text:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import html
-from typing import Any
 
 import ipywidgets as widgets
 
 from fbfailover.tutorial.display import code_block
 from fbfailover.tutorial.twins import Twins
+from fbfailover.widgets._html import StaticFallback
 
 __all__ = ["TwinTabs"]
 
 
-class TwinTabs(widgets.VBox):
+class TwinTabs(StaticFallback, widgets.VBox):
     """``run.twins()`` as one tab per twin in JupyterLab.
 
     A notebook stored without widget state (GitHub, nbviewer, a fresh clone) shows the ``text/html`` and
@@ -32,9 +32,5 @@ class TwinTabs(widgets.VBox):
     def __repr__(self) -> str:
         return self.twins.text()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        data = super()._repr_mimebundle_(**kwargs)
-        if data is not None:
-            data["text/plain"] = self.twins.text()
-            data["text/html"] = self.twins.html()
-        return data
+    def static_bundle(self) -> dict[str, str]:
+        return self.twins._repr_mimebundle_()

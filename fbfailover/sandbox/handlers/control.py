@@ -12,8 +12,8 @@ import hmac
 import secrets
 
 from fbfailover.channels import CHANNELS, ERROR_CODES, by_name
+from fbfailover.config import display_name
 
-from ..activity import display_name
 from ..http import ERRORS, OLD_TOKEN_HEADER, TOKEN_HEADER, ControlHandler, Problem
 
 __all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
