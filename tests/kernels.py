@@ -7,14 +7,42 @@ raises fails the test with the kernel's traceback.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from traitlets.config import Config
 
 from fbfailover.config import is_setting
+
+
+def ipc_config() -> Config:
+    """Kernel-manager settings for a kernel that talks over Unix sockets in a folder of its own, never TCP ports.
+
+    jupyter_client picks five free TCP ports and the kernel binds them a moment later; with tests running in
+    parallel another process can take one meanwhile ("Address already in use"). A socket path is this kernel's
+    alone. The folder is short (a Unix socket path holds at most 107 bytes) and removed when the tests end.
+    """
+    folder = tempfile.mkdtemp(prefix="fbk-", dir="/tmp")
+    atexit.register(shutil.rmtree, folder, True)
+    return Config(KernelManager={"transport": "ipc", "ip": os.path.join(folder, "kernel")})
+
+
+def run_notebook(path: Path, timeout: float) -> list[tuple[int, str | None, str | None]]:
+    """Run the notebook at ``path`` in a fresh kernel (in its folder, every cell even after an error); return the
+    errors as ``(cell index, ename, evalue)``."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, config=ipc_config(), kernel_name="python3", timeout=timeout, allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            for o in c.outputs if o.output_type == "error"]
 
 
 class KernelFailed(AssertionError):
@@ -26,7 +54,7 @@ class Kernel:
 
     def __init__(self, folder: Path, env: dict[str, str], name: str = "kernel"):
         self.name = name
-        self.manager = KernelManager(kernel_name="python3")
+        self.manager = KernelManager(kernel_name="python3", config=ipc_config())
         self.manager.start_kernel(cwd=str(folder), env=env)
         self.client = self.manager.client()
         self.client.start_channels()

@@ -14,15 +14,14 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 import requests
 import tornado.httpclient
 import tornado.web
 from dotenv import dotenv_values
-from nbclient import NotebookClient
 
 from fbfailover.background import serve
+from tests.kernels import run_notebook
 from tests.netns import room, sandbox_in
 from tests.ports import free_port
 
@@ -110,16 +109,12 @@ def test_the_whole_tutorial_in_live_mode_through_a_tunnel(vonage, isolated_setti
                 writing.set()
                 writer = threading.Thread(target=user, daemon=True)
                 writer.start()
-            nb = nbformat.read(path, as_version=4)
             try:
-                NotebookClient(nb, timeout=400, kernel_name="python3", allow_errors=True,
-                               resources={"metadata": {"path": str(path.parent)}}).execute()
+                errors = [(path.name, *error) for error in run_notebook(path, timeout=400)]
             finally:
                 writing.clear()
                 if writer is not None:
                     writer.join(15)
-            errors = [(path.name, i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells)
-                      if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
             assert errors == []
     finally:
         stop_shared_receiver()

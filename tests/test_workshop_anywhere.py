@@ -10,13 +10,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 import requests
 from dotenv import dotenv_values
-from nbclient import NotebookClient
 
 from fbfailover import webhooks
+from tests.kernels import run_notebook
 from tests.netns import room, sandbox_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,11 +49,7 @@ def test_the_whole_tutorial_runs_against_a_sandbox_that_cannot_reach_the_attende
     monkeypatch.setenv("FBFAILOVER_SANDBOX_URL", url)
     monkeypatch.setenv("FBFAILOVER_WORKSHOP_TOKEN", TOKEN)
     for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        errors = [(path.name, i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells)
-                  if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        errors = [(path.name, *error) for error in run_notebook(path, timeout=120)]
         assert errors == []
     saved = dotenv_values(isolated_settings / ".env")
     auth = (saved["VONAGE_API_KEY"], saved["VONAGE_API_SECRET"])
