@@ -62,6 +62,8 @@ PAGE_ID, PSID = "107084395103939", "4520378454745113"  # a Facebook Page and a u
 FROM_NUMBER, TO_NUMBER = "447700900000", "447700900001"
 KEY_FILE = "private.key"  # the run's key, as a learner in the project's folder names it (programs run there)
 TOKEN_TTL = 300  # not any library's default (900 s), so a twin that drops its lifetime fails
+# the form's optional acl, as a path the token then calls exactly (how Vonage matches acl patterns is not documented)
+TOKEN_ACL = {"paths": {PROBE_PATH: {"methods": ["POST"]}}}
 PROGRAM_TIMEOUT = 60.0
 SUFFIX = {"shell": ".sh", "javascript": ".js", "python": ".py"}
 
@@ -134,8 +136,11 @@ def sends() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def cases(kinds: tuple[str, ...] = KINDS) -> list[Case]:
-    """The token twins of step 03, then every twin of every send, as the notebook shows them (addressed to Vonage)."""
-    tokens = [Case("jwt", PROBE_PATH, {}, token=TokenAsk(kind, TOKEN_TTL)) for kind in KINDS if kind in kinds]
+    """The token twins of step 03 (without and with an ``acl``), then every twin of every send, as the notebook
+    shows them (addressed to Vonage)."""
+    asks = [("jwt", None), ("jwt + acl", TOKEN_ACL)]
+    tokens = [Case(name, PROBE_PATH, {}, token=TokenAsk(kind, TOKEN_TTL, acl)) for name, acl in asks
+              for kind in KINDS if kind in kinds]
     return tokens + [Case(name, path, body, twin) for name, path, body in sends()
                      for twin in twins_of(path, body, VONAGE_API) if twin.kind in kinds]
 
