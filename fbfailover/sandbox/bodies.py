@@ -52,8 +52,7 @@ def address_v01(channel: str, ident: str, side: str = "to") -> dict:
     found = by_name(channel)
     if found is None:
         return {"type": channel, "id": ident}
-    kind = found.to_kind if side == "to" else found.from_kind
-    return {"type": found.name, "number" if kind in ("number", "sender") else "id": ident}
+    return {"type": found.name, found.kind(side).field: ident}
 
 
 def _error_v01(code: int) -> dict:
@@ -163,8 +162,8 @@ def inbound(version: str, message_uuid: str, channel: str, sender: str, recipien
             "message_type": "text",
             "text": text,
         }
-        if channel == "sms":
-            body["sms"] = {"num_messages": "1"}
+        if found and found.inbound_extra:
+            body[found.v1_name or found.name] = dict(found.inbound_extra)
         return body
     # A user writes *to* the page or number: the page is addressed like the channel's sender, the user like its
     # recipient.
@@ -175,8 +174,8 @@ def inbound(version: str, message_uuid: str, channel: str, sender: str, recipien
         "timestamp": iso(at),
         "message": {"content": {"type": "text", "text": text}},
     }
-    if channel == "sms":
-        body["message"]["sms"] = {"num_messages": "1"}
+    if found and found.inbound_extra:
+        body["message"][found.name] = dict(found.inbound_extra)
     return body
 
 

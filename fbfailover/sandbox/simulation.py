@@ -146,8 +146,10 @@ class Messages:
         """
         at = self.clock.now()
         url = app["inbound_url"] if app else account.mo_url
-        if channel == "sms" and app is None:
-            version, kind = "sms", "inbound_sms"
+        found = by_name(channel)
+        sms_api = found.inbound_without_application if found else None
+        if sms_api and app is None:  # the SMS API's own format (the only API the table names here)
+            version, kind = sms_api, "inbound_sms"
             body = inbound_sms(account.api_key, account.signature_secret, sender, recipient, text, time.time())
             message_uuid, timestamp = body["messageId"], body["message-timestamp"]
         else:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fbfailover.channels import by_name
 from fbfailover.errors import ValidationError
 from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, tutorial_workflow
 from fbfailover.tutorial.display import Panel, json_block
@@ -55,7 +56,8 @@ def apply_outcome(tut: Tutorial, outcome: str, *, fb_recipient_id: str, to_numbe
         return outcome
     tut.sandbox.reset_recipients()
     for channel, (what, after, code) in OUTCOMES[outcome].items():
-        target = fb_recipient_id if channel == "messenger" else to_number
+        table = by_name(channel)
+        target = fb_recipient_id if table is not None and table.addresses_people_by_id else to_number
         tut.sandbox.set_recipient(channel, target, what, after=after, error_code=code)
     return outcome
 
