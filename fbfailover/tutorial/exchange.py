@@ -11,18 +11,20 @@ program and in Python (``twins.twins_of``), each run against a sandbox by ``make
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fbfailover.errors import ApiError, FbfailoverError
+from fbfailover.errors import ApiError, FbfailoverError, WaitTimeout
 from fbfailover.payloads import Request, to_curl
-from fbfailover.tutorial.display import Panel, Shown, json_block
-from fbfailover.tutorial.session import Tutorial
+from fbfailover.tutorial import follow
+from fbfailover.tutorial.display import Shown, json_block
 from fbfailover.tutorial.twins import VONAGE_API, Twins, on_vonage, twins_of
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
 from fbfailover.webhooks.events import STATUS_ORDER, parse_timestamp
+
+if TYPE_CHECKING:
+    from fbfailover.tutorial.session import Tutorial
 
 __all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "event_time", "follow_more", "problems_of", "send_request",
            "shorten_token"]
@@ -35,7 +37,6 @@ ENDPOINTS: dict[str, tuple[str, Callable[[Any], list[dict[str, str]]]]] = {
 }
 SHOWN_REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
 SHOWN_RESPONSE_HEADERS = ("Content-Type", "Location", "X-Fbfailover-Sandbox")
-_RESULTS = ("delivered", "read", "rejected", "undeliverable", "failed")
 
 
 def shorten_token(value: str, keep: int = 12) -> str:
@@ -219,24 +220,22 @@ def _expiry_total(body: Any) -> float:
 
 
 def _follow(tut: Tutorial, run: Exchange, timeout: float | None) -> list[Any]:
-    """Wait for the webhooks that end this request, then return all of its webhooks."""
-    from fbfailover.tutorial.failover_steps import follow_dispatch, follow_v1
-
-    receiver = tut.receiver
+    """Wait for the webhooks that end this request (``follow``), then return all of its webhooks."""
+    source = tut.receiver
+    if source is None:
+        return []
     if run.dispatch_uuid:
-        follow_dispatch(tut, Panel("", data={"dispatch_uuid": run.dispatch_uuid, "started": 0.0,
-                                             "expiry_time": _expiry_total(run.body)}), timeout=timeout)
-        return receiver.events(dispatch_uuid=run.dispatch_uuid)
+        return follow.dispatch_events(source, run.dispatch_uuid,
+                                      timeout=timeout or follow.dispatch_timeout(tut, _expiry_total(run.body)))
     if run.workflow_id:
-        follow_v1(tut, Panel("", data={"workflow_id": run.workflow_id}), timeout=timeout or 20.0)
-        return [e for e in receiver.events("status") if e.workflow_id == run.workflow_id]
+        return follow.workflow_events(source, run.workflow_id, timeout=timeout or 20.0)
     uuid = run.answer.get("message_uuid") if isinstance(run.answer, Mapping) else None
-    deadline = time.monotonic() + (timeout or 10.0)
-    while uuid and time.monotonic() < deadline:  # one message: until its first result
-        if any(e.status in _RESULTS for e in receiver.events("status", message_uuid=uuid)):
-            break
-        time.sleep(0.05)
-    return receiver.events("status", message_uuid=uuid) if uuid else []
+    if not uuid:
+        return []
+    try:  # one message: until its first result, or what came until then
+        return follow.message_events(source, uuid, timeout=timeout or 10.0)
+    except WaitTimeout:
+        return follow.sent_events(source, run.answer)
 
 
 def send_request(tut: Tutorial, method: str, path: str, body: Any, *, follow: bool = True,
@@ -297,13 +296,8 @@ def send_request(tut: Tutorial, method: str, path: str, body: Any, *, follow: bo
 
 def _collect(tut: Tutorial, run: Exchange) -> list[Any]:
     """The webhooks of ``run`` that have arrived so far, in order."""
-    receiver = tut.receiver
-    if run.dispatch_uuid:
-        found = receiver.events(dispatch_uuid=run.dispatch_uuid)
-    elif run.workflow_id:
-        found = [e for e in receiver.events("status") if e.workflow_id == run.workflow_id]
-    else:
-        found = []
+    found = follow.sent_events(tut.receiver, run.answer if isinstance(run.answer, Mapping) else None) \
+        if tut.receiver is not None and (run.dispatch_uuid or run.workflow_id) else []
     return _order(found, _channels(run.path, run.body))
 
 

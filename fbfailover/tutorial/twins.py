@@ -12,7 +12,7 @@ import dataclasses
 import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fbfailover.payloads import Request, to_curl
@@ -31,7 +31,9 @@ from fbfailover.tutorial.sdk_twins import (
     python_sdk_host,
     python_sdk_twin,
 )
-from fbfailover.tutorial.session import Tutorial
+
+if TYPE_CHECKING:
+    from fbfailover.tutorial.session import Tutorial
 
 __all__ = ["KINDS", "VONAGE_API", "VONAGE_REST", "Twin", "Twins", "curl_twin", "on_vonage", "send_twins", "shorten_pem",
            "twins_of"]
