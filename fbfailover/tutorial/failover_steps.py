@@ -88,7 +88,7 @@ def send_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_sender_
     started = _now(tut)
     answer = tut.client.send_workflow(body)
     return Panel("Workflow accepted (202)", [("dispatch_uuid", answer["dispatch_uuid"])],
-                 code=[("request body", json_block(body)), *send_twins(tut, request)],
+                 code=[("request body", json_block(body)), *send_twins(tut, request)], folded=True,
                  data={**answer, "body": body, "started": started, "expiry_time": expiry_time,
                        "condition_status": condition_status})
 
@@ -129,7 +129,7 @@ def dispatch_panel(events: list[Any]) -> Panel:
     lines = [(f"message {i} ({m.get('channel')})", m.get("status")) for i, m in enumerate(messages, 1)]
     sms_sent = any(m.get("channel") == "sms" for m in messages)
     lines.append(("failed over to SMS", "yes" if sms_sent else "no"))
-    return Panel(f"Final report: {report.body.get('status')}", lines, data={"report": report.body})
+    return Panel(f"Final report: {report.body.get('status')}", lines, data={"report": report.body, "events": events})
 
 
 def _source(tut: Tutorial) -> EventSource:
@@ -174,7 +174,7 @@ def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_send
     answer = tut.client.send_message_v1(body)
     return Panel("Message accepted (202)", [("message_uuid", answer["message_uuid"]),
                                             ("workflow_id", answer.get("workflow_id"))],
-                 code=[("request body", json_block(body)), *send_twins(tut, request)],
+                 code=[("request body", json_block(body)), *send_twins(tut, request)], folded=True,
                  data={**answer, "body": body})
 
 

@@ -14,7 +14,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from fbfailover.webhooks.events import FAILED
 from fbfailover.widgets.timeline_model import COLOURS, DEADLINE_COLOUR, TimelineData, timeline_text
 
 __all__ = ["Picture", "Step", "sequence_picture", "sequence_png", "sequence_steps", "sequence_text", "timeline_picture",
@@ -142,7 +141,8 @@ def sequence_steps(data: TimelineData) -> list[Step]:
     for index, row in enumerate(data.rows):
         start = row.marks[0][1] if row.marks else 0
         if index > 0 and data.reason is not None:
-            why = data.reason if data.reason in FAILED else f"{data.reason} by the deadline"
+            # "not read" reads on ("not read by the deadline"); a failure or "deadline passed" says it all
+            why = f"{data.reason} by the deadline" if data.reason.startswith("not ") else data.reason
             steps.append(Step(start, _API, _API, f"failover: {why}"))
         steps.append(Step(start, _API, row.channel, f"message {row.number}"))
         for status, t in row.marks:
