@@ -72,9 +72,9 @@ def test_the_failover_notebooks_show_each_exchange_as_a_table_with_the_json_fold
     tables = re.findall(r"<table class=.fbfailover-steps.>.*?</table>(.*?)</div>", page, re.DOTALL)
     assert tables, f"{name}: no exchange table"
     for folded in tables:
-        assert folded.count("<details open>") <= 1  # the first webhook, as the example
+        assert len(re.findall(r"<details open[^>]*>", folded)) <= 1  # the first webhook, as the example
         assert "<pre" not in folded.split("<details")[0]  # every full JSON is behind a disclosure
-    assert any("<details open><summary>webhook at +0 s" in folded for folded in tables)
+    assert any(re.search(r"<details open[^>]*><summary>webhook at \+0 s", folded) for folded in tables)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
