@@ -224,7 +224,7 @@ def test_the_facebook_ids_form_shows_what_to_do_and_can_be_cancelled():
 
 
 def test_the_facebook_ids_form_saves_typed_ids_and_explains_bad_ones():
-    from fbfailover.widgets.facebook_ids import countdown_text
+    from fbfailover.widgets.facebook_ids_form import countdown_text
 
     live, form = _live_form()
     form.fields["page_id"].value = "my page"

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .storage import Database
 
 
-__all__ = ["Clock", "Scheduler", "TimerKind", "iso"]
+__all__ = ["Clock", "Scheduler", "TimerKind"]
 
 # Real seconds of timers fired in one go before the loop serves the requests waiting for it.
 _SLICE = 0.002
@@ -37,22 +37,6 @@ class TimerKind(str, Enum):
     DELIVER = "deliver"  #: attempt a webhook delivery (``Webhooks.attempt``); ref: the delivery id
     STATUS = "status"  #: a message's next status step (``Messages.on_status_timer``); ref: the message uuid
     EXPIRY = "expiry"  #: a dispatch item's failover deadline (``Failover.on_expiry``); ref: the dispatch uuid
-
-
-_seconds: dict[int, str] = {}  # second -> "YYYY-MM-DDTHH:MM:SS.": simulated and real time alternate
-_MILLIS = [f"{ms:03d}Z" for ms in range(1000)]
-
-
-def iso(sim: float) -> str:
-    """ISO-8601 UTC with milliseconds and ``Z``, as in Vonage webhooks."""
-    whole = int(sim // 1)
-    prefix = _seconds.get(whole)
-    if prefix is None:  # formatting is the costly part
-        if len(_seconds) >= 64:
-            _seconds.clear()
-        prefix = _seconds[whole] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole))
-    ms = round((sim - whole) * 1000)
-    return prefix + _MILLIS[ms if ms < 1000 else 999]
 
 
 class Clock:
@@ -87,14 +71,6 @@ class Clock:
         if self.manual:
             return 0.0 if sim_due <= self.now() else float("inf")
         return max(0.0, (sim_due - self.now()) / self.scale)
-
-    def describe(self) -> dict:
-        return {
-            "mode": "manual" if self.manual else "real",
-            "time_scale": self.scale,
-            "now": iso(self.now()),
-            "now_unix": round(self.now(), 3),
-        }
 
 
 class Scheduler:

@@ -18,8 +18,8 @@ from .catalog import Account, Accounts, Catalog
 from .clock import Clock, Scheduler, TimerKind
 from .failover import Failover
 from .mailbox import Mailbox
+from .messages import Messages
 from .records import Records
-from .simulation import Messages
 from .storage import Database
 from .webhooks import Webhooks
 

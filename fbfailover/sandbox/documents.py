@@ -1,16 +1,14 @@
 """The sandbox's three documents, typed and built in one place each: a dispatch (or workflow, or v1 failover), a
 message, and a webhook delivery.
 
-``records.py`` keeps them (as JSON); ``failover.py``, ``messages.py`` and ``webhooks.py`` change them as their
-timers fire. Reading a field that is not listed here is a bug a type checker can name.
+A leaf of the sandbox's import graph: times come in already formatted. ``records.py`` keeps the documents (as
+JSON); ``failover.py``, ``messages.py`` and ``webhooks.py`` change them as their timers fire. Reading a field
+that is not listed here is a bug a type checker can name.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal, TypedDict
-
-from .clock import iso
 
 __all__ = ["Delivery", "Dispatch", "Message", "new_delivery", "new_dispatch", "new_message"]
 
@@ -94,8 +92,13 @@ class Delivery(TypedDict):
 
 
 def new_dispatch(uuid: str, account_id: int, application_id: str | None, auth: str, kind: str, items: list[dict],
-                 at: float, template: str = "failover") -> Dispatch:
-    """A dispatch in progress, started at simulated time ``at``, with no message sent yet."""
+                 at: float, *, offset: float, created_real: str, template: str = "failover") -> Dispatch:
+    """A dispatch in progress, started at simulated time ``at``, with no message sent yet.
+
+    Args:
+        offset: real start minus simulated start (``bodies.anchor``): its timestamps are real start + simulated
+            seconds since. created_real: the real time it started, as its timestamps show it.
+    """
     return {
         "uuid": uuid,
         "account_id": account_id,
@@ -107,8 +110,8 @@ def new_dispatch(uuid: str, account_id: int, application_id: str | None, auth: s
         "current": 0,
         "status": "in_progress",
         "created": at,
-        "created_real": iso(time.time()),
-        "offset": time.time() - at,  # bodies.anchor: real now minus simulated start
+        "created_real": created_real,
+        "offset": offset,
         "expiry": None,
         "messages": [],
         "final_report": None,
@@ -144,9 +147,10 @@ def new_message(account_id: int, application_id: str | None, auth: str, body: di
     return msg
 
 
-def new_delivery(kind: str, url: str, at: float, *, application_id: str | None = None,
+def new_delivery(kind: str, url: str, at: float, created: str, *, application_id: str | None = None,
                  dispatch_uuid: str | None = None, message_uuid: str | None = None) -> Delivery:
-    """A webhook raised at simulated time ``at``, not attempted yet (``no_url`` when there is nowhere to send it)."""
+    """A webhook raised at simulated time ``at`` (``created``: the same, formatted), not attempted yet
+    (``no_url`` when there is nowhere to send it)."""
     return {
         "kind": kind,
         "url": url,
@@ -154,7 +158,7 @@ def new_delivery(kind: str, url: str, at: float, *, application_id: str | None =
         "application_id": application_id,
         "dispatch_uuid": dispatch_uuid,
         "message_uuid": message_uuid,
-        "created": iso(at),
+        "created": created,
         "created_unix": at,
         "first_attempt_unix": None,
         "next_attempt": None,

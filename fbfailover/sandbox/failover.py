@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from fbfailover.channels import FAILED, V1_FAILS_OVER_ON
 
-from .bodies import final_report, shown
+from .bodies import anchor, final_report, shown
 from .clock import TimerKind
 from .documents import Dispatch, new_dispatch, new_message
 
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from .activity import Activity
     from .catalog import Account, Accounts
     from .clock import Clock, Scheduler
+    from .messages import Messages
     from .records import Records
-    from .simulation import Messages
     from .webhooks import Webhooks
 
 __all__ = ["Failover"]
@@ -58,7 +58,8 @@ class Failover:
         """Start a dispatch (``kind`` dispatch|workflow) or a v1 failover (``v1``); returns it, message 0."""
         at = self.clock.now()
         ident = _workflow_id() if kind == "v1" else str(uuid.uuid4())
-        dispatch = new_dispatch(ident, account.id, application_id, auth, kind, items, at, template)
+        dispatch = new_dispatch(ident, account.id, application_id, auth, kind, items, at, offset=anchor(at),
+                                created_real=shown(time.time(), {}), template=template)
         first = self._send_item(dispatch, 0, at)
         return dispatch, first
 

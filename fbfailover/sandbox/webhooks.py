@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from .clock import TimerKind, iso
+from .bodies import iso
+from .clock import TimerKind
 from .documents import new_delivery
 from .mailbox import route_of
 from .outbox import Job, Outbox
@@ -143,7 +144,7 @@ class Webhooks:
     ) -> int:
         """Record a webhook and schedule its first attempt now; with no URL it is recorded as ``no_url``, in
         memory only (``Records.add_unsent``)."""
-        doc = new_delivery(kind, url, at, application_id=application_id, dispatch_uuid=dispatch_uuid,
+        doc = new_delivery(kind, url, at, iso(at), application_id=application_id, dispatch_uuid=dispatch_uuid,
                            message_uuid=message_uuid)
         if not url:
             return self.records.add_unsent(account.id, doc, body)

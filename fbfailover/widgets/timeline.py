@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from fbfailover.webhooks.events import Event
-from fbfailover.widgets._html import LiveView, esc, events_of, follow_stop, subscribe_to
+from fbfailover.widgets.live import LiveView, esc, events_of, follow_stop, subscribe_to
 from fbfailover.widgets.timeline_model import (
     COLOURS,
     DEADLINE_COLOUR,

@@ -91,11 +91,12 @@ def test_each_document_is_built_by_one_function(builder, doc_type) -> None:
 
 
 def test_builders_fill_every_required_key() -> None:
-    dispatch = new_dispatch("d", 1, None, "jwt", "dispatch", [], 100.0)
+    dispatch = new_dispatch("d", 1, None, "jwt", "dispatch", [], 100.0, offset=5.0,
+                            created_real="2020-01-01T00:00:00.000Z")
     assert set(dispatch) == set(Dispatch.__required_keys__)
-    delivery = new_delivery("status", "http://x/status", 100.0)
+    delivery = new_delivery("status", "http://x/status", 100.0, "1970-01-01T00:01:40.000Z")
     assert set(delivery) == set(Delivery.__required_keys__)
-    assert new_delivery("status", "", 1.0)["status"] == "no_url"
+    assert new_delivery("status", "", 1.0, "1970-01-01T00:00:01.000Z")["status"] == "no_url"
     v01 = new_message(1, "app", "jwt", {"to": {"type": "sms", "number": "1"}, "from": {"type": "sms", "number": "2"}},
                       api="v0.1", webhook_version="v1")
     assert v01["channel"] == "sms" and v01["webhook_version"] == "v0.1" and "webhook_url" not in v01

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import TYPE_CHECKING
 
 from fbfailover.channels import CHANNELS, ERROR_CODES, AddressKind, TableMapping, by_name
 from fbfailover.config import display_name
 
+from ..bodies import iso
 from ..http import ERRORS, OLD_TOKEN_HEADER, TOKEN_HEADER, ControlHandler, Problem
+
+if TYPE_CHECKING:
+    from ..clock import Clock
 
 __all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
 
@@ -29,7 +34,7 @@ class InfoHandler(ControlHandler):
             {
                 "sandbox": "fbfailover",
                 "api_key": self.account().api_key,
-                "clock": self.core.clock.describe(),
+                "clock": _clock(self.core.clock),
                 "pending_timers": len(self.core.scheduler),
                 "default_delays": dict(DEFAULT_DELAYS),
             },
@@ -38,7 +43,7 @@ class InfoHandler(ControlHandler):
 
 class ClockHandler(ControlHandler):
     def get(self) -> None:
-        self.reply(200, self.core.clock.describe())
+        self.reply(200, _clock(self.core.clock))
 
 
 class AdvanceHandler(ControlHandler):
@@ -46,7 +51,7 @@ class AdvanceHandler(ControlHandler):
         self.instructor()
         body = self.checked_body("advance")
         fired = await self.core.scheduler.advance(float(body["seconds"]))
-        self.reply(200, {**self.core.clock.describe(), "fired": fired})
+        self.reply(200, {**_clock(self.core.clock), "fired": fired})
 
 
 class RecipientsHandler(ControlHandler):
@@ -123,6 +128,13 @@ class InboundHandler(ControlHandler):
         result = self.core.messages.inbound(account, channel, sender, recipient, body.get("text") or "Hello", app)
         self.core.db.commit()
         self.reply(202, result)
+
+
+def _clock(clock: Clock) -> dict:
+    """Where simulated time stands, as the control API shows it."""
+    now = clock.now()
+    return {"mode": "manual" if clock.manual else "real", "time_scale": clock.scale, "now": iso(now),
+            "now_unix": round(now, 3)}
 
 
 def _made_up(kind: AddressKind, id_length: int) -> str:
