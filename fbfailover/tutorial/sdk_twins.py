@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from fbfailover.channels import CHANNELS, TableMapping
+
 __all__ = [
     "NEXMO",
     "PYTHON_REQUESTS",
@@ -243,8 +245,7 @@ def node_messages_twin(body: Mapping[str, Any], host: str) -> str:
 # --- Python -----------------------------------------------------------------------------------------------
 
 # vonage-messages model classes by (channel, message_type): the text messages the tutorial sends
-_SDK_CLASSES = {("messenger", "text"): "MessengerText", ("sms", "text"): "Sms", ("whatsapp", "text"): "WhatsappText",
-                ("viber_service", "text"): "ViberText", ("rcs", "text"): "RcsText", ("mms", "text"): "MmsText"}
+_SDK_CLASSES = TableMapping(lambda: {(c.v1_name, "text"): c.sdk_text_class for c in CHANNELS if c.sdk_text_class})
 _SDK_SKIPPED = ("channel", "message_type", "failover")
 
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fbfailover.payloads import Request, to_curl
@@ -34,7 +34,6 @@ from fbfailover.tutorial.sdk_twins import (
     python_sdk_host,
     python_sdk_twin,
 )
-from fbfailover.tutorial.session import Tutorial
 from fbfailover.tutorial.token_twins import (
     FBFAILOVER_JWT,
     NODE_JWT,
@@ -44,6 +43,9 @@ from fbfailover.tutorial.token_twins import (
     python_token_twin,
     shell_token_twin,
 )
+
+if TYPE_CHECKING:
+    from fbfailover.tutorial.session import Tutorial
 
 __all__ = ["KINDS", "VONAGE_API", "VONAGE_REST", "Twin", "Twins", "curl_twin", "on_vonage", "send_twins", "shorten_pem",
            "token_twins", "token_twins_of", "twins_of"]
