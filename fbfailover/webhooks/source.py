@@ -107,7 +107,7 @@ class EventSource:
     def events(self, kind: str | None = None, dispatch_uuid: str | None = None,
                **filters: Any) -> list[Event]:
         """Stored events in arrival order, optionally filtered by kind, dispatch and ``status``/``channel``/
-        ``message_uuid``."""
+        ``message_uuid``/``verified``."""
         return self.store.events(kind, dispatch_uuid, **filters)
 
     def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False) -> Callable[[], None]:
@@ -118,7 +118,7 @@ class EventSource:
     def wait_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
                  status: str | None = None, channel: str | None = None, message_uuid: str | None = None,
                  predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                 after: int = 0) -> Event:
+                 after: int = 0, verified: bool | None = None) -> Event:
         """Block until an event matches (or one already has) and return the oldest match.
 
         Args:
@@ -127,26 +127,27 @@ class EventSource:
             predicate: any extra test on the ``Event``.
             timeout: seconds of real time to wait.
             after: only events with ``seq`` greater than this (see ``last_seq``).
+            verified: True for events whose signature was checked only (what may drive a step), False for the others.
 
         Raises:
             WaitTimeout: when nothing matched in time; the message lists the events that arrived instead.
         """
         return self.store.wait_for(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
                                    message_uuid=message_uuid, predicate=predicate, timeout=timeout,
-                                   after=after)
+                                   after=after, verified=verified)
 
     async def await_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
                         status: str | None = None, channel: str | None = None,
                         message_uuid: str | None = None,
                         predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                        after: int = 0, poll: float = 0.02) -> Event:
+                        after: int = 0, poll: float = 0.02, verified: bool | None = None) -> Event:
         """``wait_for`` for top-level ``await`` in a notebook: polls with ``asyncio.sleep``, never blocking.
 
         Raises:
             WaitTimeout: as ``wait_for``.
         """
         match, wanted = matcher(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
-                                message_uuid=message_uuid, predicate=predicate)
+                                message_uuid=message_uuid, predicate=predicate, verified=verified)
         deadline = time.monotonic() + timeout
         while True:
             found = self.store.find(match, after)

@@ -48,10 +48,15 @@ class Stats:
 
 def matcher(kind: str | None = None, *, dispatch_uuid: str | None = None, status: str | None = None,
             channel: str | None = None, message_uuid: str | None = None,
-            predicate: Callable[[Event], bool] | None = None) -> tuple[Callable[[Event], bool], str]:
-    """Build a predicate over events from the usual filters, plus a description for error messages."""
+            predicate: Callable[[Event], bool] | None = None,
+            verified: bool | None = None) -> tuple[Callable[[Event], bool], str]:
+    """Build a predicate over events from the usual filters, plus a description for error messages.
+
+    ``verified=True`` keeps only events whose signature was checked against the signature secret (what may drive a
+    tutorial step: an unsigned or unchecked webhook may come from anyone who knows the URL).
+    """
     wanted = {"kind": kind, "dispatch_uuid": dispatch_uuid, "status": status, "channel": channel,
-              "message_uuid": message_uuid}
+              "message_uuid": message_uuid, "verified": verified}
     wanted = {k: v for k, v in wanted.items() if v is not None}
 
     def match(event: Event) -> bool:
@@ -190,14 +195,14 @@ class EventStore:
     def wait_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
                  status: str | None = None, channel: str | None = None, message_uuid: str | None = None,
                  predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                 after: int = 0) -> Event:
+                 after: int = 0, verified: bool | None = None) -> Event:
         """Block until a matching event is stored (or already is) and return the oldest such event.
 
         Raises:
             WaitTimeout: when none matched within ``timeout`` seconds; it lists what arrived instead.
         """
         match, wanted = matcher(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
-                                message_uuid=message_uuid, predicate=predicate)
+                                message_uuid=message_uuid, predicate=predicate, verified=verified)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
