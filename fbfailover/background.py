@@ -113,7 +113,14 @@ class BoundedHTTPServer(tornado.httpserver.HTTPServer):
             self.refused += 1
             stream.close()
             return
-        super().handle_stream(stream, address)
+        known, self._connections = self._connections, set()
+        try:  # the connection tornado makes is the one new member of the set
+            super().handle_stream(stream, address)
+        finally:
+            new, self._connections = self._connections, known
+            known.update(new)
+        for conn in new:  # waiting for its first request's headers from now on (before its reading task has run)
+            self._waiting[conn] = None
 
     def _evict(self) -> bool:
         """Close the connection that has waited longest for a request's headers; False when none waits."""

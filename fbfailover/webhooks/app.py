@@ -10,9 +10,10 @@ prints or logs: the server runs on a background thread inside a notebook kernel,
 whichever cell is running.
 
 A webhook body is at most ``MAX_BODY`` bytes (32 KiB: Vonage's largest callbacks, an inbound message with a long
-text and its media URLs, are a few KiB). A longer one is answered 413 with problem JSON as soon as its
-``Content-Length`` is read, or as soon as a chunked body passes the limit, and the connection is closed: the rest
-of the body is never read. Every refusal is a problem-details JSON body (``title``, ``detail``); a refused
+text and its media URLs, are a few KiB). A longer one is answered 413 with problem JSON and nothing of it is kept:
+up to ``DISCARD_LIMIT`` times the limit it is read to its end first (the client then reads the answer on a clean
+connection); past that, the answer goes as soon as the ``Content-Length`` header says so (or a chunked body passes
+it) and the connection is closed: the rest of the body is never read. Every refusal is a problem-details JSON body (``title``, ``detail``); a refused
 webhook is never stored.
 """
 
@@ -35,6 +36,10 @@ __all__ = ["MAX_BODY", "MAX_HEADERS", "make_app"]
 MAX_BODY = 32 * 1024
 """The largest webhook body a route reads, in bytes (larger ones are answered 413 and the connection closed)."""
 
+DISCARD_LIMIT = 2
+"""A body up to this many times ``MAX_BODY`` is read to the end (and thrown away) before its 413, so the client
+reads the answer on a clean connection; a longer one is answered at once and the connection closed."""
+_UNBOUNDED = 2**62
 MAX_HEADERS = 16 * 1024
 """The largest header block the receiver reads, in bytes (a signed webhook's are well under 2 KiB)."""
 
@@ -73,40 +78,46 @@ class WebhookHandler(_Base):
         self._refused = False
 
     def prepare(self) -> None:
+        # This handler bounds the body itself (below): lift the server's limit, which would cut a long chunked body
+        # with a bare 400 before the handler sees it.
+        self.request.connection.set_max_body_size(_UNBOUNDED)  # type: ignore[union-attr]
         declared = self.request.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_body:
-            self._too_large(int(declared))
+            self._refuse(int(declared))
 
     def data_received(self, chunk: bytes) -> None:
-        if self._refused:
-            return
         self._size += len(chunk)
-        if self._size > self.max_body:
-            self._too_large(self._size)
+        if self._refused or self._size > self.max_body:
+            self._refuse(self._size)
             return
         self._chunks.append(chunk)
 
-    def _too_large(self, size: int) -> None:
-        """Answer 413 now; tornado closes the connection once it is written, so the rest is never read."""
+    def _refuse(self, size: int) -> None:
+        """Keep nothing more of the body; past ``DISCARD_LIMIT`` answer 413 at once (tornado then closes the
+        connection, so the rest is never read), below it read the rest to discard it and answer 413 after it."""
         self._refused = True
         self._chunks = []
-        # past the server's own limit tornado would answer a bare 400 after this answer: let the close stop it
-        self.request.connection.set_max_body_size(max(size, self.max_body) + 1)  # type: ignore[union-attr]
+        if size > DISCARD_LIMIT * self.max_body and not self._finished:
+            self._too_large(size)
+
+    def _too_large(self, size: int) -> None:
         reason = f"body of {size} bytes or more is over this route's limit of {self.max_body} bytes"
         self.intake.store.reject(self.route, reason, 413)
         self.write_json(413, {"title": _TITLES[413], "detail": reason})
 
     def get(self) -> None:
         if self._refused:
-            return
-        if not self.request.query_arguments:
+            self._too_large(self._size)
+        elif not self.request.query_arguments:
             # A URL check (the account settings API probes the URL before saving it): answer, record nothing.
             self.write_json(200, {"status": "ok", "route": self.route})
-            return
-        self._receive()
+        else:
+            self._receive()
 
     def post(self) -> None:
-        if not self._refused:
+        if self._refused:
+            self._too_large(self._size)
+        else:
             self._receive()
 
     def _receive(self) -> None:

@@ -50,7 +50,7 @@ class Receiver(EventSource):
                  require_sms_signature: bool = False, event_log: EventLog | None = None,
                  log_credentials: tuple[str, str] | None = None):
         from fbfailover.background import serve
-        from fbfailover.webhooks.app import MAX_BODY, MAX_HEADERS, make_app
+        from fbfailover.webhooks.app import DISCARD_LIMIT, MAX_BODY, MAX_HEADERS, make_app
 
         if port:
             _check_free(host, port)
@@ -60,7 +60,7 @@ class Receiver(EventSource):
         self.event_log = event_log
         # the routes answer bodies past MAX_BODY with 413 themselves; the server's limits bound every other route
         self._server = serve(make_app(intake, event_log, log_credentials), host, port, name="fbfailover-receiver",
-                             max_body_size=2 * MAX_BODY, max_header_size=MAX_HEADERS)
+                             max_body_size=DISCARD_LIMIT * MAX_BODY, max_header_size=MAX_HEADERS)
         self.port = self._server.port
         self.local_url = self._server.url
         super().__init__(public_url or self.local_url, intake, running=lambda: self._server.running,
