@@ -52,7 +52,7 @@ _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
 def connection_cap(wanted: int = MAX_CONNECTIONS) -> int:
-    """``wanted``, lowered to leave ``_RESERVED_FDS`` of the process's soft file descriptor limit free (never below 8)."""
+    """``wanted``, lowered to leave ``_RESERVED_FDS`` of the process's soft file descriptor limit free (at least 8)."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not on Windows

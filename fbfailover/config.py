@@ -25,8 +25,8 @@ from .errors import ConfigError
 __all__ = [
     "DEFAULT_RECEIVER_PORT",
     "ENV_NAMES",
-    "MAX_ATTENDEE_NAME",
     "LINE_SEPARATORS",
+    "MAX_ATTENDEE_NAME",
     "Settings",
     "check_attendee_name",
     "check_env_update",

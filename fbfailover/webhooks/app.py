@@ -13,8 +13,8 @@ A webhook body is at most ``MAX_BODY`` bytes (32 KiB: Vonage's largest callbacks
 text and its media URLs, are a few KiB). A longer one is answered 413 with problem JSON and nothing of it is kept:
 up to ``DISCARD_LIMIT`` times the limit it is read to its end first (the client then reads the answer on a clean
 connection); past that, the answer goes as soon as the ``Content-Length`` header says so (or a chunked body passes
-it) and the connection is closed: the rest of the body is never read. Every refusal is a problem-details JSON body (``title``, ``detail``); a refused
-webhook is never stored.
+it) and the connection is closed: the rest of the body is never read. Every refusal is a problem-details JSON
+body (``title``, ``detail``); a refused webhook is never stored.
 """
 
 from __future__ import annotations

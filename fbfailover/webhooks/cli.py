@@ -42,7 +42,7 @@ class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.chmod(self.baseFilename, 0o600)  # one created before, with other permissions
-        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115 - the handler closes it
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # the handler closes it
 
 
 class BoundedLog:
