@@ -112,10 +112,12 @@ def start(port: int = 0, signature_secret: str | None = None, public_url: str | 
     Re-running a notebook cell that calls ``start()`` stops the receiver the previous run started (pass
     ``replace=False`` to keep both). Without ``signature_secret`` unsigned webhooks are accepted and
     ``receiver.notices`` says so once; with it, every webhook must carry a valid HS256 signature of its exact
-    body with a fresh ``iat`` (real wall-clock seconds, within ``max_age``), or it is answered 401 and
-    recorded in ``receiver.rejections``. The two account-level SMS routes also take the SMS API's ``sig``
-    parameter, and accept an SMS callback that carries no signature at all as ``signature="unverified"``
-    unless ``require_sms_signature`` (see ``fbfailover.webhooks.intake``).
+    body with a fresh ``iat`` (real wall-clock seconds, within ``max_age``): a bad or stale one is answered 401,
+    a missing one 503 (Vonage retries it, signed), and either is recorded in ``receiver.rejections``, never
+    stored. The two account-level SMS routes also take the SMS API's ``sig`` parameter, and accept an SMS API
+    callback that carries no signature at all as ``signature="unverified"`` unless ``require_sms_signature``.
+    Each route takes only its own kind of webhook (400 otherwise), and a body over 32 KiB gets 413 (see
+    ``fbfailover.webhooks.intake`` and ``fbfailover.webhooks.app``).
 
     Args:
         port: TCP port on ``host``; 0 picks a free one.
@@ -129,7 +131,8 @@ def start(port: int = 0, signature_secret: str | None = None, public_url: str | 
         api_key: the account's API key; a JWT whose ``api_key`` claim names another is answered 401.
         sms_signature_methods: the SMS API signature methods accepted (default: all five, since the
             account's dashboard setting is not known here).
-        require_sms_signature: refuse unsigned SMS API callbacks (401) instead of marking them unverified.
+        require_sms_signature: refuse unsigned SMS API callbacks (401) instead of marking them unverified
+            (an unverified event is shown but never drives a step: ``wait_for(..., verified=True)``).
 
     Returns:
         The running ``Receiver``.
