@@ -5,6 +5,7 @@ run through the real receiver and the real step-01 save path (``learn_facebook_i
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -15,6 +16,8 @@ from fbfailover.config import load_settings
 from fbfailover.errors import ConfigError, ValidationError
 from fbfailover.tutorial.session import LIVE, Tutorial
 from fbfailover.webhooks import Receiver, WaitTimeout
+from fbfailover.webhooks.shared import stop_shared_receiver
+from tests.ports import free_port
 from tests.webhooks.webhook_helpers import SECRET, post
 
 ENV = "VONAGE_API_KEY=key\nVONAGE_API_SECRET=secret\nVONAGE_API_URL=https://api.nexmo.com\n"
@@ -125,3 +128,30 @@ def test_a_route_takes_only_its_own_kind(route, body, kind, secret):
         assert answer.json() == {"title": "Bad Request", "detail": answer.json()["detail"]}
         assert answer.json()["detail"].startswith(f"a {kind} body on {route}")
         assert receiver.events() == []
+
+
+def test_the_whole_live_path_the_background_receiver_and_the_kernels_stream(isolated_settings, monkeypatch):
+    """As live mode runs: the project's background receiver behind the (here, pretend) tunnel URL, the kernel pulling
+    from its event log and checking every webhook again, step 01 saving through ``Tutorial.save``."""
+    port = free_port()
+    env = isolated_settings / ".env"
+    env.write_text(ENV)
+    for name, value in {"FBFAILOVER_RECEIVER_PORT": str(port), "VONAGE_SIGNATURE_SECRET": SECRET,
+                        "FBFAILOVER_PUBLIC_URL": f"http://127.0.0.1:{port}"}.items():
+        monkeypatch.setenv(name, value)
+    tut = Tutorial(mode=LIVE, settings=load_settings(), environ=dict(os.environ))
+    try:
+        source = tut.start_receiver()
+        assert source.inbound_sms_url == f"http://127.0.0.1:{port}/webhooks/inbound-sms"
+        answers: list[int] = []
+        with pytest.raises(WaitTimeout):
+            _step_01(tut, lambda: answers.append(post(source.inbound_sms_url, FORGED).status_code))
+        assert answers == [503] and (isolated_settings / ".env").read_text() == ENV
+        panel = _step_01(tut, lambda: post(source.inbound_sms_url, GENUINE, secret=SECRET, api_key="key"),
+                         timeout=30)
+        assert panel.data == {"fb_sender_id": "785347176233987", "fb_recipient_id": "9412942069366717"}
+        assert load_settings().api_url == "https://api.nexmo.com"
+    finally:
+        if tut.receiver is not None:
+            tut.receiver.stop()
+        stop_shared_receiver()
