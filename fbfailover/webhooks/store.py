@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -87,7 +88,8 @@ class EventStore:
 
     Args:
         max_events: how many events to keep; older ones are dropped and counted in ``stats.dropped``.
-        path: optional JSON-lines file; every accepted event is appended as one line (by the worker thread).
+        path: optional JSON-lines file (created 0600); every accepted event is appended as one line (by the worker
+            thread).
     """
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS, path: str | Path | None = None):
@@ -243,7 +245,7 @@ class EventStore:
         self._arrived.set()  # wakes the worker only when it waits (it usually sleeps between batches)
 
     def _work(self) -> None:
-        file = self.path.open("a", encoding="utf-8") if self.path is not None else None
+        file = _private_append(self.path) if self.path is not None else None
         try:
             while True:
                 self._arrived.wait()
@@ -294,6 +296,13 @@ class EventStore:
         if worker is not None:
             self._hand_over(None)
             worker.join(timeout)
+
+
+def _private_append(path: Path) -> Any:
+    """``path`` opened for appending text, created 0600 (webhooks hold phone numbers and texts)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.chmod(path, 0o600)
+    return open(fd, "a", encoding="utf-8")
 
 
 class _Marker:

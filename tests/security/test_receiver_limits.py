@@ -121,3 +121,12 @@ def test_the_background_receiver_logs_to_a_private_bounded_file(isolated_setting
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     [event] = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     assert event["kind"] == "status" and len(event["body_truncated"]) == MAX_LOGGED_BODY
+
+
+def test_the_events_file_is_private(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with Receiver(events_file=path) as receiver:
+        assert post(receiver.status_url, STATUS).status_code == 200
+        receiver.store.flush()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["status"] == "delivered"
