@@ -155,3 +155,12 @@ def test_the_whole_live_path_the_background_receiver_and_the_kernels_stream(isol
         if tut.receiver is not None:
             tut.receiver.stop()
         stop_shared_receiver()
+
+
+def test_doctor_says_whether_webhooks_can_be_verified():
+    from fbfailover.config import Settings
+    from fbfailover.doctor import _signatures
+
+    assert _signatures(Settings(signature_secret=SECRET)).ok is True
+    unsigned = _signatures(Settings())
+    assert unsigned.ok is None and "typed by hand" in unsigned.detail
