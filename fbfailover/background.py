@@ -3,6 +3,14 @@
 Servers inside a Jupyter kernel must not share the kernel's loop: a blocking ``requests`` call from a cell
 would deadlock against them. Each server here gets a daemon thread with a fresh loop, binds
 ``127.0.0.1`` (port 0 picks a free port) and is stopped at interpreter exit.
+
+Every HTTP server of the package (the sandbox, embedded or standalone, and the webhook receiver) is a
+``BoundedHTTPServer``: a client gets ``HEADER_TIMEOUT`` seconds to send a request's headers (and as long to send
+the next one on a kept-alive connection) and ``BODY_TIMEOUT`` seconds to send its body, and at most
+``connection_cap()`` connections are open at once. At the cap, the connection that has waited longest for a
+request's headers is closed to make room (a half-sent request is worth less than a new one); when none is waiting
+the new connection is closed. When the process runs out of file descriptors all the same, accepting pauses for
+``ACCEPT_PAUSE`` seconds instead of failing in a loop, and nothing is logged.
 """
 
 from __future__ import annotations
@@ -11,19 +19,178 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import errno
+import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import tornado.httpserver
+import tornado.httputil
+import tornado.ioloop
 import tornado.netutil
 import tornado.web
 
 from fbfailover.errors import FbfailoverError
 
-__all__ = ["BackgroundServer", "serve"]
+__all__ = ["ACCEPT_PAUSE", "BODY_TIMEOUT", "HEADER_TIMEOUT", "MAX_CONNECTIONS", "BackgroundServer",
+           "BoundedHTTPServer", "connection_cap", "serve"]
 
 T = TypeVar("T")
+
+HEADER_TIMEOUT = 30.0
+"""Seconds a connection may take to send a request's headers (or stay idle between two kept-alive requests)."""
+BODY_TIMEOUT = 30.0
+"""Seconds a request may take to send its body."""
+MAX_CONNECTIONS = 1000
+"""Connections open at once, at most (lowered by ``connection_cap`` to fit the process's file descriptor limit)."""
+ACCEPT_PAUSE = 0.5
+"""Seconds accepting pauses when the process has no file descriptor left."""
+# File descriptors left for everything else (the database, log files, outgoing webhooks) below the limit.
+_RESERVED_FDS = 64
+_OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+def connection_cap(wanted: int = MAX_CONNECTIONS) -> int:
+    """``wanted``, lowered to leave ``_RESERVED_FDS`` of the process's soft file descriptor limit free (at least 8)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return wanted
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(8, min(wanted, soft - _RESERVED_FDS))
+
+
+class _Watched(tornado.httputil.HTTPMessageDelegate):
+    """A request's delegate that tells the server when the request's headers have arrived."""
+
+    def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, arrived: Callable[[], None]):
+        self.inner = inner
+        self.arrived = arrived
+
+    def headers_received(self, start_line: Any, headers: Any) -> Awaitable[None] | None:
+        self.arrived()
+        return self.inner.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        return self.inner.data_received(chunk)
+
+    def finish(self) -> None:
+        self.inner.finish()
+
+    def on_connection_close(self) -> None:
+        self.inner.on_connection_close()
+
+
+class BoundedHTTPServer(tornado.httpserver.HTTPServer):
+    """tornado's HTTPServer with header and body timeouts and a cap on open connections (see the module docstring).
+
+    Attributes:
+        max_connections: the cap. evicted: connections closed while waiting for headers, to make room. refused: new
+            connections closed because none was waiting. out_of_descriptors: times accepting paused for lack of
+            file descriptors.
+    """
+
+    def initialize(self, request_callback: Any, *, max_connections: int = MAX_CONNECTIONS,  # type: ignore[override]
+                   **kwargs: Any) -> None:
+        kwargs.setdefault("idle_connection_timeout", HEADER_TIMEOUT)
+        kwargs.setdefault("body_timeout", BODY_TIMEOUT)
+        super().initialize(request_callback, **kwargs)
+        self.max_connections = connection_cap(max_connections)
+        self.evicted = self.refused = self.out_of_descriptors = 0
+        self._waiting: dict[Any, None] = {}  # connections waiting for a request's headers, longest-waiting first
+        self._closing: set[Any] = set()  # evicted, not yet gone
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (those being closed not counted)."""
+        return len(self._connections) - len(self._closing)
+
+    def handle_stream(self, stream: Any, address: Any) -> None:
+        if self.open_connections >= self.max_connections and not self._evict():
+            self.refused += 1
+            stream.close()
+            return
+        known, self._connections = self._connections, set()
+        try:  # the connection tornado makes is the one new member of the set
+            super().handle_stream(stream, address)
+        finally:
+            new, self._connections = self._connections, known
+            known.update(new)
+        for conn in new:  # waiting for its first request's headers from now on (before its reading task has run)
+            self._waiting[conn] = None
+
+    def _evict(self) -> bool:
+        """Close the connection that has waited longest for a request's headers; False when none waits."""
+        while self._waiting:
+            conn = next(iter(self._waiting))
+            del self._waiting[conn]
+            if conn in self._connections and conn not in self._closing:
+                self._closing.add(conn)
+                self.evicted += 1
+                conn.stream.close()
+                return True
+        return False
+
+    def start_request(self, server_conn: object, request_conn: Any) -> tornado.httputil.HTTPMessageDelegate:
+        self._waiting.pop(server_conn, None)
+        self._waiting[server_conn] = None  # waits for this request's headers from now on
+        return _Watched(super().start_request(server_conn, request_conn),
+                        lambda: self._waiting.pop(server_conn, None))
+
+    def on_close(self, server_conn: object) -> None:
+        self._waiting.pop(server_conn, None)
+        self._closing.discard(server_conn)
+        super().on_close(server_conn)
+
+    def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
+        for sock in sockets:
+            self._sockets[sock.fileno()] = sock
+            self._handlers[sock.fileno()] = self._accept_on(sock)
+
+    def _accept_on(self, sock: socket.socket) -> Callable[[], None]:
+        """tornado's accept loop, except that running out of file descriptors pauses it (evicting one waiting
+        connection) instead of raising, and so logging, on every turn of the loop; returns the remover."""
+        loop = tornado.ioloop.IOLoop.current()
+        state: dict[str, Any] = {"removed": False, "paused": None}
+
+        def accept(fd: Any, events: int) -> None:
+            for _ in range(128):
+                if state["removed"] or state["paused"] is not None:
+                    return
+                try:
+                    connection, address = sock.accept()
+                except BlockingIOError:
+                    return
+                except ConnectionAbortedError:
+                    continue
+                except OSError as exc:
+                    if exc.errno not in _OUT_OF_FDS:
+                        raise
+                    self.out_of_descriptors += 1
+                    self._evict()
+                    loop.remove_handler(sock)
+                    state["paused"] = loop.call_later(ACCEPT_PAUSE, resume)
+                    return
+                self._handle_connection(connection, address)
+
+        def resume() -> None:
+            state["paused"] = None
+            if not state["removed"]:
+                loop.add_handler(sock, accept, tornado.ioloop.IOLoop.READ)
+
+        def remove() -> None:
+            state["removed"] = True
+            if state["paused"] is not None:
+                loop.remove_timeout(state["paused"])
+                state["paused"] = None
+            else:
+                loop.remove_handler(sock)
+
+        loop.add_handler(sock, accept, tornado.ioloop.IOLoop.READ)
+        return remove
 
 
 class BackgroundServer:
@@ -31,7 +198,7 @@ class BackgroundServer:
 
     def __init__(self, app: tornado.web.Application, host: str = "127.0.0.1", port: int = 0,
                  *, max_body_size: int | None = None, max_header_size: int | None = None,
-                 name: str = "fbfailover-server",
+                 max_connections: int = MAX_CONNECTIONS, name: str = "fbfailover-server",
                  on_start: Callable[[], Awaitable[None] | None] | None = None,
                  on_stop: Callable[[], Awaitable[None] | None] | None = None):
         self.host = host
@@ -40,10 +207,11 @@ class BackgroundServer:
         self._on_stop = on_stop
         self._sockets = tornado.netutil.bind_sockets(port, address=host)
         self.port: int = self._sockets[0].getsockname()[1]
-        self._limits = {k: v for k, v in (("max_body_size", max_body_size), ("max_header_size", max_header_size))
-                        if v is not None}
+        self._limits: dict[str, Any] = {k: v for k, v in (("max_body_size", max_body_size),
+                                                          ("max_header_size", max_header_size)) if v is not None}
+        self._limits["max_connections"] = max_connections
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._server: tornado.httpserver.HTTPServer | None = None
+        self._server: BoundedHTTPServer | None = None
         self._ready = threading.Event()
         self._stopped = threading.Event()
         self._error: BaseException | None = None
@@ -55,6 +223,11 @@ class BackgroundServer:
         atexit.register(self.stop)
 
     @property
+    def http_server(self) -> BoundedHTTPServer | None:
+        """The tornado server (its counters: ``evicted``, ``refused``, ``out_of_descriptors``), once started."""
+        return self._server
+
+    @property
     def url(self) -> str:
         """Base URL, without a trailing slash."""
         return f"http://{self.host}:{self.port}"
@@ -64,7 +237,7 @@ class BackgroundServer:
         asyncio.set_event_loop(loop)
         self.loop = loop
         try:
-            self._server = tornado.httpserver.HTTPServer(self._app, **self._limits)
+            self._server = BoundedHTTPServer(self._app, **self._limits)
             self._server.add_sockets(self._sockets)
             if self._on_start is not None:
                 result = self._on_start()

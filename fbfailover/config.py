@@ -25,12 +25,15 @@ from .errors import ConfigError
 __all__ = [
     "DEFAULT_RECEIVER_PORT",
     "ENV_NAMES",
+    "LINE_SEPARATORS",
     "MAX_ATTENDEE_NAME",
     "Settings",
     "check_attendee_name",
+    "check_env_update",
     "data_dir",
     "describe_api_url",
     "display_name",
+    "env_value_problem",
     "find_env_file",
     "is_loopback_url",
     "is_setting",
@@ -349,12 +352,69 @@ def data_dir(environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[st
 
 
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9_./:@+\-,~%=]*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+#: Every character ``str.splitlines`` ends a line at: none of them may be written into a ``.env`` value.
+LINE_SEPARATORS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+# How python-dotenv splits a file into lines: the file is read back the same way, so a character it keeps
+# inside a line (a form feed, U+2028...) is never turned into a new line here.
+_DOTENV_LINES = re.compile(r"\r\n|\n|\r")
+# The settings whose values load_settings checks: checked the same way before they are written.
+_CHECKED_NAMES = {name: field for field, names in ENV_NAMES.items() for name in names
+                  if field.endswith("_url") or field in ("receiver_port", "attendee_name")}
+
+
+def env_value_problem(value: object) -> str | None:
+    """Why ``value`` cannot be written as a ``.env`` value, or None.
+
+    A value is one line of printable text: a line separator of any kind ``str.splitlines`` honours (``\\n``,
+    ``\\r``, ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``, ``\\x85``, U+2028, U+2029) or any other control character would
+    let a value end its line and start another setting, so it is refused rather than escaped.
+    """
+    if not isinstance(value, str):
+        return f"must be text, got {type(value).__name__}"
+    for char in value:
+        if char in LINE_SEPARATORS:
+            return f"holds a line separator (U+{ord(char):04X}): a value is one line"
+        if not (char.isprintable() or char == "\t"):
+            return f"holds a control character (U+{ord(char):04X})"
+    return None
+
+
+def check_env_update(name: str, value: str | None) -> str | None:
+    """Check one ``.env`` update before anything is written: the name, then the value.
+
+    The value must be one line (``env_value_problem``); a URL, the receiver port and the attendee name must also
+    pass the check ``load_settings`` applies to them, so a saved file always loads.
+
+    Returns:
+        The value as it will be written (None removes the name).
+
+    Raises:
+        ConfigError: naming the setting and what is wrong (nothing is written).
+    """
+    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+        raise ConfigError(f"{str(name)[:60]!r} is not a setting name (letters, digits, _ and ., not starting "
+                          "with a digit): nothing was saved")
+    if value is None:
+        return None
+    problem = env_value_problem(value)
+    if problem is not None:
+        raise ConfigError(f"{name} {problem}, got {str(value)[:60]!r}: nothing was saved to .env")
+    field = _CHECKED_NAMES.get(name)
+    if field is not None and field.endswith("_url"):
+        _check_url(name, value.strip())
+    elif field == "receiver_port":
+        _check_port(name, value.strip())
+    elif field == "attendee_name":
+        check_attendee_name(value, name)
+    return value
 
 
 def _format_value(value: str) -> str:
+    """``value`` as written after ``NAME=``: as it is when plain, else double-quoted (one line: checked before)."""
     if _SAFE_VALUE.fullmatch(value):
         return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 
 
@@ -362,7 +422,9 @@ def update_env_file(updates: Mapping[str, str | None], path: str | os.PathLike[s
                     environ: Mapping[str, str] | None = None) -> Path:
     """Set or remove keys in a ``.env`` file, keeping every other line and comment as it was.
 
-    The file is written atomically with mode 0600 (it holds secrets), creating it when missing.
+    Every update is checked first (``check_env_update``): a value holding a line separator, or a URL or port
+    ``load_settings`` would refuse, raises ``ConfigError`` and the file is left as it was. The file is written
+    atomically with mode 0600 (it holds secrets), creating it when missing.
 
     Args:
         updates: name -> new value; None removes the name.
@@ -371,11 +433,17 @@ def update_env_file(updates: Mapping[str, str | None], path: str | os.PathLike[s
 
     Returns:
         The path written.
+
+    Raises:
+        ConfigError: when a name or value is refused (nothing is written).
     """
+    pending = {name: check_env_update(name, value) for name, value in updates.items()}
     environ = os.environ if environ is None else environ
     target = Path(path) if path else _env_file_path(environ, None) or Path.cwd() / ".env"
-    lines = target.read_text(encoding="utf-8").splitlines() if target.exists() else []
-    pending = dict(updates)
+    text = target.read_text(encoding="utf-8") if target.exists() else ""
+    lines = _DOTENV_LINES.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
     done: set[str] = set()
     out: list[str] = []
     for line in lines:

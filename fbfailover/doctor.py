@@ -177,6 +177,15 @@ def _receiver(port: int) -> Check:
                               f"{port}` (the notebooks start it in live mode)")
 
 
+def _signatures(settings: Settings) -> Check:
+    name = "webhook signatures"
+    if settings.signature_secret:
+        return Check(name, True, "VONAGE_SIGNATURE_SECRET is set: the receiver verifies every webhook, answers an "
+                                 "unsigned one 503 (an unsigned SMS API callback is kept, marked unverified)")
+    return Check(name, None, "no VONAGE_SIGNATURE_SECRET: the receiver cannot tell Vonage's webhooks from anyone "
+                             "else's, so nothing it gets drives a step (step 01 then takes the ids typed by hand)")
+
+
 def _credentials(settings: Settings) -> Check:
     from fbfailover.client import VonageClient
 
@@ -213,6 +222,7 @@ def checks(settings: Settings, *, timeout: float = _TIMEOUT) -> list[Check]:
                                "the API is on this machine or network: it reaches the receiver without a tunnel"))
         else:
             found.append(round_trip(settings.public_url, settings.receiver_port, timeout=timeout))
+        found.append(_signatures(settings))
     if mode != "sandbox":
         found.append(_credentials(settings))
     return found

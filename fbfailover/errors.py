@@ -14,6 +14,7 @@ parentheses is a second parent::
     ├── TokenError(ValueError)           a JWT cannot be minted or read
     ├── ValidationError(ValueError)      a request body breaks a rule; carries invalid_parameters
     ├── SignatureError(ValueError)       a webhook's signature, payload_hash or iat does not check out
+    │   └── UnsignedWebhookError         no signature at all where one is expected (answered 503: retried)
     ├── WaitTimeout(TimeoutError)        no matching webhook event arrived in time
     ├── SandboxError(RuntimeError)       the sandbox's control API or start-up fails
     ├── UncertainOutcomeError            a POST may or may not have been accepted: check before resending
@@ -76,6 +77,7 @@ __all__ = [
     "UncertainServerError",
     "UncertainTransportError",
     "UnprocessableEntityError",
+    "UnsignedWebhookError",
     "UnsupportedMediaTypeError",
     "ValidationError",
     "WaitTimeout",
@@ -199,6 +201,14 @@ class ValidationError(FbfailoverError, ValueError):
 
 class SignatureError(FbfailoverError, ValueError):
     """Raised when a webhook's signature, ``payload_hash`` or ``iat`` does not check out."""
+
+
+class UnsignedWebhookError(SignatureError):
+    """Raised when a webhook carries no signature at all although one is expected (a signature secret is set).
+
+    Vonage sends an unsigned Messages or Dispatch callback only after an internal error and signs its retry, so a
+    receiver answers it with a 5xx (retried) rather than a 401 (final), and stores nothing.
+    """
 
 
 class WaitTimeout(FbfailoverError, TimeoutError):

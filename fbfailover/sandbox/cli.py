@@ -96,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    import tornado.httpserver
     import tornado.netutil
+
+    from fbfailover.background import BoundedHTTPServer
 
     if args.stop:
         from .instance import stop_project_sandbox
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         # what was loaded so far lives as long as the process, so keep it out of every collection.
         gc.freeze()
         watch = _Watch(app, args.state_file, args.exit_when_idle, stop)
-        server = tornado.httpserver.HTTPServer(app, **SERVER_LIMITS)
+        server = BoundedHTTPServer(app, **SERVER_LIMITS)  # header/body timeouts, a connection cap
         server.add_sockets(sockets)
         account = core.account
         url = f"http://{args.host}:{port}"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from fbfailover.errors import ValidationError
+from fbfailover.errors import ConfigError, ValidationError
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
 from fbfailover.validation import id_problem
@@ -54,7 +54,7 @@ def facebook_id_problem(value: Any) -> str | None:
         The problem, or None when the id is fine.
     """
     problem = id_problem(value)
-    if problem is None and not value.strip().isdigit():
+    if problem is None and not (value.strip().isascii() and value.strip().isdigit()):
         problem = "must be digits only (Facebook Page IDs and PSIDs are numbers)"
     return problem
 
@@ -128,8 +128,11 @@ def learn_facebook_ids(tut: Tutorial, text: str = DEFAULT_TEXT, timeout: float |
         # a new simulated Page is not linked to any application: its messages go to the account's inbound URL
         uuid = tut.sandbox.inbound("messenger", text=text)["message_uuid"]
         event = receiver.wait_for("inbound", timeout=SANDBOX_TIMEOUT if timeout is None else timeout,
-                                  predicate=lambda e: e.message_uuid == uuid)
+                                  predicate=lambda e: e.message_uuid == uuid, verified=True)
     else:
+        if not getattr(receiver, "signature_secret", None):  # only a signed webhook may name the ids to save
+            raise ConfigError("learning the ids live takes a signed webhook: set VONAGE_SIGNATURE_SECRET (dashboard, "
+                              "Settings) in .env, or type the ids: learn_facebook_ids(tut, page_id='…', psid='…')")
         wait = LIVE_TIMEOUT if timeout is None else timeout
         countdown = on_wait or _notebook_countdown()
         try:
@@ -153,11 +156,12 @@ def _wait_live(receiver: Any, since: int, timeout: float, cancel: threading.Even
             break
         on_wait(left)
         try:
-            return receiver.wait_for("inbound", channel="messenger", after=since, timeout=min(tick, left))
+            return receiver.wait_for("inbound", channel="messenger", after=since, timeout=min(tick, left),
+                                     verified=True)
         except WaitTimeout:
             continue
     try:  # one last look, for the error message's list of what did arrive
-        return receiver.wait_for("inbound", channel="messenger", after=since, timeout=0)
+        return receiver.wait_for("inbound", channel="messenger", after=since, timeout=0, verified=True)
     except WaitTimeout as exc:
         raise WaitTimeout(f"{exc} — no Messenger message reached the receiver in {timeout:g} s: is the Page "
                           "linked to the application, and FBFAILOVER_PUBLIC_URL a tunnel to the receiver? "
@@ -187,8 +191,11 @@ def _notebook_countdown() -> Callable[[float], None]:
 def _found(tut: Tutorial, event: Any) -> Panel:
     """Save the ids an inbound webhook names and say where each came from."""
     page_id, psid = event.recipient_id, event.sender_id
-    if not page_id or not psid:
-        raise ValueError(f"the inbound webhook names no sender or recipient id: {event.body!r}")
+    problems = [{"name": name, "reason": f"{reason} (the webhook's {name} was {str(value)[:40]!r})"}
+                for name, value in (("page_id", page_id), ("psid", psid)) if (reason := facebook_id_problem(value))]
+    if problems:  # checked before anything is saved: a webhook's fields are not trusted to be ids
+        raise ValidationError(problems)
+    page_id, psid = page_id.strip(), psid.strip()
     path = tut.save(FB_SENDER_ID=page_id, FB_RECIPIENT_ID=psid)
     # name the fields as this webhook version spells them: v0.1 {type, id} objects, v1 plain strings
     sender, recipient = ("from.id", "to.id") if event.version == "v0.1" else ("from", "to")

@@ -8,6 +8,13 @@ trip through the tunnel: it answers the nonce and this receiver's instance id, a
 kernels that share this receiver (``eventlog.py``). What is accepted is decided in ``intake.py``. Nothing here
 prints or logs: the server runs on a background thread inside a notebook kernel, where any output would land in
 whichever cell is running.
+
+A webhook body is at most ``MAX_BODY`` bytes (32 KiB: Vonage's largest callbacks, an inbound message with a long
+text and its media URLs, are a few KiB). A longer one is answered 413 with problem JSON and nothing of it is kept:
+up to ``DISCARD_LIMIT`` times the limit it is read to its end first (the client then reads the answer on a clean
+connection); past that, the answer goes as soon as the ``Content-Length`` header says so (or a chunked body passes
+it) and the connection is closed: the rest of the body is never read. Every refusal is a problem-details JSON
+body (``title``, ``detail``); a refused webhook is never stored.
 """
 
 from __future__ import annotations
@@ -24,7 +31,20 @@ from fbfailover.webhooks.events import ROUTES
 from fbfailover.webhooks.intake import Intake
 from fbfailover.webhooks.shared import ECHO_PATH, RECEIVER_HEADER
 
-__all__ = ["make_app"]
+__all__ = ["MAX_BODY", "MAX_HEADERS", "make_app"]
+
+MAX_BODY = 32 * 1024
+"""The largest webhook body a route reads, in bytes (larger ones are answered 413 and the connection closed)."""
+
+DISCARD_LIMIT = 2
+"""A body up to this many times ``MAX_BODY`` is read to the end (and thrown away) before its 413, so the client
+reads the answer on a clean connection; a longer one is answered at once and the connection closed."""
+_UNBOUNDED = 2**62
+MAX_HEADERS = 16 * 1024
+"""The largest header block the receiver reads, in bytes (a signed webhook's are well under 2 KiB)."""
+
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 413: "Content Too Large", 500: "Internal Server Error",
+           503: "Service Unavailable"}
 
 
 class _Base(tornado.web.RequestHandler):
@@ -43,41 +63,79 @@ class _Base(tornado.web.RequestHandler):
         self.finish(json.dumps(payload))
 
 
+@tornado.web.stream_request_body
 class WebhookHandler(_Base):
-    """One webhook route; the same handler serves all four."""
+    """One webhook route; the same handler serves all four. The body is read as it streams in, up to ``MAX_BODY``."""
 
     def initialize(self, intake: Intake, route: str = "",  # type: ignore[override]
-                   log: EventLog | None = None) -> None:
+                   log: EventLog | None = None, max_body: int = MAX_BODY) -> None:
         super().initialize(intake)
         self.route = route
         self.log = log
+        self.max_body = max_body
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._refused = False
+
+    def prepare(self) -> None:
+        # This handler bounds the body itself (below): lift the server's limit, which would cut a long chunked body
+        # with a bare 400 before the handler sees it.
+        self.request.connection.set_max_body_size(_UNBOUNDED)  # type: ignore[union-attr]
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            self._refuse(int(declared))
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._refused or self._size > self.max_body:
+            self._refuse(self._size)
+            return
+        self._chunks.append(chunk)
+
+    def _refuse(self, size: int) -> None:
+        """Keep nothing more of the body; past ``DISCARD_LIMIT`` answer 413 at once (tornado then closes the
+        connection, so the rest is never read), below it read the rest to discard it and answer 413 after it."""
+        self._refused = True
+        self._chunks = []
+        if size > DISCARD_LIMIT * self.max_body and not self._finished:
+            self._too_large(size)
+
+    def _too_large(self, size: int) -> None:
+        reason = f"body of {size} bytes or more is over this route's limit of {self.max_body} bytes"
+        self.intake.store.reject(self.route, reason, 413)
+        self.write_json(413, {"title": _TITLES[413], "detail": reason})
 
     def get(self) -> None:
-        if not self.request.query_arguments:
+        if self._refused:
+            self._too_large(self._size)
+        elif not self.request.query_arguments:
             # A URL check (the account settings API probes the URL before saving it): answer, record nothing.
             self.write_json(200, {"status": "ok", "route": self.route})
-            return
-        self._receive()
+        else:
+            self._receive()
 
     def post(self) -> None:
-        self._receive()
+        if self._refused:
+            self._too_large(self._size)
+        else:
+            self._receive()
 
     def _receive(self) -> None:
         query = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()}
+        body = self.request.body = b"".join(self._chunks)
         try:
-            status, reason = self.intake.receive(self.route, self.request.body, self.request.headers,
+            status, reason = self.intake.receive(self.route, body, self.request.headers,
                                                  method=self.request.method or "POST", query=query)
         except Exception as exc:  # never let tornado log: record and answer 500 (Vonage will retry)
             status, reason = 500, f"receiver error: {type(exc).__name__}: {exc}"
             self.intake.store.reject(self.route, reason, status)
         if status == 200:
             if self.log is not None:  # kept as it came: the subscribing kernels check its signature again
-                self.log.add(self.route, self.request.headers, self.request.body, self.request.query)
+                self.log.add(self.route, self.request.headers, body, self.request.query)
             self.set_status(200)
             self.finish()
             return
-        title = {400: "Bad Request", 401: "Unauthorized"}.get(status, "Error")
-        self.write_json(status, {"title": title, "detail": reason})
+        self.write_json(status, {"title": _TITLES.get(status, "Error"), "detail": reason})
 
 
 class HealthHandler(_Base):

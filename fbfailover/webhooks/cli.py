@@ -4,12 +4,21 @@ stdout gets ``fbfailover receiver listening on http://HOST:PORT`` first, then on
 ``{"kind": ..., "body": ...}`` per accepted webhook (each flushed, so ``| jq`` or a parent process can follow
 along). stderr gets the URLs to configure, the signature notice and one line per rejected webhook.
 Runs until Ctrl-C or SIGTERM. Importing this module is cheap: the server is imported by ``run``.
+
+What is printed is bounded: a body whose JSON is longer than ``MAX_LOGGED_BODY`` characters is printed as
+``{"kind": ..., "body_truncated": "<its first MAX_LOGGED_BODY characters>", "body_chars": N}``, and a rejection
+line is cut at ``MAX_LOGGED_REASON`` characters. With ``--log-file PATH`` (how the project's background receiver
+runs: ``<data folder>/receiver.log``) both streams go to that file instead, created 0600 (it holds phone numbers
+and texts) and kept under ``LOG_FILE_BYTES``: when full it becomes ``PATH.1`` (replacing the previous one) and a
+new file is started, so the two never hold more than twice that.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging.handlers
+import os
 import signal
 import sys
 import threading
@@ -17,7 +26,42 @@ from typing import Any, TextIO
 
 from fbfailover.webhooks.signature import SMS_SIGNATURE_METHODS
 
-__all__ = ["register", "run"]
+__all__ = ["LOG_FILE_BYTES", "MAX_LOGGED_BODY", "MAX_LOGGED_REASON", "BoundedLog", "register", "run"]
+
+MAX_LOGGED_BODY = 4096
+"""Characters of a webhook body's JSON printed per event; a longer one is cut (``body_truncated``)."""
+MAX_LOGGED_REASON = 500
+"""Characters of a rejection's reason printed."""
+LOG_FILE_BYTES = 10 * 1024 * 1024
+"""Bytes of ``--log-file`` before it is rotated to ``PATH.1``: at most twice this is kept."""
+
+
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """stdlib's size-rotating file, each file created 0600."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.chmod(self.baseFilename, 0o600)  # one created before, with other permissions
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # the handler closes it
+
+
+class BoundedLog:
+    """A text stream over a log file that rotates at ``max_bytes`` (one old file kept), created 0600."""
+
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int = LOG_FILE_BYTES):
+        self._handler = _PrivateRotatingFile(os.fspath(path), maxBytes=max_bytes, backupCount=1, encoding="utf-8")
+        self._handler.setFormatter(logging.Formatter("%(message)s"))
+        self._handler.terminator = ""
+
+    def write(self, text: str) -> int:
+        self._handler.emit(logging.makeLogRecord({"msg": text, "levelno": logging.INFO}))
+        return len(text)
+
+    def flush(self) -> None:
+        self._handler.flush()
+
+    def close(self) -> None:
+        self._handler.close()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--public-url", default=None,
                         help="public base URL of a tunnel to this port; the printed URLs are built on it")
     parser.add_argument("--events-file", default=None, help="also append every event to this JSON-lines file")
+    parser.add_argument("--log-file", default=None,
+                        help="print to this file (created 0600, rotated to FILE.1 past 10 MiB) instead of stdout and "
+                             "stderr")
     parser.add_argument("--stop", action="store_true",
                         help="stop the project's background receiver (the one live-mode notebooks share) and exit")
     parser.set_defaults(func=run)
@@ -51,13 +98,22 @@ def _printer(out: TextIO, err: TextIO, lock: threading.Lock) -> Any:
     def show(item: Any) -> None:
         with lock:
             if isinstance(item, Event):
-                out.write(json.dumps({"kind": item.kind, "body": item.body}, default=str) + "\n")
+                out.write(_event_line(item.kind, item.body) + "\n")
                 out.flush()
             else:
-                err.write(f"rejected {item.route} ({item.status}): {item.reason}\n")
+                reason = " ".join(str(item.reason).split())[:MAX_LOGGED_REASON]
+                err.write(f"rejected {item.route[:100]} ({item.status}): {reason}\n")
                 err.flush()
 
     return show
+
+
+def _event_line(kind: str, body: Any) -> str:
+    """One JSON line for an event, its body cut at ``MAX_LOGGED_BODY`` characters of JSON."""
+    text = json.dumps(body, default=str)
+    if len(text) <= MAX_LOGGED_BODY:
+        return json.dumps({"kind": kind, "body": body}, default=str)
+    return json.dumps({"kind": kind, "body_truncated": text[:MAX_LOGGED_BODY], "body_chars": len(text)})
 
 
 def _signature_settings(args: argparse.Namespace) -> tuple[str | None, str | None, str | None, str | None]:
@@ -77,11 +133,21 @@ _URL_LABELS = {"inbound_url": "application Inbound URL", "status_url": "applicat
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None,
         stop: threading.Event | None = None) -> int:
     """Run the receiver until Ctrl-C/SIGTERM (or until ``stop`` is set); return the exit status."""
+    log = BoundedLog(args.log_file) if getattr(args, "log_file", None) else None
+    out = out or log or sys.stdout
+    err = err or log or sys.stderr
+    try:
+        return _run(args, out, err, stop)
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _run(args: argparse.Namespace, out: TextIO | BoundedLog, err: TextIO | BoundedLog,
+         stop: threading.Event | None) -> int:
     from fbfailover.webhooks.eventlog import EventLog
     from fbfailover.webhooks.receiver import Receiver
 
-    out = out or sys.stdout
-    err = err or sys.stderr
     if getattr(args, "stop", False):
         from fbfailover.webhooks.shared import stop_shared_receiver
 

@@ -4,20 +4,35 @@ One place decides what is accepted, whatever the transport: the push receiver (`
 webhook path) and the pulled stream of a shared sandbox or a project receiver (``stream.py``) both hand each
 webhook's path, query, headers and exact body bytes to ``Intake.receive``; the store then dedupes and bounds.
 
+Each route takes only its own kind of webhook; the route, not the body, says what an event is:
+
+- ``/webhooks/inbound`` and ``/webhooks/inbound-sms`` take inbound messages; ``/webhooks/status`` and
+  ``/webhooks/delivery-receipt`` (where a request authenticated with Basic credentials has its webhooks sent)
+  take message statuses and Dispatch final reports. A body of another kind (a status
+  posted to an inbound route, a message posted to a status route) is refused: 400, nothing stored.
+
 What each route accepts once a signature secret is set:
 
-- ``/webhooks/inbound`` and ``/webhooks/status`` (Messages and Dispatch, always signed since 2020): only a
-  valid HS256 JWT (``signature.verify_signed_webhook``); anything else is refused (401). When the account's
-  API key is known, a token whose ``api_key`` claim names another account is refused too.
+- ``/webhooks/inbound`` and ``/webhooks/status`` (Messages and Dispatch, signed by default since 2020): only a
+  valid HS256 JWT (``signature.verify_signed_webhook``); a bad or stale token is refused (401), and so is a token
+  whose ``api_key`` claim names another account when the account's API key is known. A callback with **no**
+  ``Authorization`` is answered **503** and not stored: Vonage's signed-webhooks page says that "in the rare case
+  of an internal error" the callback service may send an unsigned callback, and that a 5xx answer triggers a
+  retry, by which time it is signed. A 401 would be final and lose it; storing it would let anyone who knows
+  the URL post messages.
 - ``/webhooks/inbound-sms`` and ``/webhooks/delivery-receipt`` (the account-level URLs): a JWT is checked as
-  above (Messages-format callbacks of an unlinked channel land here); an SMS API ``sig`` parameter is checked
-  with ``signature.verify_sms_signature``; a failed check is refused (401). An SMS API callback with neither is
-  **accepted and marked** ``signature="unverified"`` (the feed flags it): the SMS API signs only when the
-  account has signed SMS webhooks enabled (Vonage support switches it on), so refusing unsigned ones would lose
-  every inbound SMS and delivery receipt of most accounts, and Vonage would retry them for a day. An account
-  that did enable signing sets ``require_sms_signature`` and they are refused instead.
+  above (the Messages-format callbacks of a channel linked to no application, a Facebook Page in step 01, land
+  here, signed); an SMS API ``sig`` parameter is checked with ``signature.verify_sms_signature``; a failed check
+  is refused (401). Without either, only an **SMS API** body (``msisdn``/``messageId``) is taken, **marked**
+  ``signature="unverified"``: the SMS API signs only when the account has signed SMS webhooks enabled (Vonage
+  support switches it on), so refusing unsigned ones would lose every inbound SMS and delivery receipt of most
+  accounts. An unverified event is shown (the feed flags it) but drives nothing: the tutorial's steps take only
+  verified events (``EventSource.wait_for(verified=True)``). An account that did enable signing sets
+  ``require_sms_signature`` and unsigned SMS API callbacks are refused (401). An unsigned body of any other shape
+  (a Messages or Dispatch body: never unsigned unless Vonage had an internal error) is answered 503 as above.
 
-Without a secret nothing is checked: ``signature`` is ``"unchecked"`` (signed) or ``"absent"``.
+Without a secret nothing is checked: ``signature`` is ``"unchecked"`` (signed) or ``"absent"``; the route rule
+still holds.
 """
 
 from __future__ import annotations
@@ -28,6 +43,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fbfailover.errors import UnsignedWebhookError
+from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import SENT_AT_HEADER, make_event
 from fbfailover.webhooks.signature import (
     DEFAULT_MAX_AGE,
@@ -38,12 +55,22 @@ from fbfailover.webhooks.signature import (
 )
 from fbfailover.webhooks.store import EventStore
 
-__all__ = ["SMS_ROUTES", "Intake"]
+__all__ = ["ROUTE_KINDS", "SMS_ROUTES", "Intake"]
 
 UNSIGNED_NOTICE = "accepting unsigned webhooks: no signature secret set, signatures are not checked"
 UNVERIFIED_SMS_NOTICE = ("accepted an unsigned SMS API callback, marked unverified: the SMS API signs only when "
                          "signed SMS webhooks are enabled on the account")
 SMS_ROUTES = ("/webhooks/inbound-sms", "/webhooks/delivery-receipt")
+#: The kinds of event each route takes; a body of another kind is refused (400). A path not listed here (an address
+#: a learner made up under a mailbox) takes any kind, read from the body.
+ROUTE_KINDS: dict[str, tuple[str, ...]] = {
+    "/webhooks/inbound": ("inbound",),
+    "/webhooks/inbound-sms": ("inbound",),
+    "/webhooks/status": ("status", "final_report"),
+    "/webhooks/delivery-receipt": ("status", "final_report"),  # a Basic-auth request's statuses come here
+}
+#: What an unsigned callback is answered when signatures are checked (see the module docstring).
+UNSIGNED_STATUS = 503
 
 
 def _float(value: str | None) -> float | None:
@@ -111,11 +138,17 @@ class Intake:
             parsed, readable = None, False
         try:  # the signature first: an unsigned request learns nothing about what the receiver parses
             signature, claims = self._signature(route, header("Authorization"), body, parsed, query, received_at)
+        except UnsignedWebhookError as exc:
+            return self._reject(route, UNSIGNED_STATUS, str(exc))
         except SignatureError as exc:
             return self._reject(route, 401, str(exc))
         if not readable:
             return self._reject(route, 400, "body is not JSON")
         event = make_event(route, parsed, signature=signature, claims=claims)
+        allowed = ROUTE_KINDS.get(route)
+        if allowed is not None and event.kind not in allowed:
+            return self._reject(route, 400, f"a {event.kind.replace('_', ' ')} body on {route}, which takes "
+                                            f"{' and '.join(k.replace('_', ' ') for k in allowed)} webhooks only")
         event.sent_at = _float(header(SENT_AT_HEADER))
         self.store.add(event)
         return 200, None
@@ -142,11 +175,21 @@ class Intake:
                 verify_sms_signature(params, self.signature_secret, methods=self.sms_signature_methods,
                                      max_age=self.max_age, now=now)
                 return "verified", None
+            if shapes.version(body) != shapes.SMS_API:
+                raise UnsignedWebhookError(f"unsigned webhook: no Authorization header, and not an SMS API callback "
+                                      f"(msisdn or messageId) either; only the SMS API sends unsigned callbacks "
+                                      f"to {route}. Answered {UNSIGNED_STATUS} so that Vonage retries it signed; "
+                                      f"nothing was stored")
             if self.require_sms_signature:
                 raise SignatureError("unsigned SMS callback: neither an Authorization header nor a sig parameter "
                                      "(signed SMS webhooks are required)")
             self.notice(UNVERIFIED_SMS_NOTICE)
             return "unverified", None
+        if not authorization:
+            raise UnsignedWebhookError(f"unsigned webhook: no Authorization header (a signature secret is set). Vonage "
+                                  f"signs Messages and Dispatch callbacks and sends an unsigned one only after an "
+                                  f"internal error: answered {UNSIGNED_STATUS} so that it is retried signed; "
+                                  f"nothing was stored")
         claims = verify_signed_webhook(authorization, raw, self.signature_secret, max_age=self.max_age, now=now,
                                        api_key=self.api_key)
         return "verified", claims

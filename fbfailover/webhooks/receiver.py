@@ -50,7 +50,7 @@ class Receiver(EventSource):
                  require_sms_signature: bool = False, event_log: EventLog | None = None,
                  log_credentials: tuple[str, str] | None = None):
         from fbfailover.background import serve
-        from fbfailover.webhooks.app import make_app
+        from fbfailover.webhooks.app import DISCARD_LIMIT, MAX_BODY, MAX_HEADERS, make_app
 
         if port:
             _check_free(host, port)
@@ -58,7 +58,9 @@ class Receiver(EventSource):
                         api_key=api_key or None, sms_signature_methods=tuple(sms_signature_methods),
                         require_sms_signature=require_sms_signature)
         self.event_log = event_log
-        self._server = serve(make_app(intake, event_log, log_credentials), host, port, name="fbfailover-receiver")
+        # the routes answer bodies past MAX_BODY with 413 themselves; the server's limits bound every other route
+        self._server = serve(make_app(intake, event_log, log_credentials), host, port, name="fbfailover-receiver",
+                             max_body_size=DISCARD_LIMIT * MAX_BODY, max_header_size=MAX_HEADERS)
         self.port = self._server.port
         self.local_url = self._server.url
         super().__init__(public_url or self.local_url, intake, running=lambda: self._server.running,
@@ -110,10 +112,12 @@ def start(port: int = 0, signature_secret: str | None = None, public_url: str | 
     Re-running a notebook cell that calls ``start()`` stops the receiver the previous run started (pass
     ``replace=False`` to keep both). Without ``signature_secret`` unsigned webhooks are accepted and
     ``receiver.notices`` says so once; with it, every webhook must carry a valid HS256 signature of its exact
-    body with a fresh ``iat`` (real wall-clock seconds, within ``max_age``), or it is answered 401 and
-    recorded in ``receiver.rejections``. The two account-level SMS routes also take the SMS API's ``sig``
-    parameter, and accept an SMS callback that carries no signature at all as ``signature="unverified"``
-    unless ``require_sms_signature`` (see ``fbfailover.webhooks.intake``).
+    body with a fresh ``iat`` (real wall-clock seconds, within ``max_age``): a bad or stale one is answered 401,
+    a missing one 503 (Vonage retries it, signed), and either is recorded in ``receiver.rejections``, never
+    stored. The two account-level SMS routes also take the SMS API's ``sig`` parameter, and accept an SMS API
+    callback that carries no signature at all as ``signature="unverified"`` unless ``require_sms_signature``.
+    Each route takes only its own kind of webhook (400 otherwise), and a body over 32 KiB gets 413 (see
+    ``fbfailover.webhooks.intake`` and ``fbfailover.webhooks.app``).
 
     Args:
         port: TCP port on ``host``; 0 picks a free one.
@@ -127,7 +131,8 @@ def start(port: int = 0, signature_secret: str | None = None, public_url: str | 
         api_key: the account's API key; a JWT whose ``api_key`` claim names another is answered 401.
         sms_signature_methods: the SMS API signature methods accepted (default: all five, since the
             account's dashboard setting is not known here).
-        require_sms_signature: refuse unsigned SMS API callbacks (401) instead of marking them unverified.
+        require_sms_signature: refuse unsigned SMS API callbacks (401) instead of marking them unverified
+            (an unverified event is shown but never drives a step: ``wait_for(..., verified=True)``).
 
     Returns:
         The running ``Receiver``.

@@ -3,7 +3,8 @@
 Live mode has one public address (a tunnel to ``FBFAILOVER_RECEIVER_PORT``), so every kernel of the project
 must share one receiver: a background ``fbfailover receiver --port P`` process (its own session, so it outlives
 the kernel that started it) owns the port, and kernels subscribe to its event log (``eventlog.py``). Its output
-goes to ``<data folder>/receiver.log`` and its pid to ``<data folder>/receiver.pid``; ``stop_shared_receiver()``
+goes to ``<data folder>/receiver.log`` (created 0600, each body cut at 4 KiB, rotated to ``receiver.log.1`` past
+10 MiB: see ``webhooks.cli``) and its pid to ``<data folder>/receiver.pid``; ``stop_shared_receiver()``
 (``fbfailover receiver --stop``) ends it.
 """
 
@@ -75,10 +76,13 @@ def ensure_shared_receiver(settings: Settings, environ: Mapping[str, str] | None
     env = dict(os.environ if environ is None else environ)
     if settings.env_file is not None:
         env.setdefault("FBFAILOVER_ENV_FILE", str(settings.env_file))
-    command = [sys.executable, "-m", "fbfailover", "receiver", "--port", str(port)]
-    with open(log_file, "ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                   start_new_session=True, close_fds=True)
+    # The receiver writes its lines to the log itself (bounded, rotated); stderr is kept for a crash's traceback.
+    command = [sys.executable, "-m", "fbfailover", "receiver", "--port", str(port), "--log-file", str(log_file)]
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # phone numbers and texts: 0600
+    os.chmod(log_file, 0o600)
+    with open(fd, "ab") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                   env=env, start_new_session=True, close_fds=True)
     _started[process.pid] = process
     pid_file.write_text(str(process.pid))
     deadline = time.monotonic() + timeout

@@ -110,7 +110,7 @@ class EventSource:
     def events(self, kind: str | None = None, dispatch_uuid: str | None = None,
                **filters: Any) -> list[Event]:
         """Stored events in arrival order, optionally filtered by kind, dispatch and ``status``/``channel``/
-        ``message_uuid``."""
+        ``message_uuid``/``verified``."""
         return self.store.events(kind, dispatch_uuid, **filters)
 
     def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False) -> Callable[[], None]:
@@ -121,7 +121,7 @@ class EventSource:
     def wait_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
                  status: str | None = None, channel: str | None = None, message_uuid: str | None = None,
                  predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                 after: int = 0) -> Event:
+                 after: int = 0, verified: bool | None = None) -> Event:
         """Block until an event matches (or one already has) and return the oldest match.
 
         Args:
@@ -130,13 +130,14 @@ class EventSource:
             predicate: any extra test on the ``Event``.
             timeout: seconds of real time to wait.
             after: only events with ``seq`` greater than this (see ``last_seq``).
+            verified: True for events whose signature was checked only (what may drive a step), False for the others.
 
         Raises:
             WaitTimeout: when nothing matched in time; the message lists the events that arrived instead.
         """
         return self.store.wait_for(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
                                    message_uuid=message_uuid, predicate=predicate, timeout=timeout,
-                                   after=after)
+                                   after=after, verified=verified)
 
     def wait_until(self, predicate: Callable[[list[Event]], T | None], timeout: float, *, wanted: str = "",
                    tick: float | None = None, on_tick: Callable[[], None] | None = None) -> T:
@@ -161,14 +162,14 @@ class EventSource:
                         status: str | None = None, channel: str | None = None,
                         message_uuid: str | None = None,
                         predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                        after: int = 0) -> Event:
+                        after: int = 0, verified: bool | None = None) -> Event:
         """``wait_for`` for top-level ``await`` in a notebook: woken by each new event, never blocking the loop.
 
         Raises:
             WaitTimeout: as ``wait_for``.
         """
         match, wanted = matcher(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
-                                message_uuid=message_uuid, predicate=predicate)
+                                message_uuid=message_uuid, predicate=predicate, verified=verified)
         loop = asyncio.get_running_loop()
         arrived = asyncio.Event()
         unsubscribe = self.store.subscribe(lambda _: loop.call_soon_threadsafe(arrived.set))

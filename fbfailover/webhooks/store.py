@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -50,10 +51,15 @@ class Stats:
 
 def matcher(kind: str | None = None, *, dispatch_uuid: str | None = None, status: str | None = None,
             channel: str | None = None, message_uuid: str | None = None,
-            predicate: Callable[[Event], bool] | None = None) -> tuple[Callable[[Event], bool], str]:
-    """Build a predicate over events from the usual filters, plus a description for error messages."""
+            predicate: Callable[[Event], bool] | None = None,
+            verified: bool | None = None) -> tuple[Callable[[Event], bool], str]:
+    """Build a predicate over events from the usual filters, plus a description for error messages.
+
+    ``verified=True`` keeps only events whose signature was checked against the signature secret (what may drive a
+    tutorial step: an unsigned or unchecked webhook may come from anyone who knows the URL).
+    """
     wanted = {"kind": kind, "dispatch_uuid": dispatch_uuid, "status": status, "channel": channel,
-              "message_uuid": message_uuid}
+              "message_uuid": message_uuid, "verified": verified}
     wanted = {k: v for k, v in wanted.items() if v is not None}
 
     def match(event: Event) -> bool:
@@ -84,7 +90,8 @@ class EventStore:
 
     Args:
         max_events: how many events to keep; older ones are dropped and counted in ``stats.dropped``.
-        path: optional JSON-lines file; every accepted event is appended as one line (by the worker thread).
+        path: optional JSON-lines file (created 0600); every accepted event is appended as one line (by the worker
+            thread).
     """
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS, path: str | Path | None = None):
@@ -192,14 +199,14 @@ class EventStore:
     def wait_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
                  status: str | None = None, channel: str | None = None, message_uuid: str | None = None,
                  predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                 after: int = 0) -> Event:
+                 after: int = 0, verified: bool | None = None) -> Event:
         """Block until a matching event is stored (or already is) and return the oldest such event.
 
         Raises:
             WaitTimeout: when none matched within ``timeout`` seconds; it lists what arrived instead.
         """
         match, wanted = matcher(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
-                                message_uuid=message_uuid, predicate=predicate)
+                                message_uuid=message_uuid, predicate=predicate, verified=verified)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -269,7 +276,7 @@ class EventStore:
         self._arrived.set()  # wakes the worker only when it waits (it usually sleeps between batches)
 
     def _work(self) -> None:
-        file = self.path.open("a", encoding="utf-8") if self.path is not None else None
+        file = _private_append(self.path) if self.path is not None else None
         try:
             while True:
                 self._arrived.wait()
@@ -320,6 +327,13 @@ class EventStore:
         if worker is not None:
             self._hand_over(None)
             worker.join(timeout)
+
+
+def _private_append(path: Path) -> Any:
+    """``path`` opened for appending text, created 0600 (webhooks hold phone numbers and texts)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.chmod(path, 0o600)
+    return open(fd, "a", encoding="utf-8")
 
 
 class _Marker:

@@ -71,9 +71,9 @@ def test_run_prints_events_and_rejections():
         url = out.wait_for(r"^fbfailover receiver listening on (http://127\.0\.0\.1:\d+)\n").group(1)
         err.wait_for("application Status URL")
         assert post(url + "/webhooks/status", status_body(), secret=SECRET).status_code == 200
-        assert post(url + "/webhooks/status", final_report_body()).status_code == 401
+        assert post(url + "/webhooks/status", final_report_body()).status_code == 503
         out.wait_for(r'\{"kind": "status"')
-        err.wait_for(r"rejected /webhooks/status \(401\): unsigned webhook")
+        err.wait_for(r"rejected /webhooks/status \(503\): unsigned webhook")
     finally:
         stop.set()
         thread.join(10)

@@ -155,9 +155,10 @@ def test_unsigned_sms_callbacks_can_be_required_signed():
 
 
 def test_the_application_routes_still_require_a_jwt(sms_receiver):
-    assert post(sms_receiver.status_url, status_body()).status_code == 401
+    assert post(sms_receiver.status_url, status_body()).status_code == 503  # unsigned: retried, never stored
     assert post(sms_receiver.inbound_url, INBOUND, secret=SECRET).status_code == 200
-    assert requests.post(sms_receiver.status_url, data=signed(RECEIPT), timeout=5).status_code == 401
+    assert requests.post(sms_receiver.status_url, data=signed(RECEIPT), timeout=5).status_code == 503  # no JWT
+    assert [e.route for e in sms_receiver.events()] == ["/webhooks/inbound"]  # only the signed one is stored
 
 
 def test_a_jwt_on_an_sms_route_is_checked_as_a_jwt(sms_receiver):
