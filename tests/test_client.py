@@ -297,9 +297,6 @@ def test_a_get_with_no_answer_in_time_is_retried(server, settings):
 def test_a_refused_post_is_retried_then_says_is_the_sandbox_running(settings, monkeypatch):
     import urllib3.util.connection
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
     attempts = []
     real = urllib3.util.connection.create_connection
 
@@ -308,9 +305,14 @@ def test_a_refused_post_is_retried_then_says_is_the_sandbox_running(settings, mo
         return real(*args, **kwargs)
 
     monkeypatch.setattr(urllib3.util.connection, "create_connection", counting)
-    dead = settings.replace(api_url=f"http://127.0.0.1:{port}")
-    with VonageClient(dead, retries=2) as client, pytest.raises(TransportError) as info:
-        client.send_workflow(BODY)
+    # Bound but never listening, and held for the whole test: connections are refused, and no other test's
+    # server can take the port in between (a port closed again after picking it can be).
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        dead = settings.replace(api_url=f"http://127.0.0.1:{port}")
+        with VonageClient(dead, retries=2) as client, pytest.raises(TransportError) as info:
+            client.send_workflow(BODY)
     assert len(attempts) == 3  # nothing was sent, so even a POST is tried again
     assert not isinstance(info.value, UncertainOutcomeError)
     assert str(info.value) == (f"could not reach http://127.0.0.1:{port}/v0.1/dispatch — "
