@@ -21,7 +21,7 @@ import socket
 import subprocess
 from collections.abc import Iterable
 
-__all__ = ["EVERY_INTERFACE", "from_ip_json", "interfaces", "reachable_hosts", "url_host"]
+__all__ = ["EVERY_INTERFACE", "from_ip_json", "interfaces", "private_callback", "reachable_hosts", "url_host"]
 
 #: Bind addresses that mean "every interface".
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
@@ -132,3 +132,37 @@ def url_host(host: str) -> str:
         The URL's host part.
     """
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def private_callback(url: str) -> str | None:
+    """Why a workshop refuses ``url`` as a callback URL, or None: loopback and link-local hosts are refused.
+
+    In a workshop the sandbox runs on the instructor's machine: a callback to ``127.0.0.1:PORT`` would make the
+    sandbox call that machine's own services for an attendee, and ``/_sandbox/deliveries`` would tell the answer
+    (a port scanner). So loopback (``127.0.0.0/8``, ``::1``, ``localhost`` and ``*.localhost``), link-local
+    (``169.254.0.0/16``, ``fe80::/10``, the cloud metadata address among them) and unspecified (``0.0.0.0``, ``::``)
+    hosts are refused. The sandbox's own mailbox addresses are checked before this (``mailbox.route_of``). A
+    public host name that resolves to loopback is not caught here: the name is not resolved.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return "is not a URL"
+    if host == "localhost" or host.endswith(".localhost"):
+        return "points at the sandbox's own machine (loopback)"
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        try:  # the forms the resolver also reads as IPv4: 2130706433, 127.1, 0x7f.0.0.1, 0177.0.0.1
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return None if host else "has no host"
+    mapped = getattr(address, "ipv4_mapped", None)
+    address = mapped or address
+    if address.is_loopback or address.is_unspecified:
+        return "points at the sandbox's own machine (loopback)"
+    if address.is_link_local:
+        return "points at a link-local address"
+    return None
