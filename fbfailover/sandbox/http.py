@@ -56,8 +56,10 @@ class Problem(tornado.web.HTTPError):
     """Raised to answer with a problem-details JSON body (``status`` and the body's fields)."""
 
     def __init__(self, status: int, title: str, detail: str, *, type: str = ERRORS,
-                 invalid_parameters: list[dict] | None = None, **extra: Any):
+                 invalid_parameters: list[dict] | None = None, headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(status)
+        #: Headers of the answer (``WWW-Authenticate``, ``Retry-After``): tornado clears the others on an error.
+        self.headers = headers or {}
         self.body: dict[str, Any] = {"type": type, "title": title, "detail": detail, "instance": uuid.uuid4().hex}
         if invalid_parameters is not None:
             self.body["invalid_parameters"] = invalid_parameters
@@ -106,6 +108,8 @@ class BaseHandler(tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, Problem):
             body = exc.body
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
         elif isinstance(exc, SaveError):
             self.set_status(503)
             body = Problem(503, "Service Unavailable", f"Nothing was accepted: {exc}", type=f"{ERRORS}#storage").body
@@ -219,12 +223,12 @@ class BaseHandler(tornado.web.RequestHandler):
             # Recorded for an account only when the credentials proved to be its own (a JWT signed with its
             # application's key, expired say): an api_key or application id alone proves nothing.
             self.account_id = exc.account_id
-            self.set_header("WWW-Authenticate", 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"')
+            challenge = {"WWW-Authenticate": 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"'}
             if self.family == "application":
                 raise Problem(401, "Unauthorized", "You did not provide correct credentials.",
-                              type=f"{ERRORS}#unauthorized") from exc
+                              type=f"{ERRORS}#unauthorized", headers=challenge) from exc
             detail = exc.why if exc.scheme == "none" and self.family == "v1" else "Invalid Token"
-            raise Problem(401, "Unauthorised", detail, type=f"{ERRORS}#unauthorized") from exc
+            raise Problem(401, "Unauthorised", detail, type=f"{ERRORS}#unauthorized", headers=challenge) from exc
 
 
 class ControlHandler(BaseHandler):

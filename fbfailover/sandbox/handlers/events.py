@@ -22,9 +22,10 @@ from ..mailbox import PREFIX
 __all__ = ["EventsHandler", "MailboxHandler", "events_routes"]
 
 
-def _problem(status: int, title: str, detail: str, invalid_parameters: list[dict] | None = None) -> Problem:
+def _problem(status: int, title: str, detail: str, invalid_parameters: list[dict] | None = None,
+             headers: dict[str, str] | None = None) -> Problem:
     """The protocol's problem body (the same as the receiver's), raised the sandbox's way."""
-    refused = Problem(status, title, detail)
+    refused = Problem(status, title, detail, headers=headers)
     refused.body = problem(status, title, detail, invalid_parameters)
     return refused
 
@@ -36,9 +37,8 @@ class EventsHandler(BaseHandler):
         try:
             account = self.core.auth.basic(self.request.headers.get("Authorization"))
         except AuthError as exc:
-            self.set_header("WWW-Authenticate", 'Basic realm="sandbox"')
             raise _problem(401, UNAUTHORIZED, "Send your api_key:api_secret as Basic credentials to read your "
-                           "events") from exc
+                           "events", headers={"WWW-Authenticate": 'Basic realm="sandbox"'}) from exc
         try:
             query = parse_query(lambda name: self.get_query_argument(name, None))
         except QueryError as exc:
@@ -48,9 +48,8 @@ class EventsHandler(BaseHandler):
             return
         polls: LongPolls = self.core.mailbox.polls
         if query.wait > 0 and not polls.take(account.id):
-            self.set_header("Retry-After", str(RETRY_AFTER))
             raise _problem(429, "Too Many Requests", "Too many long-polls are open (for this account or in all); "
-                           f"ask again in {RETRY_AFTER} s")
+                           f"ask again in {RETRY_AFTER} s", headers={"Retry-After": str(RETRY_AFTER)})
         try:
             found = await self.core.mailbox.wait(account.id, query.after, query.wait, query.limit)
         finally:
