@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fbfailover.errors import FbfailoverError
+
 __all__ = [
     "DEFAULT_LIMIT",
     "KEPT_HEADERS",
@@ -72,7 +74,7 @@ UNAUTHORIZED = "Unauthorized"
 PROBLEM_TYPE = "about:blank"
 
 
-class QueryError(ValueError):
+class QueryError(FbfailoverError, ValueError):
     """A query this protocol refuses: ``problems`` are ``{"name", "reason"}`` entries for a 400."""
 
     def __init__(self, problems: list[dict[str, str]]):
