@@ -209,8 +209,8 @@ class BaseHandler(tornado.web.RequestHandler):
         try:
             scheme, account, app_id = self.core.auth.authenticate(self.request.headers.get("Authorization"),
                                                                   self.request.method, self.request.path)
-            if basic_only and scheme != "basic":
-                raise AuthError("bearer", "this API takes Basic credentials")
+            if basic_only and scheme != "basic":  # a verified JWT, on the wrong API: the account's own mistake
+                raise AuthError("bearer", "this API takes Basic credentials", account.id)
             self.account_id = account.id
             if scheme == "jwt":
                 self.core.activity.step(account.id, "jwt")

@@ -46,8 +46,8 @@ def test_the_dashboard_follows_the_room_without_reloading(room: Sandbox, page: P
     bad = post_dispatch(second, mint(other["id"], other["keys"]["private_key"]), body={"workflow": []})
     assert bad.status_code == 400
     expect(row(page, second).locator("td.last-error")).to_have_text("400 Your request parameters didn't validate.")
-    wrong = requests.get(f"{room.url}/v2/applications", auth=(first.api_key, "wrong"), timeout=10)
-    assert wrong.status_code == 401
+    wrong = requests.get(f"{room.url}/v2/applications", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert wrong.status_code == 401  # a JWT of first's own application where Basic is needed: first's own error
     expect(row(page, first).locator("td.last-error")).to_have_text("401 Unauthorized")
 
     # A latecomer's row appears.
