@@ -20,12 +20,18 @@ Two servers speak it, each over a store of its own: the workshop (or project) sa
   Basic credentials, 429 with ``Retry-After`` when too many long-polls are open already.
 * ``body_encoding`` is always present: ``utf-8`` (``body`` is the text) or ``base64`` (``body`` is the bytes,
   base64-encoded), so the exact bytes a signature covers always travel.
+* A sandbox seals each item it hands out: ``seal`` is the HMAC-SHA256, keyed with the account's signature secret,
+  of the log's epoch, the item's id, path, query and exact body. Only the sandbox puts items in a mailbox, and a
+  reader of a sandbox that knows the secret takes only sealed items (``sealed``), so an item that reached a
+  mailbox any other way is refused by the kernel too.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import math
 import uuid
 from collections.abc import Callable, Mapping
@@ -54,6 +60,8 @@ __all__ = [
     "page",
     "parse_query",
     "problem",
+    "seal",
+    "sealed",
 ]
 
 SANDBOX_PATH = "/_sandbox/events"
@@ -146,6 +154,21 @@ def decode_body(item: Mapping[str, Any]) -> bytes:
     """The exact body bytes of an event from a page."""
     body = item.get("body") or ""
     return base64.b64decode(body) if item.get("body_encoding") == "base64" else str(body).encode("utf-8")
+
+
+def seal(secret: str, epoch: str, item: Mapping[str, Any]) -> str:
+    """The seal of an item of the log ``epoch``: what only a holder of the account's ``secret`` can make."""
+    mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+    for part in (epoch, str(item.get("id")), str(item.get("path")), str(item.get("query") or "")):
+        mac.update(part.encode("utf-8") + b"\n")
+    mac.update(decode_body(item))
+    return mac.hexdigest()
+
+
+def sealed(secret: str, epoch: str, item: Mapping[str, Any]) -> bool:
+    """Whether ``item`` carries the right seal (compared in constant time)."""
+    given = item.get("seal")
+    return isinstance(given, str) and hmac.compare_digest(given, seal(secret, epoch, item))
 
 
 def page(events: list[dict[str, Any]], after: int, missed: int, epoch: str) -> dict[str, Any]:

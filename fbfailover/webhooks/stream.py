@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from fbfailover.eventstream import MAX_WAIT, RETRY_AFTER, SANDBOX_PATH, decode_body
+from fbfailover.eventstream import MAX_WAIT, RETRY_AFTER, SANDBOX_PATH, decode_body, sealed
 from fbfailover.webhooks.intake import Intake
 from fbfailover.webhooks.signature import DEFAULT_MAX_AGE
 from fbfailover.webhooks.source import EventSource
@@ -76,6 +76,8 @@ class StreamSource(EventSource):
         base = base_url.rstrip("/")
         intake = Intake(EventStore(max_events), signature_secret or None, max_age, api_key=api_key)
         self.events_url = base + events_path
+        #: A sandbox seals every item with the account's signature secret: with the secret, take only sealed ones.
+        self._seal_key = signature_secret if events_path == SANDBOX_PATH and signature_secret else None
         self.cursor_path = Path(cursor_path) if cursor_path is not None else None
         self.epoch, self.cursor = self._load_cursor()
         self._positioned = not (from_latest and not self.epoch)  # False until the server said where "latest" is
@@ -164,12 +166,15 @@ class StreamSource(EventSource):
                                "(its mailbox keeps the latest 10,000 per account)")
             self.missed = missed
         for item in page.get("events") or []:
-            raw = decode_body(item)
-            query = dict(parse_qsl(item.get("query") or "", keep_blank_values=True))
-            # Its signature is checked as of when the server kept it: a kernel back after an absence still
-            # takes what waited for it.
-            self.intake.receive(item.get("path", "/webhooks/status"), raw, item.get("headers") or {}, query=query,
-                                received_at=item.get("received"))
+            route = item.get("path", "/webhooks/status")
+            if self._seal_key is not None and not sealed(self._seal_key, epoch, item):
+                self.intake.store.reject(route, "not sealed by the sandbox with this account's signature secret", 403)
+            else:
+                query = dict(parse_qsl(item.get("query") or "", keep_blank_values=True))
+                # Its signature is checked as of when the server kept it: a kernel back after an absence still
+                # takes what waited for it.
+                self.intake.receive(route, decode_body(item), item.get("headers") or {}, query=query,
+                                    received_at=item.get("received"))
             self.cursor = max(self.cursor, int(item["id"]))
         if page.get("events") or (self.cursor_path is not None and not self.cursor_path.exists()):
             self._save_cursor()

@@ -100,3 +100,25 @@ def test_a_mailbox_item_and_all_items_together_are_bounded():
     assert len(mailbox.since(2, 0)["events"]) == 1  # the largest mailbox paid for the flood, not the victim
     assert mailbox.since(1, 0)["missed"] >= 280
     db.close()
+
+
+def test_the_kernel_takes_only_items_the_sandbox_sealed(tmp_path):
+    """Defence in depth: were an item to reach a mailbox some other way, the reader would still refuse it, since
+    only the sandbox (and the account) hold the signature secret the seal is made with."""
+    from fbfailover import eventstream
+    from fbfailover.webhooks.stream import StreamSource
+
+    secret = "the-accounts-signature-secret-0123456789"
+    source = StreamSource("http://127.0.0.1:9", "a1b2c3d4", "s", signature_secret=secret, wait=0)
+    try:
+        body = b"msisdn=447700900001&to=447700900000&messageId=m1&text=hi&type=text"
+        items = [eventstream.encode_item(n, "/webhooks/inbound-sms", "", {
+            "Content-Type": "application/x-www-form-urlencoded"}, body, time.time()) for n in (1, 2, 3)]
+        items[0]["seal"] = eventstream.seal(secret, "e1", items[0])
+        items[1]["seal"] = eventstream.seal("another-secret", "e1", items[1])  # items[2] has none
+        source._take(eventstream.page(items, 0, 0, "e1"))
+        reasons = [r.reason for r in source.rejections]
+        assert len(reasons) == 2 and all("not sealed by the sandbox" in r for r in reasons)
+        assert source.cursor == 3
+    finally:
+        source.stop()

@@ -4,7 +4,8 @@
 account's mailbox items after the cursor, waiting up to ``wait`` seconds (long-polling) for a first one. The
 protocol (query, page, item encoding, problems, the 429 past the long-poll caps) is the one event-stream protocol,
 ``fbfailover.eventstream``, which the live receiver's ``EventLog`` serves too. Each item carries exactly what a
-pushed webhook carries, so the kernel verifies and dedupes it the same way.
+pushed webhook carries, so the kernel verifies and dedupes it the same way, and a ``seal`` made with the account's
+signature secret, so the kernel takes only what this sandbox handed out.
 
 ``POST /_sandbox/mailbox/<api_key>/<route>``: a mailbox address is where the sandbox delivers an account's
 webhooks, internally (``webhooks.py``), never over HTTP. So only the sandbox puts items there: a POST from outside
@@ -13,7 +14,7 @@ is 403 for every key, known or not (no forged item can reach a reader, and no an
 
 from __future__ import annotations
 
-from fbfailover.eventstream import RETRY_AFTER, UNAUTHORIZED, LongPolls, QueryError, parse_query, problem
+from fbfailover.eventstream import RETRY_AFTER, UNAUTHORIZED, LongPolls, QueryError, parse_query, problem, seal
 
 from ..auth import AuthError
 from ..http import BaseHandler, Problem
@@ -55,6 +56,8 @@ class EventsHandler(BaseHandler):
         finally:
             if query.wait > 0:
                 polls.give_back(account.id)
+        for item in found["events"]:  # the reader takes only items the sandbox sealed with the account's secret
+            item["seal"] = seal(account.signature_secret, found["epoch"], item)
         self.reply(200, found)
 
 
