@@ -71,7 +71,7 @@ class Core:
         start = float(db.meta("clock") or time.time())
         self.clock = Clock(start, self.settings.time_scale, manual=self.settings.clock == "manual")
         self.scheduler = Scheduler(db, self.records, self.clock)
-        self.mailbox = Mailbox(db)
+        self.mailbox = Mailbox(db, max_polls=max(256, 2 * self.settings.max_accounts))  # a kernel holds one
         self.webhooks = Webhooks(db, self.records, self.accounts, self.clock, self.scheduler, self.mailbox)
         self.activity = Activity()  # what each account did lately: the workshop dashboard reads it
         self.messages = Messages(self.records, self.catalog, self.accounts, self.clock, self.scheduler, self.webhooks,

@@ -56,7 +56,7 @@ def route_of(url: str) -> tuple[str, str, str] | None:
 class Mailbox:
     """The mailboxes of every account over one database; long-polls wait on the server's loop."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, max_polls: int = 256):
         self.db = db
         db.after_commit.append(self._published)
         self._published_id = self._top()  # every item up to here is committed
@@ -69,7 +69,7 @@ class Mailbox:
         self._waiters: dict[int, set[asyncio.Future]] = {}
         self.max_item_bytes, self.max_total_bytes = MAX_ITEM_BYTES, MAX_TOTAL_BYTES
         #: The open long-polls, capped per account and in all (``handlers/events.py`` answers 429 past them).
-        self.polls = LongPolls()
+        self.polls = LongPolls(per_key=8, total=max_polls)
         self._bytes = db.execute("SELECT COALESCE(SUM(LENGTH(body)), 0) FROM mailbox").fetchone()[0]
 
     def put(self, account_id: int, route: str, query: str, headers: dict[str, str], body: bytes) -> int:
