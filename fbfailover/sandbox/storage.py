@@ -203,7 +203,11 @@ class Database:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._lock = DatabaseLock(self.path)
-            private(self.path)
+            try:
+                private(self.path)
+            except OSError as exc:
+                self._release()
+                raise StorageError(self.path, _reason(exc)) from exc
         # The loop thread uses it; start-up and shutdown may run on the thread that owns the sandbox.
         try:
             self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
