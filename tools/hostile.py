@@ -111,10 +111,15 @@ class Target:
 
 
 class Tally:
-    """Every answer counted by status; a connection the server closed counts as ``closed`` (never a 5xx)."""
+    """Every answer counted by status; a connection the server closed counts as ``closed`` (never a 5xx).
 
-    def __init__(self) -> None:
+    Each 5xx is also kept by server, status, route and title, for the lines on stderr that say where they came from.
+    """
+
+    def __init__(self, servers: dict[str, str] | None = None) -> None:
         self.codes: Counter[str] = Counter()
+        self.errors: Counter[tuple[str, int, str, str]] = Counter()
+        self.servers = servers or {}
         self.lock = threading.Lock()
 
     def call(self, method: str, url: str, **kwargs) -> requests.Response | None:
@@ -127,6 +132,14 @@ class Tally:
             return None
         with self.lock:
             self.codes[str(answer.status_code)] += 1
+            if answer.status_code >= 500:
+                server = next((name for name, base in self.servers.items() if url.startswith(base)), "?")
+                try:
+                    title = str(answer.json().get("title", ""))
+                except ValueError:
+                    title = answer.text[:60]
+                route = url.split("//", 1)[-1].partition("/")[2].split("?")[0]
+                self.errors[(server, answer.status_code, "/" + route, title)] += 1
         return answer
 
     @property
@@ -172,7 +185,7 @@ def run(scale: float, budget: float) -> tuple[str, bool]:
         except SystemExit:
             receiver.stop()
             raise
-        tally = Tally()
+        tally = Tally({"receiver": receiver.url, "sandbox": sandbox.url})
         hold = threading.Event()
         held: list[socket.socket] = []
         try:
@@ -237,6 +250,8 @@ def run(scale: float, budget: float) -> tuple[str, bool]:
                     sock.close()
             receiver.stop()
             sandbox.stop()
+        for (server, status, route, title), count in sorted(tally.errors.items()):
+            print(f"hostile: the {server} answered {status} {title!r} {count} time(s) at {route}", file=sys.stderr)
         broken = any(a is None or a.status_code != 200 for a in alive)
         line = summary_line(tally.total, time.monotonic() - started, tally.server_errors + (1 if broken else 0),
                             forged, (before[0], after[0]), (before[1], after[1]), (before[2], after[2]))
