@@ -10,16 +10,18 @@ The victim (account B) measures from its own side how late each answer comes aft
 once, a ``wait=1`` long-poll on an empty mailbox one second after it was sent. The sandbox runs in a process of its
 own, as in a room. The bound asserted is ``LATE`` (100 ms) on the median and ``WORST`` on every answer: on a
 shared 2-core machine, one answer in a few dozen can be scheduled late by the operating system alone (measured
-on such a machine while other work ran: median lateness about 20 ms, single answers 70 to 230 ms), which is not
+on such a machine while other work ran: median lateness 15 to 25 ms, single answers 70 to 400 ms), which is not
 what this test is about; the freeze it guards against was seconds to minutes.
 
-Not covered here: 140 half-open connections. They need the HTTP server's connection cap and header timeout,
-which live in ``fbfailover/background.py`` and the server set-up (a separate change); add that case to this
-flood once they are in.
+140 half-open connections (a request line and headers, never the body) are held open through the measurement.
+Here the sandbox has the operating system's usual file-descriptor limit; the same flood under ``ulimit -n 128``,
+where the connection cap and header timeouts of the HTTP server matter, is the server's own test.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import statistics
 import threading
 import time
@@ -50,6 +52,7 @@ def test_one_account_cannot_freeze_another(tmp_path, key_pair):
     box = Standalone("--workshop", "--workshop-token", TOKEN, "--db", str(tmp_path / "room.db"), cwd=ROOT)
     stop = threading.Event()
     counts: dict[str, list[int]] = {}
+    half_open: list[socket.socket] = []
     try:
         flooder, victim = _join(box.url), _join(box.url)
         app = create_app(_Box(box.url, flooder), key_pair[1])
@@ -78,6 +81,11 @@ def test_one_account_cannot_freeze_another(tmp_path, key_pair):
             **{f"long-poll {n}": lambda s: s.get(events, params={"wait": "3"}, auth=flooder, timeout=30)
                for n in range(12)},
         }
+        port = int(box.url.rsplit(":", 1)[1])
+        for _ in range(140):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"POST /v0.1/dispatch HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
+            half_open.append(sock)
         threads = [threading.Thread(target=flood, args=item, daemon=True) for item in floods.items()]
         for thread in threads:
             thread.start()
@@ -102,6 +110,9 @@ def test_one_account_cannot_freeze_another(tmp_path, key_pair):
             thread.join(60)
     finally:
         stop.set()
+        for sock in half_open:
+            with contextlib.suppress(OSError):
+                sock.close()
         assert box.stop() == 0
     every = [code for codes in counts.values() for code in codes]
     assert every and not [code for code in every if code >= 500]
