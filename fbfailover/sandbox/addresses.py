@@ -21,7 +21,8 @@ import socket
 import subprocess
 from collections.abc import Iterable
 
-__all__ = ["EVERY_INTERFACE", "from_ip_json", "interfaces", "private_callback", "reachable_hosts", "url_host"]
+__all__ = ["EVERY_INTERFACE", "from_ip_json", "interfaces", "private_callback", "private_callback_resolved",
+           "reachable_hosts", "url_host"]
 
 #: Bind addresses that mean "every interface".
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
@@ -134,6 +135,36 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+async def private_callback_resolved(url: str, timeout: float = 2.0) -> str | None:
+    """``private_callback``, and for a host name also the addresses it resolves to now (on the loop's resolver).
+
+    A name that resolves to loopback or link-local (``localtest.me``, a rebinding name) is refused like the address
+    itself. A name that does not resolve in ``timeout`` seconds is let through: its webhooks will fail to connect.
+    What a name resolves to later, at delivery time, is not checked again.
+    """
+    import asyncio
+    from urllib.parse import urlsplit
+
+    why = private_callback(url)
+    if why is not None:
+        return why
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+        ipaddress.ip_address(host.split("%")[0])
+        return None  # an address: checked above
+    except ValueError:
+        pass
+    try:
+        found = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(host, None), timeout)
+    except (OSError, UnicodeError, asyncio.TimeoutError):
+        return None
+    for *_, sockaddr in found:
+        why = private_callback(f"http://{url_host(str(sockaddr[0]))}/")
+        if why is not None:
+            return f"{why.replace('points at', 'resolves to')} ({host} is {sockaddr[0]})"
+    return None
+
+
 def private_callback(url: str) -> str | None:
     """Why a workshop refuses ``url`` as a callback URL, or None: loopback and link-local hosts are refused.
 
@@ -141,8 +172,8 @@ def private_callback(url: str) -> str | None:
     sandbox call that machine's own services for an attendee, and ``/_sandbox/deliveries`` would tell the answer
     (a port scanner). So loopback (``127.0.0.0/8``, ``::1``, ``localhost`` and ``*.localhost``), link-local
     (``169.254.0.0/16``, ``fe80::/10``, the cloud metadata address among them) and unspecified (``0.0.0.0``, ``::``)
-    hosts are refused. The sandbox's own mailbox addresses are checked before this (``mailbox.route_of``). A
-    public host name that resolves to loopback is not caught here: the name is not resolved.
+    hosts are refused. The sandbox's own mailbox addresses are checked before this (``mailbox.route_of``). A host
+    name is not resolved here (``private_callback_resolved`` does that).
     """
     from urllib.parse import urlsplit
 

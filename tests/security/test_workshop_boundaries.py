@@ -116,3 +116,27 @@ def test_outside_workshop_mode_a_learner_may_use_loopback(sandbox):
         "inbound_url": {"address": "http://127.0.0.1:9/inbound", "http_method": "POST"}}}}}
     assert requests.post(f"{sandbox.url}/v2/applications", json=body, auth=(API_KEY, API_SECRET),
                          timeout=10).status_code == 201
+
+
+@pytest.mark.parametrize(("resolved", "refused"), [("127.0.0.1", True), ("::1", True), ("169.254.169.254", True),
+                                                   ("203.0.113.7", False)])
+def test_a_name_that_resolves_to_the_sandboxs_machine_is_refused_too(resolved, refused):
+    import asyncio
+    import socket
+
+    from fbfailover.sandbox.addresses import private_callback_resolved
+
+    async def check() -> str | None:
+        loop = asyncio.get_running_loop()
+
+        async def resolver(host, port, *args, **kwargs):  # what a rebinding name answers
+            family = socket.AF_INET6 if ":" in resolved else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (resolved, 0))]
+
+        loop.getaddrinfo = resolver
+        return await private_callback_resolved("http://rebind.example:8080/hook")
+
+    why = asyncio.run(check())
+    assert (why is not None) is refused
+    if refused:
+        assert "rebind.example is " + resolved in why

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..addresses import private_callback
+from ..addresses import private_callback_resolved
 from ..auth import AuthError
 from ..http import BaseHandler, Problem
 from ..mailbox import route_of
@@ -47,8 +47,10 @@ class AccountSettingsHandler(BaseHandler):
             if url and not url.startswith(("http://", "https://"))
         ]
         if self.core.settings.workshop and not self.core.settings.loopback_only:
+            named = [(name, url) for name, url in urls.items() if url and not route_of(url)]
+            reasons = await asyncio.gather(*(private_callback_resolved(url) for _, url in named))
             problems += [{"name": name, "reason": f"{why}: a workshop sandbox calls no address on its own machine"}
-                         for name, url in urls.items() if url and not route_of(url) and (why := private_callback(url))]
+                         for (name, _), why in zip(named, reasons, strict=True) if why]
         if problems:
             raise Problem(400, "Bad Request", "Invalid webhook URL", invalid_parameters=problems)
         checked = {name: url for name, url in urls.items() if url}

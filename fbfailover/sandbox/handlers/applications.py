@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ..addresses import private_callback
+from ..addresses import private_callback_resolved
 from ..auth import load_public_key
 from ..http import APP_ERRORS, ERRORS, BaseHandler, Problem
 from ..mailbox import route_of
@@ -58,7 +58,7 @@ class _ApplicationBase(BaseHandler):
         body = self.body(empty={})
         problems = check("applications.json", "application", body)
         if not problems and self.core.settings.workshop and not self.core.settings.loopback_only:
-            problems = _private_callbacks(body.get("capabilities") or {})
+            problems = await _private_callbacks(body.get("capabilities") or {})
         public_key = ((body.get("keys") or {}).get("public_key") if isinstance(body, dict) else None) or None
         if not problems and public_key is not None:
             try:
@@ -176,15 +176,15 @@ class ApplicationHandler(_ApplicationBase):
         self.reply(204)
 
 
-def _private_callbacks(capabilities: dict) -> list[dict]:
+async def _private_callbacks(capabilities: dict) -> list[dict]:
     """A workshop's refusals of webhook addresses on the sandbox's own machine (``addresses.private_callback``)."""
-    problems = []
+    found = []
     for capability, settings in capabilities.items():
         hooks = settings.get("webhooks") if isinstance(settings, dict) else None
         for hook, value in (hooks.items() if isinstance(hooks, dict) else ()):
             url = value.get("address") if isinstance(value, dict) else None
-            why = private_callback(url) if isinstance(url, str) and url and not route_of(url) else None
-            if why:
-                problems.append({"name": f"capabilities.{capability}.webhooks.{hook}.address",
-                                 "reason": f"{why}: a workshop sandbox calls no address on its own machine"})
-    return problems
+            if isinstance(url, str) and url and not route_of(url):
+                found.append((f"capabilities.{capability}.webhooks.{hook}.address", url))
+    reasons = await asyncio.gather(*(private_callback_resolved(url) for _, url in found))
+    return [{"name": name, "reason": f"{why}: a workshop sandbox calls no address on its own machine"}
+            for (name, _), why in zip(found, reasons, strict=True) if why]
