@@ -41,7 +41,7 @@ from typing import Any
 import requests
 
 from fbfailover.keys import generate_private_key, public_pem
-from fbfailover.sandbox.accounts import create_account
+from fbfailover.sandbox.workshop_client import create_account
 from fbfailover.tokens import mint_application_jwt
 from fbfailover.webhooks.stream import StreamSource
 

@@ -13,7 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .channels import CHANNELS, CONDITION_STATUSES, EXPIRY_RANGE, ID_MAX, NUMBER, SENDER, Channel, by_name
+from .channels import (
+    ADDRESS_KINDS,
+    CHANNELS,
+    CONDITION_STATUSES,
+    EXPIRY_RANGE,
+    ID_MAX,
+    NUMBER,
+    SENDER,
+    Channel,
+    TableMapping,
+    by_name,
+)
 from .errors import ValidationError
 
 __all__ = ["CONDITION_STATUSES", "DISPATCH_CHANNELS", "TEXT_LIMITS", "V1_CHANNELS",
@@ -22,15 +33,17 @@ __all__ = ["CONDITION_STATUSES", "DISPATCH_CHANNELS", "TEXT_LIMITS", "V1_CHANNEL
 Problems = list[dict[str, str]]
 
 #: Dispatch channel -> (how ``to`` is addressed, how ``from`` is addressed): ``number``, ``id`` or ``sender``.
-DISPATCH_CHANNELS: dict[str, tuple[str, str]] = {c.name: (c.to_kind, c.from_kind) for c in CHANNELS if c.in_dispatch}
+DISPATCH_CHANNELS: TableMapping[str, tuple[str, str]] = TableMapping(
+    lambda: {c.name: (c.to_kind, c.from_kind) for c in CHANNELS if c.in_dispatch})
 #: Messages API v0.1 channel -> (kind of ``to``, kind of ``from``).
-V01_CHANNELS: dict[str, tuple[str, str]] = {c.name: (c.to_kind, c.from_kind) for c in CHANNELS if c.v01_content}
+V01_CHANNELS: TableMapping[str, tuple[str, str]] = TableMapping(
+    lambda: {c.name: (c.to_kind, c.from_kind) for c in CHANNELS if c.v01_content})
 #: Messages API v1 channel -> (kind of ``to``, kind of ``from``).
-V1_CHANNELS: dict[str, tuple[str, str]] = {c.v1_name: (c.to_kind, c.from_kind) for c in CHANNELS if c.v1_name}
+V1_CHANNELS: TableMapping[str, tuple[str, str]] = TableMapping(
+    lambda: {c.v1_name: (c.to_kind, c.from_kind) for c in CHANNELS if c.v1_name})
 #: Longest text per channel, under its name in every API (``viber_service_msg`` and ``viber_service`` alike).
-TEXT_LIMITS: dict[str, int] = {n: c.text_max for c in CHANNELS for n in (c.name, c.v1_name) if n}
-#: Every content type of Dispatch and Messages v0.1, on any channel.
-CONTENT_TYPES: frozenset[str] = frozenset(t for c in CHANNELS for t in c.v01_content)
+TEXT_LIMITS: TableMapping[str, int] = TableMapping(
+    lambda: {n: c.text_max for c in CHANNELS for n in (c.name, c.v1_name) if n})
 _NUMBER_EXAMPLE = "447700900000"
 
 
@@ -40,7 +53,7 @@ def _join(prefix: str, name: str) -> str:
 
 def address_field(kind: str) -> str:
     """The field of a v0.1 address object that holds an address of ``kind`` (a sender is a ``number``)."""
-    return "id" if kind == "id" else "number"
+    return ADDRESS_KINDS[kind].field
 
 
 def phone_number_problem(value: Any) -> str | None:
@@ -113,7 +126,9 @@ def address_problem(kind: str, value: Any) -> str | None:
     """Return why ``value`` is not an address of ``kind`` (``number``, ``id`` or ``sender``), or None."""
     if kind == "number":
         return phone_number_problem(value)
-    return sender_problem(value) if kind == "sender" else id_problem(value)
+    if kind == "sender":
+        return sender_problem(value)
+    return id_problem(value) or ADDRESS_KINDS[kind].problem(value)  # ids, and kinds of channels added later
 
 
 def text_problem(value: Any, channel: str) -> str | None:

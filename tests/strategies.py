@@ -28,16 +28,27 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fbfailover.channels import CHANNELS, CONDITION_STATUSES, ERROR_CODES, EXPIRY_RANGE, FAILED, ID_MAX, Channel
+from fbfailover.channels import (
+    ADDRESS_KINDS,
+    CHANNELS,
+    CONDITION_STATUSES,
+    ERROR_CODES,
+    EXPIRY_RANGE,
+    FAILED,
+    ID_MAX,
+    Channel,
+    TableSequence,
+)
 from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, SIGNATURE_SECRET, mint
 
 CASES_IN_TESTS = 12
 TOKEN = "fuzz-workshop-token"
 TIMEOUT = 15.0  # a request that takes longer is a hang
 
-DISPATCH_CHANNELS = [c for c in CHANNELS if c.in_dispatch]
-V01_CHANNELS = [c for c in CHANNELS if c.v01_content]
-V1_CHANNELS = [c for c in CHANNELS if c.v1_name]
+# Views of the table: a channel a test adds (``channels.extended``) is drawn too.
+DISPATCH_CHANNELS = TableSequence(lambda: tuple(c for c in CHANNELS if c.in_dispatch))
+V01_CHANNELS = TableSequence(lambda: tuple(c for c in CHANNELS if c.v01_content))
+V1_CHANNELS = TableSequence(lambda: tuple(c for c in CHANNELS if c.v1_name))
 
 
 # -- the target: a workshop-mode sandbox, its instructor account, one application and its JWT -------------
@@ -105,7 +116,17 @@ NUMBER = st.from_regex(r"[1-9][0-9]{6,14}", fullmatch=True)
 # an alphanumeric sender has a letter (so it is never mistaken for a number): the table's SENDER
 SENDER = st.one_of(NUMBER, st.from_regex(r"[A-Za-z0-9 ]{0,5}[A-Za-z][A-Za-z0-9 ]{0,5}", fullmatch=True))
 IDENT = _text(1, ID_MAX).filter(str.strip)
-ADDRESSES = {"number": NUMBER, "sender": SENDER, "id": IDENT}
+_ADDRESSES = {"number": NUMBER, "sender": SENDER, "id": IDENT}
+
+
+def address_of(kind: str) -> st.SearchStrategy[str]:
+    """Addresses of ``kind``: the built-in kinds' own strategies, else what the kind's pattern matches."""
+    if kind in _ADDRESSES:
+        return _ADDRESSES[kind]
+    pattern = ADDRESS_KINDS[kind].pattern
+    return IDENT if pattern is None else st.from_regex(pattern, fullmatch=True).filter(lambda s: len(s) <= ID_MAX)
+
+
 URL = st.builds(lambda p: "http://127.0.0.1:9/" + quote(p, safe=""), _text(0, 20))
 JSON_VALUE = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text(0, 10),
                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text(1, 8), inner, max_size=3),
@@ -150,15 +171,15 @@ def payload(draw: Any, channel: Channel, api: str) -> dict:
 
 
 def _field(kind: str) -> str:
-    return "id" if kind == "id" else "number"
+    return ADDRESS_KINDS[kind].field
 
 
 @st.composite
 def v01_item(draw: Any, channel: Channel | None = None) -> dict:
     """A Dispatch item or v0.1 message on ``channel`` (any Dispatch channel when None), addressed by kind."""
     channel = channel or draw(st.sampled_from(DISPATCH_CHANNELS))
-    return {"from": {"type": channel.name, _field(channel.from_kind): draw(ADDRESSES[channel.from_kind])},
-            "to": {"type": channel.name, _field(channel.to_kind): draw(ADDRESSES[channel.to_kind])},
+    return {"from": {"type": channel.name, _field(channel.from_kind): draw(address_of(channel.from_kind))},
+            "to": {"type": channel.name, _field(channel.to_kind): draw(address_of(channel.to_kind))},
             "message": {"content": draw(payload(channel, "v0.1"))}}
 
 
@@ -180,8 +201,8 @@ def dispatch_body(draw: Any, channel: Channel) -> dict:
 def v1_message(draw: Any, channel: Channel | None = None) -> dict:
     """A Messages v1 message on ``channel`` (any v1 channel when None)."""
     channel = channel or draw(st.sampled_from(V1_CHANNELS))
-    msg: dict[str, Any] = {"channel": channel.v1_name, "to": draw(ADDRESSES[channel.to_kind]),
-                           "from": draw(ADDRESSES[channel.from_kind]), **draw(payload(channel, "v1"))}
+    msg: dict[str, Any] = {"channel": channel.v1_name, "to": draw(address_of(channel.to_kind)),
+                           "from": draw(address_of(channel.from_kind)), **draw(payload(channel, "v1"))}
     if draw(st.booleans()):
         msg["client_ref"] = draw(_text(0, 100))
     return msg
@@ -525,18 +546,25 @@ def _accounts(t: Target) -> st.SearchStrategy[Request]:
     )
 
 
+def channel_endpoints(channel: Channel) -> dict[str, Callable[[Target], st.SearchStrategy[Request]]]:
+    """The endpoints that take ``channel``, each with its valid and broken requests on it."""
+    found: dict[str, Callable[[Target], st.SearchStrategy[Request]]] = {}
+    if channel.in_dispatch:
+        found[f"POST /v0.1/dispatch via {channel.name}"] = _json_post(
+            "/v0.1/dispatch", 202, lambda _: dispatch_body(channel), _dispatch_breakers(channel), "bearer")
+    if channel.v01_content:
+        found[f"POST /v0.1/messages via {channel.name}"] = _json_post(
+            "/v0.1/messages", 202, lambda _: _v01_like(channel), _v01_channel_breakers(channel), "bearer")
+    if channel.v1_name:
+        found[f"POST /v1/messages via {channel.v1_name}"] = _json_post(
+            "/v1/messages", 202, lambda _: v1_body(channel), _v1_channel_breakers(channel), "bearer")
+    return found
+
+
 ENDPOINTS: dict[str, Callable[[Target], st.SearchStrategy[Request]]] = {
-    **{f"POST /v0.1/dispatch via {c.name}": _json_post(
-        "/v0.1/dispatch", 202, lambda _, c=c: dispatch_body(c), _dispatch_breakers(c), "bearer")
-       for c in DISPATCH_CHANNELS},
+    **{name: cases for c in CHANNELS for name, cases in channel_endpoints(c).items()},
     "POST /beta/workflows": _json_post("/beta/workflows", 202, lambda _: _tutorial_like(),
                                        _dispatch_breakers(CHANNELS[0]), "bearer"),
-    **{f"POST /v0.1/messages via {c.name}": _json_post(
-        "/v0.1/messages", 202, lambda _, c=c: _v01_like(c), _v01_channel_breakers(c), "bearer")
-       for c in V01_CHANNELS},
-    **{f"POST /v1/messages via {c.v1_name}": _json_post(
-        "/v1/messages", 202, lambda _, c=c: v1_body(c), _v1_channel_breakers(c), "bearer")
-       for c in V1_CHANNELS},
     "POST /v2/applications": _json_post("/v2/applications", 201, lambda t: application_body(t.public_key),
                                         _app_breakers, "basic"),
     "GET /v2/applications": _applications_list,
@@ -588,7 +616,8 @@ def check(target: Target, request: Request) -> str:
 
 
 def run_endpoint(target: Target, name: str, examples: int, counts: dict[str, dict[str, int]], *,
-                 derandomize: bool = False) -> None:
+                 derandomize: bool = False,
+                 endpoints: dict[str, Callable[[Target], st.SearchStrategy[Request]]] | None = None) -> None:
     """Run ``examples`` generated cases against one endpoint, adding to ``counts[name]``.
 
     Args:
@@ -597,12 +626,13 @@ def run_endpoint(target: Target, name: str, examples: int, counts: dict[str, dic
         examples: how many cases to generate.
         counts: valid / invalid tallies per endpoint, updated in place.
         derandomize: the same cases on every run (the tests); random ones otherwise (the benchmark).
+        endpoints: where ``name`` is looked up (``ENDPOINTS`` by default; ``channel_endpoints(c)`` for one channel).
 
     Raises:
         AssertionError: on the first answer that breaks the property.
     """
     tally = counts.setdefault(name, {"valid": 0, "invalid": 0})
-    strategy = ENDPOINTS[name](target)
+    strategy = (endpoints or ENDPOINTS)[name](target)
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=derandomize,
               suppress_health_check=list(HealthCheck))

@@ -54,15 +54,23 @@ def test_send_shows_the_request_the_answer_and_each_webhook_in_order(ready):
     run = ready.send("POST", "/v0.1/dispatch", _body(ready))
     text = run.text()
     assert text.startswith("POST /v0.1/dispatch → 202 Accepted")
-    assert "Authorization: Bearer eyJ" in text and "shortened" in text
-    assert ready.client.mint_jwt()[:40] not in text  # never the whole token
-    assert "X-Fbfailover-Sandbox" in text
+    page = run.html()
+    assert "Authorization: Bearer eyJ" in page and "shortened" in page  # behind the request's disclosure
+    assert ready.client.mint_jwt()[:40] not in page + text  # never the whole token
+    assert "X-Fbfailover-Sandbox" in page
     assert run.submissions() == [("messenger", 0), ("sms", 600)]
     assert run.final_report["status"] == "completed"
-    labels = [line for line in text.splitlines() if "webhook at" in line]
-    assert labels[0].strip().startswith("webhook at +0 s: status submitted (messenger)")
-    assert labels[-1].strip() == "webhook at +602 s: final report: completed:"
-    assert "<pre" in run.html()
+    rows = [line.split() for line in text.splitlines()[1:] if line.startswith("  +")]
+    assert [(r[0], r[1]) for r in rows][:2] == [("+0", "s")] * 2  # the request and its answer
+    webhooks = [line for line in text.splitlines() if "→ /webhooks/" in line]
+    assert len(webhooks) == len(run.events) == 5  # one row per webhook, not its JSON
+    assert webhooks[0].split()[:6] == ["+0", "s", "sandbox", "→", "/webhooks/status", "status"]
+    assert "message 1, messenger" in webhooks[0] and "message 2, sms" in webhooks[2]
+    assert webhooks[-1].split()[:7] == ["+602", "s", "sandbox", "→", "/webhooks/status", "final", "report"]
+    assert "messenger delivered, sms delivered" in webhooks[-1]
+    assert text.count('"message_uuid"') == 1  # the first webhook in full, as the example
+    assert page.count("<details") == 2 + len(run.events) and page.count("<details open>") == 1
+    assert page.index("<details open><summary>webhook at +0 s: status submitted (messenger)") > page.index("</table>")
 
 
 def test_send_refuses_a_body_with_problems_and_sends_nothing(ready, box):

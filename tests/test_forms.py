@@ -99,6 +99,11 @@ def test_clicking_send_runs_the_whole_failover(tut):
     assert "sms submitted@600s" in form.timeline.text()
     shown = _texts(form.output)
     assert form.sent["dispatch_uuid"] in shown and "Final report: completed" in shown
+    # the exchange as one compact table, each JSON behind a disclosure (the first webhook open)
+    table = form.exchange.html()
+    assert form.exchange.text().splitlines()[0] == "POST /v0.1/dispatch → 202 Accepted"
+    assert table.count("<details open>") == 1 and "final report" in table and "</table>" in table
+    assert "<details><summary>request body</summary>" in form.sent._repr_html_()  # folded
 
 
 def test_choosing_reads_in_time_sends_no_sms(tut):
@@ -219,7 +224,7 @@ def test_the_facebook_ids_form_shows_what_to_do_and_can_be_cancelled():
 
 
 def test_the_facebook_ids_form_saves_typed_ids_and_explains_bad_ones():
-    from fbfailover.widgets.facebook_ids import countdown_text
+    from fbfailover.widgets.facebook_ids_form import countdown_text
 
     live, form = _live_form()
     form.fields["page_id"].value = "my page"

@@ -78,6 +78,11 @@ def test_sequence_tells_the_failover_in_order_with_simulated_times():
     lines = text.splitlines()[1:]
     assert lines[0] == "  +0 s  your code → Vonage API: POST /v0.1/dispatch"
     assert "  +600 s  Vonage API: failover: not read by the deadline" in lines
+    unsaid = sequence_text(build_timeline(dispatch_events(), DISPATCH, expiry_time=600))  # no condition given
+    assert "  +600 s  Vonage API: failover: deadline passed" in unsaid.splitlines()
+    assert "by the deadline" not in unsaid
+    rejected = sequence_text(build_timeline(dispatch_events(rejected=True), DISPATCH, condition_status="read"))
+    assert any(line.endswith("failover: rejected") for line in rejected.splitlines())
     delivered = lines.index("  +1 s  messenger → Vonage API: delivered")
     assert lines.index("  +600 s  Vonage API → sms: message 2") > delivered
     assert lines[-2:] == ["  +602 s  Vonage API → your webhooks: final report: completed",

@@ -63,3 +63,20 @@ def test_the_failover_notebooks_show_the_curl_node_and_python_twins(rendered, pr
     assert "not confirmed" not in page.lower()
     if prefix == "04-":
         assert "deprecated" in page
+
+
+@pytest.mark.parametrize("prefix", ["04-", "05-"])
+def test_the_failover_notebooks_show_each_exchange_as_a_table_with_the_json_folded(rendered, prefix):
+    (name,) = [n for n in rendered if n.startswith(prefix)]
+    page = rendered[name]
+    tables = re.findall(r"<table class=.fbfailover-steps.>.*?</table>(.*?)</div>", page, re.DOTALL)
+    assert tables, f"{name}: no exchange table"
+    for folded in tables:
+        assert len(re.findall(r"<details open[^>]*>", folded)) <= 1  # the first webhook, as the example
+        assert "<pre" not in folded.split("<details")[0]  # every full JSON is behind a disclosure
+    assert any(re.search(r"<details open[^>]*><summary>webhook at \+0 s", folded) for folded in tables)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_stored_output_says_deadline_passed_by_the_deadline(path):
+    assert "deadline passed by the deadline" not in path.read_text("utf-8")

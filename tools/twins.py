@@ -1,11 +1,13 @@
 """Run every twin the notebooks show (curl, Node, Python) against a sandbox started for the run: ``make twins``.
 
-Usage: ``python tools/twins.py [--kinds curl,node,python-sdk]``. For each send the notebooks show (the Dispatch
-workflow of step 04, the Messages API v1 failover of step 05) it builds the twins exactly as the notebook does
-(``fbfailover.tutorial.twins.twins_of`` with Vonage's host), replaces the host, and only the host, the way each
+Usage: ``python tools/twins.py [--kinds curl,node,python-sdk]``. For the token of step 03 and each send the
+notebooks show (the Dispatch workflow of step 04, the Messages API v1 failover of step 05) it builds the twins
+exactly as the notebook does (``fbfailover.tutorial.twins.token_twins_of`` for the run's application, key file and
+lifetime, ``twins_of`` for a body; both with Vonage's host), replaces the host, and only the host, the way each
 library takes it, and runs the text:
 
-* curl with ``bash``, ``$JWT`` minted by ``fbfailover jwt`` (the command step 03 shows);
+* curl with ``bash``: a send's ``$JWT`` minted by ``fbfailover jwt`` (the command step 03 shows), which the token's
+  curl twin runs itself;
 * Node with the libraries ``npm ci`` installed in ``tools/node`` (skipped, with one line, when ``node`` is missing);
 * Python with this interpreter; Vonage's Python SDK builds only ``https://`` URLs, so it talks to a local TLS
   terminator whose throw-away CA the run trusts (``tools/recorder.py``).
@@ -14,13 +16,17 @@ Every request passes a recording forwarder in front of the sandbox. A twin is ok
 exactly one request, to the path and with the JSON body the notebook describes (and the User-Agent, request target,
 JSON layout and JWT claims its text claims), got 202, printed the id of the answer, and the sandbox then finished
 that send as the notebook says: a final report ``completed`` after the SMS (Dispatch), or Messenger ``rejected``
-and the SMS sent (v1). The last line is ``twins_run=N twins_ok=N kinds=...``; the exit status is 1 when a twin
-failed.
+and the SMS sent (v1). A token twin is ok when its program exits 0 and sent one ``POST /v0.1/dispatch`` with an
+empty body, the API took its token (400 for the empty body, not 401), and the token decodes to the header and
+claims its comments state, for the run's application, with ``exp - iat`` the lifetime its text shows and a
+signature the application's public key verifies. The last line is ``twins_run=N twins_ok=N kinds=...``; the
+exit status is 1 when a twin failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -41,28 +47,66 @@ from recorder import Recorded, Recorder, make_tls_files
 
 from fbfailover.client import VonageClient
 from fbfailover.config import load_settings
-from fbfailover.keys import generate_private_key, public_pem, save_private_key
+from fbfailover.errors import TokenError
+from fbfailover.keys import generate_private_key, load_private_key, public_pem, save_private_key
 from fbfailover.payloads import application_body, message_v1, tutorial_workflow
 from fbfailover.sandbox.embedded import SandboxControl
+from fbfailover.tokens import verify_application_jwt
 from fbfailover.tutorial.sdk_twins import Library
-from fbfailover.tutorial.twins import KINDS, VONAGE_API, Twin, twins_of
+from fbfailover.tutorial.token_twins import PROBE_PATH, TokenLibrary
+from fbfailover.tutorial.twins import KINDS, VONAGE_API, Twin, token_twins_of, twins_of
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "tools" / "node"
 PAGE_ID, PSID = "107084395103939", "4520378454745113"  # a Facebook Page and a user of it, made up for the run
 FROM_NUMBER, TO_NUMBER = "447700900000", "447700900001"
+KEY_FILE = "private.key"  # the run's key, as a learner in the project's folder names it (programs run there)
+TOKEN_TTL = 300  # not any library's default (900 s), so a twin that drops its lifetime fails
+# the form's optional acl, as a path the token then calls exactly (how Vonage matches acl patterns is not documented)
+TOKEN_ACL = {"paths": {PROBE_PATH: {"methods": ["POST"]}}}
 PROGRAM_TIMEOUT = 60.0
 SUFFIX = {"shell": ".sh", "javascript": ".js", "python": ".py"}
 
 
+@dataclass(frozen=True)
+class TokenAsk:
+    """A token twin: its kind and the token it mints (the application and key file are the run's)."""
+
+    kind: str
+    ttl: int
+    acl: dict[str, Any] | None = None
+
+
 @dataclass
 class Case:
-    """One twin of one send, as the notebook shows it, and how to judge its run."""
+    """One twin of one send (or of step 03's token), as the notebook shows it, and how to judge its run."""
 
-    send: str  # "dispatch" | "v1 failover"
+    send: str  # "jwt" | "dispatch" | "v1 failover"
     path: str
     body: dict[str, Any]
-    twin: Twin
+    twin: Twin | None = None  # a send's twin as shown; None for a token twin (built for the run's application)
+    token: TokenAsk | None = None
+    edit: Callable[[str], str] | None = None  # applied to the shown text (how a test breaks a token twin)
+
+    @property
+    def kind(self) -> str:
+        return self.twin.kind if self.twin is not None else self.token.kind  # type: ignore[union-attr]
+
+    def build(self, host: str, box: Sandbox | None) -> Twin:
+        """This case's twin addressed to ``host``, built the way the notebook builds it."""
+        if self.token is None:
+            (twin,) = twins_of(self.path, self.body, host, kinds=(self.kind,))
+        else:
+            if box is None:
+                raise TwinFailed("a token twin is built for the run's application: no sandbox given")
+            (twin,) = token_twins_of(box.application_id, KEY_FILE, self.token.ttl, host, self.token.acl,
+                                     kinds=(self.kind,))
+        return twin
+
+    def shown(self, box: Sandbox | None = None) -> Twin:
+        """The twin as the notebook shows it (addressed to Vonage)."""
+        twin = self.twin if self.twin is not None else self.build(VONAGE_API, box)
+        return twin if self.edit is None else dataclasses.replace(twin, text=self.edit(twin.text))
 
 
 @dataclass
@@ -72,7 +116,7 @@ class Result:
     lines: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        head = f"{'ok  ' if self.ok else 'FAIL'} {self.case.twin.kind:<10} {self.case.send:<12}"
+        head = f"{'ok  ' if self.ok else 'FAIL'} {self.case.kind:<10} {self.case.send:<12}"
         return head + ("; ".join(self.lines) if self.lines else "")
 
 
@@ -92,20 +136,24 @@ def sends() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def cases(kinds: tuple[str, ...] = KINDS) -> list[Case]:
-    """Every twin of every send, as the notebook shows it (addressed to Vonage)."""
-    return [Case(name, path, body, twin) for name, path, body in sends()
-            for twin in twins_of(path, body, VONAGE_API) if twin.kind in kinds]
+    """The token twins of step 03 (without and with an ``acl``), then every twin of every send, as the notebook
+    shows them (addressed to Vonage)."""
+    asks = [("jwt", None), ("jwt + acl", TOKEN_ACL)]
+    tokens = [Case(name, PROBE_PATH, {}, token=TokenAsk(kind, TOKEN_TTL, acl)) for name, acl in asks
+              for kind in KINDS if kind in kinds]
+    return tokens + [Case(name, path, body, twin) for name, path, body in sends()
+                     for twin in twins_of(path, body, VONAGE_API) if twin.kind in kinds]
 
 
-def run_text(case: Case, hosts: dict[str, str]) -> str:
+def run_text(case: Case, hosts: dict[str, str], box: Sandbox | None = None) -> str:
     """The twin's text with its host, and only its host, replaced by the run's (``hosts`` by kind), the way its
     library takes a host (the builder's ``host`` part for the run's URL).
 
     Raises:
         TwinFailed: when the shown text does not name its host exactly once.
     """
-    shown = case.twin
-    (rebuilt,) = twins_of(case.path, case.body, hosts[shown.kind], kinds=(shown.kind,))
+    shown = case.shown(box)
+    rebuilt = case.build(hosts[shown.kind], box)
     if shown.text.count(shown.host) != 1:
         raise TwinFailed(f"the text names its host {shown.host!r} {shown.text.count(shown.host)} times, not once")
     return shown.text.replace(shown.host, rebuilt.host)
@@ -175,8 +223,11 @@ def _listening_url(process: subprocess.Popen[str]) -> str:
 # --- running one twin ---------------------------------------------------------------------------------------
 
 def environment(box: Sandbox, ca: Path, token: str) -> dict[str, str]:
-    """What a learner would have exported: the .env names, ``JWT``, and trust in the run's CA."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VONAGE_", "NEXMO_", "FBFAILOVER_"))}
+    """What a learner would have exported: the .env names, ``JWT``, this project's commands on ``PATH``
+    (``fbfailover``), and trust in the run's CA."""
+    # DEBUG=vonage:* would make @vonage/jwt log the private key
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VONAGE_", "NEXMO_", "FBFAILOVER_", "DEBUG"))}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
     env.update({
         "VONAGE_API_KEY": box.api_key, "VONAGE_API_SECRET": box.api_secret,
         "VONAGE_APPLICATION_ID": box.application_id, "VONAGE_PRIVATE_KEY_PATH": str(box.private_key),
@@ -198,17 +249,25 @@ def run_case(case: Case, box: Sandbox, recorder: Recorder, env: dict[str, str], 
     """Run one twin and judge it; never raises for a twin that fails."""
     result = Result(case, ok=False)
     try:
-        hosts = {kind: recorder.http_url for kind in KINDS} | {"python-sdk": recorder.https_url}
-        text = run_text(case, hosts)
-        program = folder / f"{case.send.replace(' ', '-')}-{case.twin.kind}{SUFFIX[case.twin.language]}"
+        # the Python SDK speaks https only; a token's Python twin uses requests, which takes http as well
+        https = {"python-sdk"} if case.token is None else set()
+        hosts = {kind: recorder.https_url if kind in https else recorder.http_url for kind in KINDS}
+        shown = case.shown(box)
+        text = run_text(case, hosts, box)
+        program = folder / f"{case.send.replace(' ', '-')}-{shown.kind}{SUFFIX[shown.language]}"
         program.write_text(text + "\n")
         prepare(case, box)
         mark = len(recorder.exchanges)
-        done = subprocess.run(command_for(case.twin, program), cwd=folder, env=env, capture_output=True,
+        if case.token is not None:  # a token twin mints its own token: no $JWT from elsewhere
+            env = {k: v for k, v in env.items() if k != "JWT"}
+        done = subprocess.run(command_for(shown, program), cwd=folder, env=env, capture_output=True,
                               text=True, timeout=PROGRAM_TIMEOUT)
         seen = recorder.since(mark)
-        judge(case, done, seen, result)
-        result.lines.append(outcome(case, box, seen[0]))
+        if case.token is not None:
+            judge_token(case, shown, box, done, seen, result)
+        else:
+            judge(case, done, seen, result)
+            result.lines.append(outcome(case, box, seen[0]))
         result.ok = True
     except TwinFailed as exc:
         result.lines.append(str(exc))
@@ -257,6 +316,68 @@ def judge(case: Case, done: subprocess.CompletedProcess[str], seen: list[Recorde
     check_library(case.twin.library, request, answer, done.stdout)
     result.lines.append(f"202 {key}={answer[key]}")
     result.lines.append(describe(request))
+
+
+def judge_token(case: Case, shown: Twin, box: Sandbox, done: subprocess.CompletedProcess[str],
+                seen: list[Recorded], result: Result) -> None:
+    """Check a token twin's exit, the one request it sent, the API's answer and the token it carried.
+
+    Raises:
+        TwinFailed: naming the first thing that differs from what the twin's text and comments say.
+    """
+    said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+    tail = said[-1][:300] if said else "(it printed nothing)"
+    if len(seen) != 1:
+        raise TwinFailed(f"{len(seen)} requests reached the sandbox, not one (exit status {done.returncode}): {tail}")
+    request = seen[0]
+    if request.method != "POST" or request.target.split("?")[0] != case.path:
+        raise TwinFailed(f"sent {request.method} {request.target}, not POST {case.path}")
+    scheme, _, token = (request.header("Authorization") or "").partition(" ")
+    if scheme != "Bearer" or not token:
+        raise TwinFailed(f"no bearer token: Authorization {request.header('Authorization')!r}")
+    try:
+        answer = json.loads(request.answer or b"null")
+    except ValueError:
+        answer = request.answer[:200]
+    if request.status != 400 or not isinstance(answer, dict) or not answer.get("invalid_parameters"):
+        detail = answer.get("detail") if isinstance(answer, dict) else answer
+        raise TwinFailed(f"the API answered {request.status} ({detail!r}), not 400 for the empty body: "
+                         f"{'it refused the token' if request.status == 401 else 'the token was not put to the test'}")
+    if done.returncode != 0:
+        raise TwinFailed(f"exit status {done.returncode} after the API took the token: {tail}")
+    if str(request.status) not in done.stdout:
+        raise TwinFailed(f"the program did not print the API's status ({done.stdout.strip()[:200]!r})")
+    check_token(shown.library, case.token, box, token)  # type: ignore[arg-type]
+    claims = pyjwt.decode(token, options={"verify_signature": False})
+    result.lines.append(f"400 for the empty body: the API took the token "
+                        f"(claims {','.join(sorted(claims))}, exp - iat = {claims['exp'] - claims['iat']} s)")
+
+
+def check_token(library: TokenLibrary, ask: TokenAsk, box: Sandbox, token: str) -> None:
+    """The token a twin sent is the one its text and comments describe, signed with the run's key.
+
+    Raises:
+        TwinFailed: for each thing that does not hold.
+    """
+    try:
+        claims = verify_application_jwt(token, public_pem(load_private_key(box.private_key)))
+    except (TokenError, pyjwt.PyJWTError) as exc:
+        raise TwinFailed(f"the token does not verify with the application's public key: {exc}") from exc
+    header = pyjwt.get_unverified_header(token)
+    expected = tuple(sorted({*library.claims, *(["acl"] if ask.acl is not None else [])}))
+    problems = []
+    if header != dict(library.header):
+        problems.append(f"header {header}, not {dict(library.header)}")
+    if tuple(sorted(claims)) != expected:
+        problems.append(f"claims {', '.join(sorted(claims))}, not {', '.join(expected)}")
+    if claims.get("application_id") != box.application_id:
+        problems.append(f"application_id {claims.get('application_id')!r}, not the run's {box.application_id!r}")
+    if claims.get("exp", 0) - claims.get("iat", 0) != ask.ttl:
+        problems.append(f"exp - iat = {claims.get('exp', 0) - claims.get('iat', 0)} s, not the {ask.ttl} s shown")
+    if ask.acl is not None and claims.get("acl") != ask.acl:
+        problems.append(f"acl {claims.get('acl')}, not {ask.acl}")
+    if problems:
+        raise TwinFailed(f"{library.name} does not mint what its twin says: {'; '.join(problems)}")
 
 
 def check_library(library: Library | None, request: Recorded, answer: dict[str, Any], printed: str) -> None:
@@ -389,10 +510,10 @@ def main(argv: list[str] | None = None, selected: list[Case] | None = None) -> i
     if "node" in kinds and (why := node_problem()):
         print(why)
         kinds = tuple(k for k in kinds if k != "node")
-        selected = [c for c in selected if c.twin.kind != "node"]
+        selected = [c for c in selected if c.kind != "node"]
     results = run(selected)
     ok = sum(r.ok for r in results)
-    ran = sorted({r.case.twin.kind for r in results}, key=KINDS.index)
+    ran = sorted({r.case.kind for r in results}, key=KINDS.index)
     print(f"({time.monotonic() - started:.1f} s)")
     print(f"twins_run={len(results)} twins_ok={ok} kinds={','.join(ran)}")
     return 0 if results and ok == len(results) else 1

@@ -22,9 +22,7 @@ from typing import Any
 
 from fbfailover.channels import ERROR_CODES, by_name
 
-from .clock import iso
-
-__all__ = ["SMS_SIGNATURE_METHOD", "address_v01", "anchor", "final_report", "inbound", "inbound_sms", "shown",
+__all__ = ["SMS_SIGNATURE_METHOD", "address_v01", "anchor", "final_report", "inbound", "inbound_sms", "iso", "shown",
            "sms_sig", "status_body"]
 
 #: How the sandbox signs SMS API callbacks: an HMAC-SHA256 of the sorted parameters keyed with the signature secret
@@ -35,6 +33,22 @@ _GSM7 = re.compile(r"[A-Za-z0-9 @£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞ�
 # A per-workflow fee added to the final report's usage: the one live capture showed the workflow costing
 # 0.0020 EUR more than its delivered message. Invented but consistent.
 DISPATCH_FEE = Decimal("0.0020")
+
+
+_seconds: dict[int, str] = {}  # second -> "YYYY-MM-DDTHH:MM:SS.": simulated and real time alternate
+_MILLIS = [f"{ms:03d}Z" for ms in range(1000)]
+
+
+def iso(sim: float) -> str:
+    """ISO-8601 UTC with milliseconds and ``Z``, as in Vonage webhooks."""
+    whole = int(sim // 1)
+    prefix = _seconds.get(whole)
+    if prefix is None:  # formatting is the costly part
+        if len(_seconds) >= 64:
+            _seconds.clear()
+        prefix = _seconds[whole] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole))
+    ms = round((sim - whole) * 1000)
+    return prefix + _MILLIS[ms if ms < 1000 else 999]
 
 
 def anchor(at: float) -> float:
@@ -52,8 +66,7 @@ def address_v01(channel: str, ident: str, side: str = "to") -> dict:
     found = by_name(channel)
     if found is None:
         return {"type": channel, "id": ident}
-    kind = found.to_kind if side == "to" else found.from_kind
-    return {"type": found.name, "number" if kind in ("number", "sender") else "id": ident}
+    return {"type": found.name, found.kind(side).field: ident}
 
 
 def _error_v01(code: int) -> dict:
@@ -163,8 +176,8 @@ def inbound(version: str, message_uuid: str, channel: str, sender: str, recipien
             "message_type": "text",
             "text": text,
         }
-        if channel == "sms":
-            body["sms"] = {"num_messages": "1"}
+        if found and found.inbound_extra:
+            body[found.v1_name or found.name] = dict(found.inbound_extra)
         return body
     # A user writes *to* the page or number: the page is addressed like the channel's sender, the user like its
     # recipient.
@@ -175,8 +188,8 @@ def inbound(version: str, message_uuid: str, channel: str, sender: str, recipien
         "timestamp": iso(at),
         "message": {"content": {"type": "text", "text": text}},
     }
-    if channel == "sms":
-        body["message"]["sms"] = {"num_messages": "1"}
+    if found and found.inbound_extra:
+        body["message"][found.name] = dict(found.inbound_extra)
     return body
 
 

@@ -125,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"fbfailover sandbox: {stop_project_sandbox()}")
         return 0
 
-    from .core import Core, SandboxSettings
+    from .core import SandboxSettings
     from .http import SERVER_LIMITS
-    from .server import make_app
+    from .server import assemble
     from .storage import StorageError, check_database, default_db
 
     if args.time_scale <= 0:
@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     port = sockets[0].getsockname()[1]
     try:
-        core = Core.open(db, settings)
+        core, app = assemble(db, settings)
     except StorageError as exc:  # another sandbox took the database since the check
         for sock in sockets:
             sock.close()
@@ -189,7 +189,6 @@ def run(args: argparse.Namespace) -> int:
         # This process is the sandbox's own (never a learner's kernel), so it may tune its garbage collector:
         # what was loaded so far lives as long as the process, so keep it out of every collection.
         gc.freeze()
-        app = make_app(core)
         watch = _Watch(app, args.state_file, args.exit_when_idle, stop)
         server = tornado.httpserver.HTTPServer(app, **SERVER_LIMITS)
         server.add_sockets(sockets)

@@ -5,7 +5,8 @@ takes one second), or stands still in manual mode until ``advance()``. Simulated
 starts at the wall clock when the database is new and continues from where it stopped after a restart.
 
 ``Scheduler`` keeps timers as database rows (due time, kind, reference) and in a heap; exactly one loop
-callback is armed for the earliest. After a restart every row is loaded again, so pending work resumes.
+callback is armed for the earliest. After a restart every row is loaded again, so pending work resumes. A timer's
+kind is a ``TimerKind``; ``Core`` (``core.py``) says, in one place, which part runs each kind.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import heapq
 import time
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from .storage import Database
 
 
-__all__ = ["Clock", "Scheduler", "iso"]
+__all__ = ["Clock", "Scheduler", "TimerKind"]
 
 # Real seconds of timers fired in one go before the loop serves the requests waiting for it.
 _SLICE = 0.002
@@ -29,20 +31,12 @@ _SLICE = 0.002
 Fire = Callable[[str, dict, float], "Awaitable[Any] | None"]
 
 
-_seconds: dict[int, str] = {}  # second -> "YYYY-MM-DDTHH:MM:SS.": simulated and real time alternate
-_MILLIS = [f"{ms:03d}Z" for ms in range(1000)]
+class TimerKind(str, Enum):
+    """What a timer does when it is due (its value is what the database row keeps)."""
 
-
-def iso(sim: float) -> str:
-    """ISO-8601 UTC with milliseconds and ``Z``, as in Vonage webhooks."""
-    whole = int(sim // 1)
-    prefix = _seconds.get(whole)
-    if prefix is None:  # formatting is the costly part
-        if len(_seconds) >= 64:
-            _seconds.clear()
-        prefix = _seconds[whole] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole))
-    ms = round((sim - whole) * 1000)
-    return prefix + _MILLIS[ms if ms < 1000 else 999]
+    DELIVER = "deliver"  #: attempt a webhook delivery (``Webhooks.attempt``); ref: the delivery id
+    STATUS = "status"  #: a message's next status step (``Messages.on_status_timer``); ref: the message uuid
+    EXPIRY = "expiry"  #: a dispatch item's failover deadline (``Failover.on_expiry``); ref: the dispatch uuid
 
 
 class Clock:
@@ -78,39 +72,35 @@ class Clock:
             return 0.0 if sim_due <= self.now() else float("inf")
         return max(0.0, (sim_due - self.now()) / self.scale)
 
-    def describe(self) -> dict:
-        return {
-            "mode": "manual" if self.manual else "real",
-            "time_scale": self.scale,
-            "now": iso(self.now()),
-            "now_unix": round(self.now(), 3),
-        }
-
 
 class Scheduler:
-    """Persisted timers of several kinds; the part that owns a kind registers what runs when one is due."""
+    """Persisted timers of several kinds (``TimerKind``); ``Core`` registers what runs when one of each kind is due."""
 
     def __init__(self, db: Database, records: Records, clock: Clock):
         self.db = db
         self.records = records
         self.clock = clock
-        self._handlers: dict[str, Fire] = {}
+        self._handlers: dict[TimerKind, Fire] = {}
         self._heap: list[tuple[float, int]] = []
-        self._timers: dict[int, tuple[float, str, str, dict]] = {}
+        self._timers: dict[int, tuple[float, TimerKind, str, dict]] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for: float | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.fired = 0
 
-    def on(self, kind: str, handler: Fire) -> None:
+    def on(self, kind: TimerKind, handler: Fire) -> None:
         """Run ``handler(ref, data, at)`` for each due timer of ``kind``; it may return an awaitable."""
-        self._handlers[kind] = handler
+        self._handlers[TimerKind(kind)] = handler
+
+    def wired(self) -> dict[TimerKind, Fire]:
+        """Which handler runs each kind (a copy)."""
+        return dict(self._handlers)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Load every persisted timer and arm the earliest."""
         self.loop = loop
         for timer_id, due, kind, ref, data in self.records.timers():
-            self._timers[timer_id] = (due, kind, ref, data)
+            self._timers[timer_id] = (due, TimerKind(kind), ref, data)
             heapq.heappush(self._heap, (due, timer_id))
         self._arm()
 
@@ -122,10 +112,11 @@ class Scheduler:
     def __len__(self) -> int:
         return len(self._timers)
 
-    def add(self, due: float, kind: str, ref: str, data: dict | None = None) -> int:
+    def add(self, due: float, kind: TimerKind, ref: str, data: dict | None = None) -> int:
         """Persist a timer (committed with the current transaction) and arm it."""
         data = data or {}
-        timer_id = self.records.add_timer(due, kind, ref, data)
+        kind = TimerKind(kind)
+        timer_id = self.records.add_timer(due, kind.value, ref, data)
         self._timers[timer_id] = (due, kind, ref, data)
         heapq.heappush(self._heap, (due, timer_id))
         if self.loop is not None and (self._armed_for is None or due < self._armed_for):
@@ -158,9 +149,9 @@ class Scheduler:
         finally:
             self._arm()
 
-    def _pop_due(self, upto: float) -> list[tuple[int, float, str, str, dict]]:
+    def _pop_due(self, upto: float) -> list[tuple[int, float, TimerKind, str, dict]]:
         """Every timer due at the earliest due time not after ``upto``."""
-        batch: list[tuple[int, float, str, str, dict]] = []
+        batch: list[tuple[int, float, TimerKind, str, dict]] = []
         while self._heap:
             due, timer_id = self._heap[0]
             if timer_id not in self._timers:

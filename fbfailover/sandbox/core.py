@@ -1,6 +1,8 @@
 """The sandbox's parts, wired together once: storage, clock and timers, webhooks, messages, failover, auth.
 
-Each part receives what it uses through its constructor; nothing here is a base class of anything.
+Each part receives what it uses through its constructor; nothing here is a base class of anything. The
+wiring that makes the parts run later is all here, in ``Core.__init__``: which part runs each kind of timer
+(``TimerKind``) and who hears a message's status steps (``Failover`` listens to ``Messages``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from pathlib import Path
 from .activity import Activity
 from .auth import Authenticator
 from .catalog import Account, Accounts, Catalog
-from .clock import Clock, Scheduler
+from .clock import Clock, Scheduler, TimerKind
 from .failover import Failover
 from .mailbox import Mailbox
+from .messages import Messages
 from .records import Records
-from .simulation import Messages
 from .storage import Database
 from .webhooks import Webhooks
 
@@ -78,6 +80,11 @@ class Core:
                                  activity=self.activity)
         self.failover = Failover(self.records, self.accounts, self.clock, self.scheduler, self.messages,
                                  self.webhooks, activity=self.activity)
+        # What runs when a timer is due, and who hears a message's status steps: the only wiring of the parts.
+        self.scheduler.on(TimerKind.DELIVER, self.webhooks.attempt)
+        self.scheduler.on(TimerKind.STATUS, self.messages.on_status_timer)
+        self.scheduler.on(TimerKind.EXPIRY, self.failover.on_expiry)
+        self.messages.listen(self.failover.on_status)
         self.auth = Authenticator(self.accounts, self.catalog)
         db.before_commit.append(self._remember_clock)
         self.started = False
@@ -99,7 +106,7 @@ class Core:
     async def start(self) -> None:
         """Resume persisted timers and the deliveries that were in flight (on the server's loop)."""
         self.scheduler.start(asyncio.get_running_loop())
-        scheduled = {ref for _, _, kind, ref, _ in self.records.timers() if kind == "deliver"}
+        scheduled = {ref for _, _, kind, ref, _ in self.records.timers() if kind == TimerKind.DELIVER.value}
         self.webhooks.resume(scheduled)
         self.db.commit()
         self.started = True

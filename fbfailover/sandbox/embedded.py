@@ -1,8 +1,9 @@
 """The sandbox inside a Python process (a notebook kernel): ``start()`` and the control client.
 
-``start()`` serves the same app as ``fbfailover sandbox`` from a background thread with its own loop and
-returns a ``Sandbox`` handle. ``SandboxControl(url)`` drives the ``/_sandbox/`` endpoints over HTTP, so the
-same calls work against a standalone sandbox.
+``start()`` serves the sandbox ``server.assemble()`` puts together (as ``fbfailover sandbox`` does) from a
+background thread with its own loop and returns a ``Sandbox`` handle.
+``SandboxControl(url)`` drives the ``/_sandbox/`` endpoints over HTTP, so the same calls work against a
+standalone sandbox.
 """
 
 from __future__ import annotations
@@ -180,10 +181,9 @@ def start(
     """
     from fbfailover.background import serve
 
-    from .core import Core, SandboxSettings
+    from .core import SandboxSettings
     from .http import SERVER_LIMITS
-    from .server import make_app
-    from .storage import check_database
+    from .server import assemble
 
     settings = SandboxSettings(
         time_scale=time_scale,
@@ -192,10 +192,7 @@ def start(
         api_secret=api_secret,
         signature_secret=signature_secret,
     )
-    path = default_db() if db is None else db
-    check_database(path)
-    core = Core.open(path, settings)
-    app = make_app(core)
+    core, app = assemble(default_db() if db is None else db, settings)
     server = serve(
         app,
         host,
@@ -206,3 +203,4 @@ def start(
         name="fbfailover-sandbox",
     )
     return Sandbox(server, core)
+

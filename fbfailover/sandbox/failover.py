@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 from fbfailover.channels import FAILED, V1_FAILS_OVER_ON
 
 from .bodies import anchor, final_report, shown
+from .clock import TimerKind
+from .documents import Dispatch, new_dispatch, new_message
 
 if TYPE_CHECKING:
     from .activity import Activity
     from .catalog import Account, Accounts
     from .clock import Clock, Scheduler
+    from .messages import Messages
     from .records import Records
-    from .simulation import Messages
     from .webhooks import Webhooks
 
 __all__ = ["Failover"]
@@ -43,8 +45,6 @@ class Failover:
         self.scheduler = scheduler
         self.messages = messages
         self.webhooks = webhooks
-        messages.listen(self._on_status)
-        scheduler.on("expiry", self._on_expiry)
 
     def create_workflow(
         self,
@@ -54,68 +54,37 @@ class Failover:
         kind: str,
         items: list[dict],
         template: str = "failover",
-    ) -> tuple[dict, dict]:
+    ) -> tuple[Dispatch, dict]:
         """Start a dispatch (``kind`` dispatch|workflow) or a v1 failover (``v1``); returns it, message 0."""
         at = self.clock.now()
-        dispatch = {
-            "uuid": _workflow_id() if kind == "v1" else str(uuid.uuid4()),
-            "account_id": account.id,
-            "application_id": application_id,
-            "auth": auth,
-            "kind": kind,
-            "template": template,
-            "items": items,
-            "current": 0,
-            "status": "in_progress",
-            "created": at,
-            "created_real": shown(time.time(), {}),
-            "offset": anchor(at),  # its timestamps: real start + simulated seconds since
-            "expiry": None,
-            "messages": [],
-            "final_report": None,
-            "finished": None,
-            "events": [],
-        }
+        ident = _workflow_id() if kind == "v1" else str(uuid.uuid4())
+        dispatch = new_dispatch(ident, account.id, application_id, auth, kind, items, at, offset=anchor(at),
+                                created_real=shown(time.time(), {}), template=template)
         first = self._send_item(dispatch, 0, at)
         return dispatch, first
 
-    def _send_item(self, dispatch: dict, index: int, at: float) -> dict:
+    def _send_item(self, dispatch: Dispatch, index: int, at: float) -> dict:
         item = dispatch["items"][index]
         dispatch["current"] = index
-        msg = {
-            "uuid": str(uuid.uuid4()),
-            "account_id": dispatch["account_id"],
-            "dispatch_uuid": dispatch["uuid"],
-            "application_id": dispatch["application_id"],
-            "auth": dispatch["auth"],
-            "item": index,
-            "offset": dispatch.get("offset", 0.0),
-        }
+        part_of: dict[str, Any] = {"uuid": str(uuid.uuid4()), "dispatch_uuid": dispatch["uuid"], "item": index,
+                                   "offset": dispatch.get("offset", 0.0)}
         if dispatch["kind"] == "v1":
-            msg.update(self.messages.v1_message(item, dispatch["application_id"]))
-            msg["workflow"] = {
-                "id": dispatch["uuid"],
-                "item_number": index + 1,
-                "items_total": len(dispatch["items"]),
-            }
+            part_of["workflow"] = {"id": dispatch["uuid"], "item_number": index + 1,
+                                   "items_total": len(dispatch["items"])}
+            msg = new_message(dispatch["account_id"], dispatch["application_id"], dispatch["auth"], item, api="v1",
+                              webhook_version=self.messages.webhook_version(item, dispatch["application_id"]),
+                              **part_of)
         else:
-            msg.update(
-                {
-                    "api": "v0.1",
-                    "webhook_version": "v0.1",
-                    "channel": item["to"]["type"],
-                    "to": item["to"],
-                    "from": item["from"],
-                    "link": "dispatch" if dispatch["kind"] == "dispatch" else "workflow",
-                }
-            )
+            part_of["link"] = "dispatch" if dispatch["kind"] == "dispatch" else "workflow"
+            msg = new_message(dispatch["account_id"], dispatch["application_id"], dispatch["auth"], item, api="v0.1",
+                              **part_of)
         dispatch["messages"].append(msg["uuid"])
         _event(dispatch, at, "sent", item=index, message_uuid=msg["uuid"], channel=msg["channel"])
         failover = item.get("failover") if dispatch["kind"] != "v1" else None
         dispatch["expiry"] = None
         if failover:
             due = at + failover["expiry_time"]
-            timer = self.scheduler.add(due, "expiry", dispatch["uuid"], {"item": index})
+            timer = self.scheduler.add(due, TimerKind.EXPIRY, dispatch["uuid"], {"item": index})
             dispatch["expiry"] = {
                 "item": index,
                 "deadline": shown(due, dispatch),
@@ -128,7 +97,8 @@ class Failover:
         self.records.put_dispatch(dispatch)
         return self.messages.submit(msg, at)
 
-    def _on_status(self, msg: dict, status: str, at: float) -> None:
+    def on_status(self, msg: dict, status: str, at: float) -> None:
+        """A message stepped to ``status`` (``Messages.listen``): move its dispatch on, if it decides anything."""
         dispatch = self.records.dispatch(msg["dispatch_uuid"]) if msg.get("dispatch_uuid") else None
         if dispatch is None or dispatch["status"] != "in_progress" or msg.get("item") != dispatch["current"]:
             return  # a late status of an earlier message: its own webhook only
@@ -153,19 +123,20 @@ class Failover:
             _event(dispatch, at, f"condition {condition} reached", item=index, message_uuid=msg["uuid"])
             self._finish(dispatch, "completed", at)
 
-    def _on_expiry(self, dispatch_uuid: str, data: dict, at: float) -> None:
+    def on_expiry(self, dispatch_uuid: str, data: dict, at: float) -> None:
+        """The ``EXPIRY`` timer of a dispatch item: its condition was not reached in time, send the next item."""
         dispatch = self.records.dispatch(dispatch_uuid)
         if dispatch is None or dispatch["status"] != "in_progress" or dispatch["current"] != data["item"]:
             return
         _event(dispatch, at, "expired", item=data["item"])
         self._send_item(dispatch, data["item"] + 1, at)
 
-    def _cancel_expiry(self, dispatch: dict) -> None:
+    def _cancel_expiry(self, dispatch: Dispatch) -> None:
         if dispatch.get("expiry"):
             self.scheduler.cancel(dispatch["expiry"]["timer"])
             dispatch["expiry"] = None
 
-    def _finish(self, dispatch: dict, status: str, at: float) -> None:
+    def _finish(self, dispatch: Dispatch, status: str, at: float) -> None:
         self._cancel_expiry(dispatch)
         dispatch["status"] = status
         dispatch["finished"] = shown(at, dispatch)
@@ -195,7 +166,7 @@ def _workflow_id() -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(26))
 
 
-def _event(dispatch: dict, at: float, event: str, **fields: Any) -> None:
+def _event(dispatch: Dispatch, at: float, event: str, **fields: Any) -> None:
     """One line of the dispatch's timeline; ``at``/``at_unix`` as its webhooks' timestamps show it."""
     dispatch["events"].append({"at": shown(at, dispatch), "at_unix": round(at + dispatch.get("offset", 0.0), 3),
                                "real_time": shown(time.time(), {}), "event": event, **fields})

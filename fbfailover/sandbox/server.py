@@ -4,10 +4,11 @@ sandbox's own endpoints under ``/_sandbox/``. Each request runs route -> authent
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import tornado.web
 
+from .core import Core, SandboxSettings
 from .handlers.account import AccountSettingsHandler
 from .handlers.applications import ApplicationHandler, ApplicationsHandler
 from .handlers.control import control_routes
@@ -18,11 +19,9 @@ from .handlers.messages import MessagesV01Handler, MessagesV1Handler
 from .handlers.openapi import OpenApiHandler
 from .handlers.workshop import workshop_routes
 from .http import ERRORS, BaseHandler, Problem
+from .storage import check_database
 
-if TYPE_CHECKING:
-    from .core import Core
-
-__all__ = ["make_app"]
+__all__ = ["assemble", "make_app"]
 
 
 class PingHandler(BaseHandler):
@@ -59,3 +58,18 @@ def make_app(core: Core) -> tornado.web.Application:
         (r".*", NotFoundHandler, opts),
     ]
     return tornado.web.Application(routes, log_function=lambda handler: None, core=core)
+
+
+def assemble(db: str | Path, settings: SandboxSettings) -> tuple[Core, tornado.web.Application]:
+    """Put a sandbox together: its state over the database at ``db``, and the app that serves it.
+
+    The one way a sandbox is assembled, embedded (``embedded.start``) or as a process (``fbfailover sandbox``);
+    the caller serves the app (with ``http.SERVER_LIMITS``) and runs ``core.start()`` / ``core.stop()`` on the
+    serving loop.
+
+    Raises:
+        StorageError: the database cannot be used (read-only, full disk, locked, not SQLite).
+    """
+    check_database(db)
+    core = Core.open(db, settings)
+    return core, make_app(core)

@@ -1,10 +1,11 @@
 """Request validation: the sandbox's own JSON Schemas (``schemas/``) and the rules of the channel table.
 
 One engine, ``jsonschema_rs`` (a compiled JSON Schema 2020-12 validator: quick to import and to run), decides
-validity and lists every violation, which the sandbox words in its own terms. The
-channel enums of the schemas (marked ``x-from-channel-table``) are filled from ``fbfailover.channels`` when a
-schema loads, and the rules beyond a schema (how each channel addresses ``to`` and ``from``, which content it
-carries, its longest text, the failover rules) read the same table.
+validity and lists every violation, which the sandbox words in its own terms. Every node of the schemas marked
+``x-from-channel-table`` (channel and content enums, address fields and lengths, the longest text, each channel's
+options object, the failover ranges) is filled from ``fbfailover.channels`` when a schema loads, and the rules
+beyond a schema (how each channel addresses ``to`` and ``from``, which content it carries, its longest text, its
+options' rules, the failover rules) read the same table. A schema is loaded again when the table changes.
 
 Every check returns a list of ``{"name": <field path>, "reason": <text>}`` entries, one per violation, in the
 shape of Vonage's ``invalid_parameters``; an empty list means the body is valid.
@@ -13,6 +14,7 @@ shape of Vonage's ``invalid_parameters``; an empty list means the body is valid.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -20,28 +22,53 @@ from typing import Any
 import jsonschema_rs
 
 from fbfailover import channels
-from fbfailover.channels import CHANNELS, by_name
+from fbfailover.channels import ADDRESS_KINDS, CHANNELS, ID_MAX, by_name
 
 __all__ = ["Problems", "check", "check_dispatch", "check_message_v01", "check_message_v1", "field_path", "from_table",
            "schema"]
 
 Problems = list[dict[str, str]]
 
-# What each ``x-from-channel-table`` marker of a schema stands for.
-_TABLE_ENUMS = {
-    "v0.1 channels": list(channels.MESSAGES_V01),
-    "v1 channels": list(channels.MESSAGES_V1),
-    "v0.1 content types": sorted({t for c in CHANNELS for t in c.v01_content}),
-    "v1 message types": sorted({t for c in CHANNELS for t in c.v1_content}),
+def _enum(values: Any) -> Callable[[dict], dict]:
+    return lambda node: {**node, "enum": list(values())}
+
+
+def _options(api: str) -> Callable[[dict], dict]:
+    """Each channel's options object, as a property of a v0.1 ``message`` or of a v1 message."""
+    def fill(node: dict) -> dict:
+        found = {}
+        for c in CHANNELS:
+            fields = None if c.options is None else (c.options.v1 if api == "v1" else c.options.v01)
+            if fields is not None and (c.v1_name if api == "v1" else c.v01_content):
+                found[c.api_name(api)] = {"type": "object", **({"properties": dict(fields)} if fields else {})}
+        return {**node, "properties": {**node.get("properties", {}), **found}}
+    return fill
+
+
+# What each ``x-from-channel-table`` marker stands for: a function of the marked node.
+_TABLE: dict[str, Callable[[dict], dict]] = {
+    "v0.1 channels": _enum(lambda: channels.MESSAGES_V01),
+    "v1 channels": _enum(lambda: channels.MESSAGES_V1),
+    "v0.1 content types": _enum(lambda: sorted({t for c in CHANNELS for t in c.v01_content})),
+    "v1 message types": _enum(lambda: sorted({t for c in CHANNELS for t in c.v1_content})),
+    "condition statuses": _enum(lambda: channels.CONDITION_STATUSES),
+    "expiry range": lambda node: {**node, "minimum": channels.EXPIRY_RANGE[0], "maximum": channels.EXPIRY_RANGE[1]},
+    "longest text": lambda node: {**node, "maxLength": max(c.text_max for c in CHANNELS)},
+    "longest address": lambda node: {**node, "maxLength": ID_MAX},
+    "v0.1 address fields": lambda node: {**node, "properties": {
+        **node.get("properties", {}),
+        **{k.field: {"type": "string", "minLength": 1, "maxLength": ID_MAX} for k in ADDRESS_KINDS.values()}}},
+    "v0.1 options objects": _options("v0.1"),
+    "v1 options objects": _options("v1"),
 }
 
 
 def from_table(node: Any) -> Any:
-    """Fill every enum marked ``x-from-channel-table`` from the channel table."""
+    """Fill every node marked ``x-from-channel-table`` from the channel table."""
     if isinstance(node, dict):
-        if "x-from-channel-table" in node:
-            return {**node, "enum": _TABLE_ENUMS[node["x-from-channel-table"]]}
-        return {k: from_table(v) for k, v in node.items()}
+        filled = {k: from_table(v) for k, v in node.items()}
+        marker = filled.pop("x-from-channel-table", None)
+        return _TABLE[marker](filled) if marker else filled
     if isinstance(node, list):
         return [from_table(v) for v in node]
     return node
@@ -58,9 +85,13 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-@cache
 def schema(resource: str, definition: str) -> dict[str, Any]:
-    """One definition of a schema file, references inlined and channel enums filled from the table."""
+    """One definition of a schema file, references inlined and its table-driven parts filled from the table."""
+    return _schema(resource, definition, channels.version())
+
+
+@cache
+def _schema(resource: str, definition: str, table_version: int) -> dict[str, Any]:
     text = resources.files("fbfailover.sandbox").joinpath("schemas", resource).read_text("utf-8")
     root = from_table(json.loads(text))
     found = _inline(root["$defs"][definition], root["$defs"])
@@ -68,9 +99,13 @@ def schema(resource: str, definition: str) -> dict[str, Any]:
     return found
 
 
-@cache
 def _validator(resource: str, definition: str) -> Any:
-    return jsonschema_rs.validator_for(schema(resource, definition))
+    return _compiled(resource, definition, channels.version())
+
+
+@cache
+def _compiled(resource: str, definition: str, table_version: int) -> Any:
+    return jsonschema_rs.validator_for(_schema(resource, definition, table_version))
 
 
 def field_path(parts: Any) -> str:
@@ -145,33 +180,20 @@ def check(resource: str, definition: str, body: Any) -> Problems:
 
 
 # -- the rules of the channel table -----------------------------------------------------------------------
-_NUMBER_REASON = "must be an E.164 number without a leading + or 00, e.g. 447700900000"
-_SENDER_REASON = "must be an E.164 number without + or 00, or an alphanumeric sender id of at most 11 characters"
-
-
 def _add(problems: Problems, name: str, reason: str) -> None:
     if all(p["name"] != name for p in problems):
         problems.append({"name": name, "reason": reason})
 
 
-def _address_reason(kind: str, value: Any) -> str | None:
-    """Why ``value`` is not an address of ``kind`` (``number``, ``sender`` or ``id``), or None."""
-    if kind == "number":
-        return None if isinstance(value, str) and channels.NUMBER.fullmatch(value) else _NUMBER_REASON
-    if kind == "sender":
-        return None if isinstance(value, str) and channels.SENDER.fullmatch(value) else _SENDER_REASON
-    return None  # ids: 1..50 characters, checked by the schema
-
-
-def _check_v01_address(problems: Problems, where: str, addr: dict, channel: channels.Channel, kind: str) -> None:
-    field = "id" if kind == "id" else "number"
-    value = addr.get(field)
+def _check_v01_address(problems: Problems, where: str, addr: dict, channel: channels.Channel, side: str) -> None:
+    kind = channel.kind(side)
+    value = addr.get(kind.field)
     if value is None:
-        _add(problems, f"{where}.{field}", f"is required for the {channel.name} channel")
+        _add(problems, f"{where}.{kind.field}", f"is required for the {channel.name} channel")
         return
-    reason = _address_reason(kind, value)
+    reason = kind.problem(value)
     if reason:
-        _add(problems, f"{where}.{field}", reason)
+        _add(problems, f"{where}.{kind.field}", reason)
 
 
 def _check_payload(problems: Problems, channel: channels.Channel, api: str, holder: dict, kind: str, where: str,
@@ -189,13 +211,16 @@ def _check_payload(problems: Problems, channel: channels.Channel, api: str, hold
         _add(problems, f"{where}text", f"must be at most {channel.text_max} characters on {channel.name}")
 
 
-def _check_messenger_tag(problems: Problems, where: str, holder: dict) -> None:
-    messenger = holder.get("messenger") or {}
-    if messenger.get("category") == "message_tag" and not messenger.get("tag"):
-        _add(problems, f"{where}messenger.tag", "is required when category is message_tag")
+def _check_options(problems: Problems, where: str, holder: dict, channel: channels.Channel, api: str) -> None:
+    """The rules of the channel's own options object (``holder[<its name in api>]``)."""
+    if channel.options is None:
+        return
+    name = channel.api_name(api)
+    for field, reason in channel.options.problems(holder.get(name)):
+        _add(problems, f"{where}{name}.{field}", reason)
 
 
-def _check_v01_item(problems: Problems, where: str, item: dict, allowed: tuple[str, ...]) -> None:
+def _check_v01_item(problems: Problems, where: str, item: dict, allowed: Sequence[str]) -> None:
     to_type, from_type = item["to"]["type"], item["from"]["type"]
     channel = by_name(to_type)
     if channel is None or to_type not in allowed:
@@ -203,12 +228,12 @@ def _check_v01_item(problems: Problems, where: str, item: dict, allowed: tuple[s
         return
     if to_type != from_type:
         _add(problems, f"{where}from.type", f"must match to.type ({to_type})")
-    _check_v01_address(problems, f"{where}to", item["to"], channel, channel.to_kind)
-    _check_v01_address(problems, f"{where}from", item["from"], channel, channel.from_kind)
+    _check_v01_address(problems, f"{where}to", item["to"], channel, "to")
+    _check_v01_address(problems, f"{where}from", item["from"], channel, "from")
     message = item["message"]
     content = message["content"]
     _check_payload(problems, channel, "v0.1", content, content["type"], f"{where}message.content.", "type")
-    _check_messenger_tag(problems, f"{where}message.", message)
+    _check_options(problems, f"{where}message.", message, channel, "v0.1")
 
 
 def check_dispatch(body: Any) -> Problems:
@@ -243,12 +268,11 @@ def _check_v1_item(problems: Problems, where: str, msg: dict) -> None:
     channel = by_name(msg["channel"])
     assert channel is not None  # the schema's enum comes from the table
     _check_payload(problems, channel, "v1", msg, msg["message_type"], where, "message_type")
-    for side, kind in (("to", channel.to_kind), ("from", channel.from_kind)):
-        reason = _address_reason(kind, msg[side])
+    for side in ("to", "from"):
+        reason = channel.kind(side).problem(msg[side])
         if reason:
             _add(problems, f"{where}{side}", reason)
-    if channel.name == "messenger":
-        _check_messenger_tag(problems, where, msg)
+    _check_options(problems, where, msg, channel, "v1")
 
 
 def check_message_v1(body: Any) -> Problems:

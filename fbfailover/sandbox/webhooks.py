@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from .clock import iso
+from .bodies import iso
+from .clock import TimerKind
+from .documents import new_delivery
 from .mailbox import route_of
 from .outbox import Job, Outbox
 from .storage import dumps
@@ -80,7 +82,7 @@ def sign(body: bytes, account: Account, application_id: str | None) -> str:
 
 
 class Webhooks:
-    """Queue, sign, send and retry webhooks; ``attempt`` is the scheduler's ``deliver`` timer."""
+    """Queue, sign, send and retry webhooks; ``attempt`` runs the scheduler's ``TimerKind.DELIVER`` timers."""
 
     def __init__(
         self,
@@ -101,7 +103,6 @@ class Webhooks:
         self.clock = clock
         self.scheduler = scheduler
         self.mailbox = mailbox
-        scheduler.on("deliver", self.attempt)
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
         self.per_host = per_host
@@ -143,23 +144,12 @@ class Webhooks:
     ) -> int:
         """Record a webhook and schedule its first attempt now; with no URL it is recorded as ``no_url``, in
         memory only (``Records.add_unsent``)."""
-        doc = {
-            "kind": kind,
-            "url": url,
-            "status": "pending" if url else "no_url",
-            "application_id": application_id,
-            "dispatch_uuid": dispatch_uuid,
-            "message_uuid": message_uuid,
-            "created": iso(at),
-            "created_unix": at,
-            "first_attempt_unix": None,
-            "next_attempt": None,
-            "attempts": [],
-        }
+        doc = new_delivery(kind, url, at, iso(at), application_id=application_id, dispatch_uuid=dispatch_uuid,
+                           message_uuid=message_uuid)
         if not url:
             return self.records.add_unsent(account.id, doc, body)
         delivery_id = self.records.add_delivery(account.id, doc, dumps(body).encode("utf-8"))
-        self.scheduler.add(at, "deliver", str(delivery_id))
+        self.scheduler.add(at, TimerKind.DELIVER, str(delivery_id))
         return delivery_id
 
     def resume(self, scheduled: set[str]) -> int:
@@ -167,7 +157,7 @@ class Webhooks:
         count = 0
         for delivery_id in self.records.pending_deliveries():
             if str(delivery_id) not in scheduled:
-                self.scheduler.add(self.clock.now(), "deliver", str(delivery_id))
+                self.scheduler.add(self.clock.now(), TimerKind.DELIVER, str(delivery_id))
                 count += 1
         return count
 
@@ -240,7 +230,7 @@ class Webhooks:
                 doc["status"] = "gave_up"
             else:
                 doc["next_attempt"] = iso(due)
-                self.scheduler.add(due, "deliver", str(doc["id"]))
+                self.scheduler.add(due, TimerKind.DELIVER, str(doc["id"]))
         else:
             doc["status"] = "failed"
         self.records.update_delivery(doc["id"], {k: v for k, v in doc.items() if k not in ("id", "account_id")})

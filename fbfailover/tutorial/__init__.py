@@ -39,6 +39,7 @@ from fbfailover.tutorial.setup_steps import (
     unreachable_account_webhook,
 )
 from fbfailover.tutorial.stepped_clock import SteppedClock, manual_clock
+from fbfailover.tutorial.twins import token_twins
 
 __all__ = [
     "DEFAULT_APP_NAME",
@@ -68,6 +69,7 @@ __all__ = [
     "save_facebook_ids",
     "send_failover",
     "send_v1_failover",
+    "token_twins",
     "try_request",
     "unreachable_account_webhook",
     "user_writes",

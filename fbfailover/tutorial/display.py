@@ -44,12 +44,14 @@ class Panel:
     Attributes:
         title: one line; lines: ``(label, value)`` pairs or plain strings; code: ``(caption, text)`` blocks.
         data: the machine-readable result (a dict) the step produced, for the next cell to use.
+        folded: show each code block behind a disclosure (HTML ``<details>``), closed, under its caption.
     """
 
     title: str
     lines: list[Any] = field(default_factory=list)
     code: list[tuple[str, str]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict, repr=False)
+    folded: bool = field(default=False, repr=False)
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -72,5 +74,9 @@ class Panel:
             f"<td style='text-align:left'>{html.escape(str(line[1]))}</td></tr>"
             if isinstance(line, tuple) else f"<tr><td colspan=2 style='text-align:left'>{html.escape(line)}</td></tr>"
             for line in self.lines)
-        blocks = "".join(f"<div><i>{html.escape(c)}</i>{code_block(t)}</div>" for c, t in self.code)
+        if self.folded:
+            blocks = "".join(f"<details><summary>{html.escape(c)}</summary>{code_block(t)}</details>"
+                             for c, t in self.code)
+        else:
+            blocks = "".join(f"<div><i>{html.escape(c)}</i>{code_block(t)}</div>" for c, t in self.code)
         return f"<div class='fbfailover-panel'><b>{html.escape(self.title)}</b><table>{rows}</table>{blocks}</div>"

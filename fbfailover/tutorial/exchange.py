@@ -11,21 +11,24 @@ program and in Python (``twins.twins_of``), each run against a sandbox by ``make
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fbfailover.errors import ApiError, FbfailoverError
+from fbfailover.errors import ApiError, FbfailoverError, WaitTimeout
 from fbfailover.payloads import Request, to_curl
-from fbfailover.tutorial.display import Panel, Shown, json_block
-from fbfailover.tutorial.session import Tutorial
+from fbfailover.tutorial import follow
+from fbfailover.tutorial.display import Shown, json_block
 from fbfailover.tutorial.twins import VONAGE_API, Twins, on_vonage, twins_of
 from fbfailover.validation import message_problems, message_v1_problems, workflow_problems
+from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import STATUS_ORDER, parse_timestamp
 
-__all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "event_time", "follow_more", "problems_of", "send_request",
-           "shorten_token"]
+if TYPE_CHECKING:
+    from fbfailover.tutorial.session import Tutorial
+
+__all__ = ["ENDPOINTS", "VONAGE_API", "Exchange", "Step", "event_time", "follow_more", "followed", "problems_of",
+           "send_request", "shorten_token"]
 
 # path -> (client operation, the helpers' check of its body)
 ENDPOINTS: dict[str, tuple[str, Callable[[Any], list[dict[str, str]]]]] = {
@@ -35,7 +38,73 @@ ENDPOINTS: dict[str, tuple[str, Callable[[Any], list[dict[str, str]]]]] = {
 }
 SHOWN_REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
 SHOWN_RESPONSE_HEADERS = ("Content-Type", "Location", "X-Fbfailover-Sandbox")
-_RESULTS = ("delivered", "read", "rejected", "undeliverable", "failed")
+
+
+_COLUMNS = ("time", "direction", "step", "status", "key fields")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of an exchange's table, and its full text behind a disclosure.
+
+    Attributes:
+        at: seconds after the request, as the webhooks' own timestamps say (simulated in the sandbox).
+        direction: who talks to whom (``you → sandbox``, ``sandbox → /webhooks/status``...).
+        what, status, fields: the step, its status, its key fields in one line.
+        caption, text: the disclosure's summary and the full text (headers, JSON).
+    """
+
+    at: str
+    direction: str
+    what: str
+    status: str
+    fields: str
+    caption: str
+    text: str
+    webhook: bool = False
+
+
+def _request_fields(path: str, body: Any) -> str:
+    channels = _channels(path, body)
+    if path == "/v0.1/dispatch" and isinstance(body, Mapping):
+        conditions = [item.get("failover") for item in body.get("workflow") or [] if isinstance(item, Mapping)]
+        first = next((c for c in conditions if isinstance(c, Mapping)), None)
+        if first is not None:
+            return (f"{' → '.join(channels)}; next after {first.get('expiry_time')} s unless "
+                    f"{first.get('condition_status')}")
+    return " → ".join(channels) if len(channels) > 1 else (channels[0] if channels else "")
+
+
+def _answer_fields(answer: Any) -> str:
+    if not isinstance(answer, Mapping):
+        return ""
+    found = [f"{key}: {answer[key]}" for key in ("dispatch_uuid", "workflow_uuid", "message_uuid", "workflow_id")
+             if answer.get(key)]
+    if found:
+        return ", ".join(found)
+    return str(answer.get("title") or answer.get("detail") or "")
+
+
+def _event_fields(event: Any, numbers: dict[str, int]) -> str:
+    body = event.body if isinstance(event.body, Mapping) else {}
+    if event.kind == "final_report":
+        messages = [f"{m.get('channel')} {m.get('status')}" for m in shapes.report_messages(body)]
+        usage = body.get("usage") or {}
+        price = f"; {usage.get('price')} {usage.get('currency')}" if usage.get("price") else ""
+        return ", ".join(messages) + price
+    parts = []
+    if event.message_uuid in numbers:
+        parts.append(f"message {numbers[event.message_uuid]}")
+    if event.channel:
+        parts.append(str(event.channel))
+    usage = body.get("usage") or {}
+    if usage.get("price"):
+        parts.append(f"{usage['price']} {usage.get('currency', '')}".rstrip())
+    if event.error:
+        code = event.error.get("code") or event.error.get("title")
+        reason = event.error.get("reason") or event.error.get("detail")
+        parts.append(f"error {code} {reason or ''}".rstrip())
+    return ", ".join(parts)
 
 
 def shorten_token(value: str, keep: int = 12) -> str:
@@ -127,41 +196,79 @@ class Exchange(Shown):
             return f"Nothing arrived: {self.error}"
         return f"{self.method} {self.path} → {self.status} {self.reason}".rstrip()
 
-    def _sections(self) -> list[tuple[str, str]]:
-        """(caption, text) blocks in the order they happened."""
+    def steps(self) -> list[Step]:
+        """One step per row of the table, in the order they happened: the request, the answer, each webhook."""
         if self.problems:
-            return [("problems found by the helpers' validation", "\n".join(
-                f"{p['name']}: {p['reason']}" for p in self.problems))]
+            return []
         where = "the sandbox" if self.sandbox else "Vonage"
+        api = "sandbox" if self.sandbox else "Vonage"
         headers = "\n".join(f"{k}: {v}" for k, v in self.request_headers.items())
-        sections = [(f"request (to {where})", f"{self.method} {self.url}\n{headers}\n\n(body: the dict you built)")]
+        steps = [Step("+0 s", f"you → {api}", f"{self.method} {self.path}", "", _request_fields(self.path, self.body),
+                      f"request (to {where})", f"{self.method} {self.url}\n{headers}\n\n(body: the dict you built)")]
         if self.sent:
             answer = "\n".join(f"{k}: {v}" for k, v in self.response_headers.items())
             text = json_block(self.answer) if self.answer is not None else "(no body)"
-            sections.append(("response", f"{self.status} {self.reason}\n{answer}\n\n{text}".rstrip()))
+            steps.append(Step("+0 s", f"{api} → you", "response", f"{self.status} {self.reason}".rstrip(),
+                              _answer_fields(self.answer), "response",
+                              f"{self.status} {self.reason}\n{answer}\n\n{text}".rstrip()))
         if self.error:
-            sections.append(("error", self.error))
+            steps.append(Step("", "", "error", "", self.error, "error", self.error))
+        numbers: dict[str, int] = {}
         for event in self.events:
-            sections.append((f"webhook at +{self.offset(event)} s: {_label(event)}", json_block(event.body)))
-        return sections
+            if event.message_uuid and event.kind == "status":
+                numbers.setdefault(event.message_uuid, len(numbers) + 1)
+        for event in self.events:
+            steps.append(Step(f"+{self.offset(event)} s", f"{api} → {event.route}",
+                              "final report" if event.kind == "final_report" else event.kind, event.status or "",
+                              _event_fields(event, numbers), f"webhook at +{self.offset(event)} s: {_label(event)}",
+                              json_block(event.body), webhook=True))
+        return steps
 
     def text(self) -> str:
-        """The exchange as plain lines (its ``text/plain``)."""
+        """The exchange as plain lines (its ``text/plain``): the table, then the first webhook in full."""
         out = [self._title()]
-        for caption, text in self._sections():
-            out.append(f"  {caption}:")
-            out.extend(f"    {row}" for row in text.splitlines())
+        if self.problems:
+            out.append("  problems found by the helpers' validation:")
+            out.extend(f"    {p['name']}: {p['reason']}" for p in self.problems)
+            return "\n".join(out)
+        steps = self.steps()
+        rows = [_COLUMNS, *((s.at, s.direction, s.what, s.status, s.fields) for s in steps)]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS) - 1)]
+        out.extend("  " + "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]])
+                   .rstrip() for row in rows)
         if self.sent and not self.events and self.accepted:
             out.append("  (no webhook has arrived yet)")
+        example = next((s for s in steps if s.webhook), None)
+        if example is not None:
+            out.append(f"  {example.caption} (in full; every step's JSON is in the HTML view, or run.events[i].body):")
+            out.extend(f"    {row}" for row in example.text.splitlines())
         return "\n".join(out)
 
     def html(self) -> str:
-        """The exchange as HTML: a title, then one captioned block per step."""
+        """The exchange as HTML: a title, the table, then each step's full text behind a disclosure (the first
+        webhook open, as the example)."""
+        title = f"<b>{html.escape(self._title())}</b>"
+        if self.problems:
+            rows = "".join(f"<li><code>{html.escape(p['name'])}</code>: {html.escape(p['reason'])}</li>"
+                           for p in self.problems)
+            return (f"<div class='fbfailover-panel fbfailover-exchange'>{title}"
+                    f"<div><i>problems found by the helpers' validation</i><ul>{rows}</ul></div></div>")
+        steps = self.steps()
+        head = "".join(f"<th style='text-align:left;padding-right:1em'>{c}</th>" for c in _COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td style='text-align:left;padding-right:1em'>{html.escape(c)}</td>"
+                                         for c in (s.at, s.direction, s.what, s.status, s.fields)) + "</tr>"
+                       for s in steps)
+        opened = next((i for i, s in enumerate(steps) if s.webhook), None)
         # quotes stay as they are (quote=False) so that nbval's sanitizing patterns match the HTML as the text
-        blocks = "".join(f"<div><i>{html.escape(c)}</i><pre class='fbfailover-code'>{html.escape(t, quote=False)}"
-                         "</pre></div>" for c, t in self._sections())
-        return (f"<div class='fbfailover-panel fbfailover-exchange'><b>{html.escape(self._title())}</b>"
-                f"{blocks}</div>")
+        details = "".join(
+            f"<details{' open' if i == opened else ''}><summary>{html.escape(s.caption)}</summary>"
+            f"<pre class='fbfailover-code'>{html.escape(s.text, quote=False)}</pre></details>"
+            for i, s in enumerate(steps))
+        waiting = ("<div><i>(no webhook has arrived yet)</i></div>"
+                   if self.sent and not self.events and self.accepted else "")
+        return (f"<div class='fbfailover-panel fbfailover-exchange'>{title}"
+                f"<table class='fbfailover-steps'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                f"{waiting}{details}</div>")
 
     # --- the twins --------------------------------------------------------------------------------------
     def curl(self) -> str:
@@ -219,24 +326,22 @@ def _expiry_total(body: Any) -> float:
 
 
 def _follow(tut: Tutorial, run: Exchange, timeout: float | None) -> list[Any]:
-    """Wait for the webhooks that end this request, then return all of its webhooks."""
-    from fbfailover.tutorial.failover_steps import follow_dispatch, follow_v1
-
-    receiver = tut.receiver
+    """Wait for the webhooks that end this request (``follow``), then return all of its webhooks."""
+    source = tut.receiver
+    if source is None:
+        return []
     if run.dispatch_uuid:
-        follow_dispatch(tut, Panel("", data={"dispatch_uuid": run.dispatch_uuid, "started": 0.0,
-                                             "expiry_time": _expiry_total(run.body)}), timeout=timeout)
-        return receiver.events(dispatch_uuid=run.dispatch_uuid)
+        return follow.dispatch_events(source, run.dispatch_uuid,
+                                      timeout=timeout or follow.dispatch_timeout(tut, _expiry_total(run.body)))
     if run.workflow_id:
-        follow_v1(tut, Panel("", data={"workflow_id": run.workflow_id}), timeout=timeout or 20.0)
-        return [e for e in receiver.events("status") if e.workflow_id == run.workflow_id]
+        return follow.workflow_events(source, run.workflow_id, timeout=timeout or 20.0)
     uuid = run.answer.get("message_uuid") if isinstance(run.answer, Mapping) else None
-    deadline = time.monotonic() + (timeout or 10.0)
-    while uuid and time.monotonic() < deadline:  # one message: until its first result
-        if any(e.status in _RESULTS for e in receiver.events("status", message_uuid=uuid)):
-            break
-        time.sleep(0.05)
-    return receiver.events("status", message_uuid=uuid) if uuid else []
+    if not uuid:
+        return []
+    try:  # one message: until its first result, or what came until then
+        return follow.message_events(source, uuid, timeout=timeout or 10.0)
+    except WaitTimeout:
+        return follow.sent_events(source, run.answer)
 
 
 def send_request(tut: Tutorial, method: str, path: str, body: Any, *, follow: bool = True,
@@ -297,19 +402,32 @@ def send_request(tut: Tutorial, method: str, path: str, body: Any, *, follow: bo
 
 def _collect(tut: Tutorial, run: Exchange) -> list[Any]:
     """The webhooks of ``run`` that have arrived so far, in order."""
-    receiver = tut.receiver
-    if run.dispatch_uuid:
-        found = receiver.events(dispatch_uuid=run.dispatch_uuid)
-    elif run.workflow_id:
-        found = [e for e in receiver.events("status") if e.workflow_id == run.workflow_id]
-    else:
-        found = []
+    found = follow.sent_events(tut.receiver, run.answer if isinstance(run.answer, Mapping) else None) \
+        if tut.receiver is not None and (run.dispatch_uuid or run.workflow_id) else []
     return _order(found, _channels(run.path, run.body))
 
 
 def follow_more(tut: Tutorial, run: Exchange) -> Exchange:
     """``run`` with the webhooks that have arrived since (for a run sent with ``follow=False``)."""
     run.events = _collect(tut, run)
+    return run
+
+
+def followed(tut: Tutorial, path: str, body: Any, answer: Mapping[str, Any], events: list[Any]) -> Exchange:
+    """The exchange of a send made and followed elsewhere (a form's): the request as the client builds it, its
+    202 answer and the webhooks ``follow`` returned, shown like ``send``'s.
+
+    Raises:
+        ValueError: for a path ``send`` does not know.
+    """
+    if path not in ENDPOINTS:
+        raise ValueError(f"unknown path {path}; one of: {', '.join(ENDPOINTS)}")
+    request = tut.client.request_for(ENDPOINTS[path][0], body)
+    run = Exchange("POST", path, request.url, body, sandbox=tut.offline, request=request, status=202,
+                   reason="Accepted", answer=dict(answer))
+    run.request_headers = {"Authorization": "Bearer (a fresh application JWT, never shown)",
+                           **{k: v for k, v in request.headers.items() if k in SHOWN_REQUEST_HEADERS}}
+    run.events = _order(list(events), _channels(path, body))
     return run
 
 

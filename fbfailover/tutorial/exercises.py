@@ -8,10 +8,12 @@ passes. A wrong one is told what went wrong, never the answer: the hints are the
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from fbfailover.errors import WaitTimeout
+from fbfailover.tutorial import follow
 from fbfailover.tutorial.checks import CheckResult, Exercise
 from fbfailover.tutorial.session import Tutorial, sent_workflows
 
@@ -29,14 +31,21 @@ def _exercise(tut: Tutorial, name: str, task: str, hints: list[str], kind: str,
     """An ``Exercise`` whose check judges the newest workflow of ``kind`` sent since it was made."""
     known = len(sent_workflows(tut))  # only what this kernel sends from now on counts
 
+    def records() -> list[dict[str, Any]]:
+        found = [tut.sandbox.dispatch(i) for i in sent_workflows(tut)[known:]]
+        return sorted((r for r in found if r.get("kind") == kind), key=lambda r: r["created"])
+
     def latest(wait: float = 5.0) -> dict[str, Any] | None:
-        deadline = time.monotonic() + wait
-        while True:
-            records = [tut.sandbox.dispatch(i) for i in sent_workflows(tut)[known:]]
-            records = sorted((r for r in records if r.get("kind") == kind), key=lambda r: r["created"])
-            if not records or records[-1].get("finished") or time.monotonic() > deadline:
-                return records[-1] if records else None
-            time.sleep(0.1)
+        found = records()
+        if not found or found[-1].get("finished") or tut.receiver is None:
+            return found[-1] if found else None
+        newest = found[-1]  # still running: wait for its webhooks to say it ended, then read it again
+        with contextlib.suppress(WaitTimeout):
+            if kind == "dispatch":
+                follow.dispatch_events(tut.receiver, newest["dispatch_uuid"], timeout=wait)
+            else:
+                follow.workflow_events(tut.receiver, newest["dispatch_uuid"], timeout=wait, settle=0)
+        return records()[-1]
 
     def check() -> CheckResult:
         if not tut.offline:

@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from fbfailover.channels import by_name
 from fbfailover.errors import ValidationError
 from fbfailover.payloads import DEFAULT_TEXT_MESSENGER, DEFAULT_TEXT_SMS, message_v1, tutorial_workflow
+from fbfailover.tutorial import follow
 from fbfailover.tutorial.display import Panel, json_block
-from fbfailover.tutorial.session import Tutorial
 from fbfailover.tutorial.twins import send_twins
 from fbfailover.webhooks import shapes
-from fbfailover.webhooks.events import STATUS_ORDER, v1_items, v1_outcome
-from fbfailover.webhooks.store import timeout_error
+from fbfailover.webhooks.events import STATUS_ORDER
+
+if TYPE_CHECKING:
+    from fbfailover.tutorial.session import Tutorial
+    from fbfailover.webhooks.source import EventSource
 
 __all__ = [
     "OUTCOMES",
     "V1_TEXT_MESSENGER",
     "apply_outcome",
     "compare_requests",
+    "dispatch_panel",
     "follow_dispatch",
     "follow_v1",
     "send_failover",
     "send_v1_failover",
+    "v1_panel",
 ]
 
 DEFAULT_OUTCOME = "never read (the default)"
+PROGRESS_EVERY = 0.1  # real seconds between progress reports while a follow waits (it is woken by events too)
 # Messages API v1 has no read timer: it moves on to the SMS only when Messenger rejects the message.
 V1_TEXT_MESSENGER = "Hello from fbfailover on Facebook Messenger. If Messenger cannot deliver it, an SMS follows."
 DEFAULT_FROM, DEFAULT_TO = "447700900000", "447700900001"  # the tutorial's example numbers
@@ -55,7 +62,8 @@ def apply_outcome(tut: Tutorial, outcome: str, *, fb_recipient_id: str, to_numbe
         return outcome
     tut.sandbox.reset_recipients()
     for channel, (what, after, code) in OUTCOMES[outcome].items():
-        target = fb_recipient_id if channel == "messenger" else to_number
+        table = by_name(channel)
+        target = fb_recipient_id if table is not None and table.addresses_people_by_id else to_number
         tut.sandbox.set_recipient(channel, target, what, after=after, error_code=code)
     return outcome
 
@@ -80,7 +88,7 @@ def send_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_sender_
     started = _now(tut)
     answer = tut.client.send_workflow(body)
     return Panel("Workflow accepted (202)", [("dispatch_uuid", answer["dispatch_uuid"])],
-                 code=[("request body", json_block(body)), *send_twins(tut, request)],
+                 code=[("request body", json_block(body)), *send_twins(tut, request)], folded=True,
                  data={**answer, "body": body, "started": started, "expiry_time": expiry_time,
                        "condition_status": condition_status})
 
@@ -94,37 +102,40 @@ def _now(tut: Tutorial) -> float:
 
 def follow_dispatch(tut: Tutorial, sent: Panel, *, timeout: float | None = None,
                     on_progress: Callable[[float, float], None] | None = None) -> Panel:
-    """Wait for the dispatch's final report, reporting progress in (simulated) seconds along the way.
+    """Wait for the dispatch's final report (``follow.dispatch_events``) and show it, reporting progress in
+    (simulated) seconds along the way.
 
     Args:
         sent: what ``send_failover`` returned.
         timeout: real seconds to wait; default: long enough for the expiry at the sandbox's speed.
         on_progress: called with (seconds since sending, expiry time) while waiting.
     """
-    receiver = tut.receiver
     uuid, expiry = sent["dispatch_uuid"], float(sent["expiry_time"])
-    if timeout is None:
-        scale = float(tut.sandbox.clock().get("time_scale", 1)) if tut.offline else 1.0
-        timeout = expiry / max(scale, 1e-9) + (30 if tut.offline else 300)
-    deadline = time.monotonic() + timeout
-    while True:
-        found = receiver.events("final_report", dispatch_uuid=uuid)
-        if found or time.monotonic() > deadline:
-            break
-        if on_progress is not None:
+    on_tick = None
+    if on_progress is not None:
+        def on_tick() -> None:
             on_progress(min(_now(tut) - sent["started"], expiry), expiry)
-        time.sleep(0.05)
-    report = receiver.wait_for("final_report", dispatch_uuid=uuid, timeout=0.5)
+    events = follow.dispatch_events(_source(tut), uuid, timeout=timeout or follow.dispatch_timeout(tut, expiry),
+                                    tick=PROGRESS_EVERY, on_tick=on_tick)
     if on_progress is not None:
         on_progress(expiry, expiry)
+    return dispatch_panel(events)
+
+
+def dispatch_panel(events: list[Any]) -> Panel:
+    """The final report of a dispatch's ``events``: each message's last status, and whether the SMS went."""
+    report = [e for e in events if e.kind == "final_report"][-1]
     messages = shapes.report_messages(report.body)
-    for m in messages:  # the last status webhooks and the final report may arrive in either order
-        receiver.wait_for("status", message_uuid=m.get("message_uuid"), status=m.get("status"),
-                          timeout=max(1.0, deadline - time.monotonic()))
     lines = [(f"message {i} ({m.get('channel')})", m.get("status")) for i, m in enumerate(messages, 1)]
     sms_sent = any(m.get("channel") == "sms" for m in messages)
     lines.append(("failed over to SMS", "yes" if sms_sent else "no"))
-    return Panel(f"Final report: {report.body.get('status')}", lines, data={"report": report.body})
+    return Panel(f"Final report: {report.body.get('status')}", lines, data={"report": report.body, "events": events})
+
+
+def _source(tut: Tutorial) -> EventSource:
+    if tut.receiver is None:
+        raise ValueError("no receiver is running: tut.start_receiver() starts the one this session's webhooks reach")
+    return tut.receiver
 
 
 def compare_requests(tut: Tutorial, text_messenger: str = DEFAULT_TEXT_MESSENGER,
@@ -163,17 +174,14 @@ def send_v1_failover(tut: Tutorial, *, from_number: str, to_number: str, fb_send
     answer = tut.client.send_message_v1(body)
     return Panel("Message accepted (202)", [("message_uuid", answer["message_uuid"]),
                                             ("workflow_id", answer.get("workflow_id"))],
-                 code=[("request body", json_block(body)), *send_twins(tut, request)],
+                 code=[("request body", json_block(body)), *send_twins(tut, request)], folded=True,
                  data={**answer, "body": body})
 
 
 def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0, settle: float = 2.0,
               on_progress: Callable[[float, float], None] | None = None) -> Panel:
-    """Wait until the v1 workflow settles: a message delivered, or the last one failed. No final report here.
-
-    The outcome is decided on results alone (a message can be rejected with no ``submitted`` before it, and
-    webhooks arrive in any order); once it is known, a ``submitted`` still missing for a message that has a
-    result is waited for up to ``settle`` seconds, so the panel lists it when it is only late.
+    """Wait until the v1 workflow settles (``follow.workflow_events``: a message delivered, or the last one
+    failed; no final report here) and show its statuses.
 
     Args:
         sent: what ``send_v1_failover`` returned (its ``workflow_id`` names the workflow).
@@ -188,29 +196,25 @@ def follow_v1(tut: Tutorial, sent: Panel, *, timeout: float = 20.0, settle: floa
     Raises:
         WaitTimeout: when the workflow has not settled within ``timeout``.
     """
-    receiver, workflow_id = tut.receiver, sent["workflow_id"]
-
-    def ours() -> list[Any]:
-        return [e for e in receiver.events("status") if e.workflow_id == workflow_id]
-
+    source, workflow_id = _source(tut), sent["workflow_id"]
     body = (getattr(sent, "data", sent) or {}).get("body")
     total = float(1 + len(body.get("failover") or [])) if isinstance(body, dict) else 1.0
-    deadline = time.monotonic() + timeout
-    events = ours()
-    while v1_outcome(events) is None:
-        if time.monotonic() >= deadline:
-            raise timeout_error(f"the end of workflow {workflow_id}", timeout, receiver.events())
-        if on_progress is not None:
-            total = float(max([total, *(e.items_total or 0 for e in events)]))
-            on_progress(float(max([1, *(e.item_number or 0 for e in events)])), total)
-        time.sleep(0.05)
-        events = ours()
+    on_tick = None
     if on_progress is not None:
+        def on_tick() -> None:
+            events = follow.sent_events(source, {"workflow_id": workflow_id})
+            known = float(max([total, *(e.items_total or 0 for e in events)]))
+            on_progress(float(max([1, *(e.item_number or 0 for e in events)])), known)
+    events = follow.workflow_events(source, workflow_id, timeout=timeout, settle=settle, tick=PROGRESS_EVERY,
+                                    on_tick=on_tick)
+    if on_progress is not None:
+        total = float(max([total, *(e.items_total or 0 for e in events)]))
         on_progress(total, total)
-    settled = time.monotonic() + settle
-    while any("submitted" not in seen for seen in v1_items(events)[0].values()) and time.monotonic() < settled:
-        time.sleep(0.05)
-        events = ours()
-    events.sort(key=lambda e: (e.item_number or 0, STATUS_ORDER.get(e.status, 9)))
+    return v1_panel(events)
+
+
+def v1_panel(events: list[Any]) -> Panel:
+    """The statuses of a v1 workflow's ``events``, in workflow order."""
+    events = sorted(events, key=lambda e: (e.item_number or 0, STATUS_ORDER.get(e.status, 9)))
     lines = [(f"message {e.item_number} ({e.channel})", e.status) for e in events]
     return Panel("Messages API v1 statuses (there is no final report)", lines, data={"events": events})

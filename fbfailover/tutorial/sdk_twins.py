@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from fbfailover.channels import CHANNELS, TableMapping
+
 __all__ = [
     "NEXMO",
     "PYTHON_REQUESTS",
     "PYTHON_SDK",
     "SERVER_SDK",
     "Library",
+    "comment_lines",
     "js_literal",
     "node_dispatch_twin",
     "node_messages_twin",
@@ -136,7 +139,7 @@ def _note(library: Library, *lines: str) -> list[str]:
     return [*lines, library.facts()]
 
 
-def _comment(prefix: str, lines: list[str], width: int = 110) -> list[str]:
+def comment_lines(prefix: str, lines: list[str], width: int = 110) -> list[str]:
     """Wrap each line into comment lines of at most ``width`` characters."""
     out = []
     for line in lines:
@@ -168,7 +171,7 @@ def nexmo_options(host: str) -> str:
 
 def node_dispatch_twin(body: Mapping[str, Any], host: str) -> str:
     """The Dispatch body as the original tutorial's Node program: ``nexmo.dispatch.create("failover", [...])``."""
-    header = _comment("// ", [
+    header = comment_lines("// ", [
         f"Node, as in the original tutorial: the nexmo library's beta. nexmo is deprecated (no longer maintained; "
         f"its successor @vonage/server-sdk has no Dispatch call), and {NEXMO.version} is the last release with "
         "nexmo.dispatch.",
@@ -214,7 +217,7 @@ def node_messages_twin(body: Mapping[str, Any], host: str) -> str:
     """The Messages API v1 body as a call of ``@vonage/server-sdk`` 3.x: ``vonage.messages.send({..., failover})``."""
     scheme, hostname, port = _origin(host)
     base = f"{scheme}://{hostname}" + (f":{port}" if port else "")
-    header = _comment("// ", [
+    header = comment_lines("// ", [
         f"Node: Vonage's current SDK, {SERVER_SDK.name} 3.x.",
         f"{SERVER_SDK.install}   (then: node send.js, with the VONAGE_* variables of .env exported)",
         *_note(SERVER_SDK, "send() takes the API's fields in camelCase and sends them in snake_case, with failover "
@@ -242,8 +245,7 @@ def node_messages_twin(body: Mapping[str, Any], host: str) -> str:
 # --- Python -----------------------------------------------------------------------------------------------
 
 # vonage-messages model classes by (channel, message_type): the text messages the tutorial sends
-_SDK_CLASSES = {("messenger", "text"): "MessengerText", ("sms", "text"): "Sms", ("whatsapp", "text"): "WhatsappText",
-                ("viber_service", "text"): "ViberText", ("rcs", "text"): "RcsText", ("mms", "text"): "MmsText"}
+_SDK_CLASSES = TableMapping(lambda: {(c.v1_name, "text"): c.sdk_text_class for c in CHANNELS if c.sdk_text_class})
 _SDK_SKIPPED = ("channel", "message_type", "failover")
 
 
@@ -287,7 +289,7 @@ def python_sdk_twin(body: Mapping[str, Any], host: str) -> str:
     call = ["response = client.messages.send(", f"    {_sdk_message(body, '    ')},"]
     if body.get("failover"):
         call += ["    failover=[", *(f"        {_sdk_message(m, '        ')}," for m in body["failover"]), "    ],"]
-    header = _comment("# ", [
+    header = comment_lines("# ", [
         f"Python: Vonage's SDK. {PYTHON_SDK.install}   (failover= arrived in vonage-messages 1.5.0, which "
         "vonage 4.5 requires)",
         *_note(PYTHON_SDK, "send(message, failover=[...]) merges failover flat beside the first message's "
@@ -315,7 +317,7 @@ def python_dispatch_twin(body: Mapping[str, Any], host: str) -> str:
     """The Dispatch body as a ``requests`` call with a JWT from ``vonage-jwt`` (the Python SDK has no Dispatch call)."""
     scheme, hostname, port = _origin(host)
     base = f"{scheme}://{hostname}" + (f":{port}" if port else "")
-    header = _comment("# ", [
+    header = comment_lines("# ", [
         "Python: Vonage's Python SDK has no Dispatch call (Vonage's own Python Dispatch tutorials post with "
         "requests), so this is the plain requests call, with the JWT minted by vonage-jwt, the SDK's token "
         f"package. {PYTHON_REQUESTS.install}",

@@ -21,15 +21,26 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from fbfailover.client import VonageClient
 from fbfailover.config import Settings, describe_api_url, load_settings, update_env_file
 
-__all__ = ["Tutorial", "connect", "sent_workflows"]
+if TYPE_CHECKING:  # names for the seams only: the modules are imported when a mode needs them
+    from fbfailover.sandbox.embedded import Sandbox, SandboxControl
+    from fbfailover.sandbox.project import ProjectSandbox
+    from fbfailover.tutorial.live import LiveControls
+    from fbfailover.webhooks.source import EventSource
+    from fbfailover.webhooks.stream import StreamSource
+
+__all__ = ["Controls", "Tutorial", "connect", "sent_workflows"]
+
+#: What a session controls its Vonage with: a sandbox's control API (embedded ``Sandbox``, the project's
+#: ``ProjectSandbox`` or a shared ``SandboxControl``), or, live, ``LiveControls`` (no-ops that explain).
+Controls = Union["SandboxControl", "LiveControls"]
 
 LIVE, SHARED, SANDBOX = "live", "shared sandbox", "sandbox"
-_stream: Any = None  # one event stream per kernel (a shared or the project's sandbox, the live receiver)
+_stream: StreamSource | None = None  # one event stream per kernel (shared or project sandbox, live receiver)
 _lock = threading.Lock()
 #: The workflows this kernel sent, by API URL: an exercise judges these, not another notebook's.
 _sent: dict[str, list[str]] = {}
@@ -66,8 +77,8 @@ class Tutorial:
 
     mode: str
     settings: Settings
-    sandbox: Any = None  # fbfailover.sandbox.Sandbox / SandboxControl; live: LiveControls (no-ops that explain)
-    receiver: Any = None  # an fbfailover.webhooks EventSource once started: Receiver, or StreamSource (workshop)
+    sandbox: Controls | None = None
+    receiver: EventSource | None = None  # once started: a Receiver (pushed to), or a StreamSource (pulled from)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     _client: VonageClient | None = field(default=None, repr=False)
 
@@ -114,7 +125,7 @@ class Tutorial:
         self.settings = fresh
         return path
 
-    def start_receiver(self, port: int = 0) -> Any:
+    def start_receiver(self, port: int = 0) -> EventSource:
         """Start (or restart) what brings this account's webhooks, verifying signatures when the secret is known.
 
         - A shared sandbox (a workshop) cannot push to this kernel: the webhook URLs are its mailbox and this
@@ -152,7 +163,7 @@ class Tutorial:
         return self.receiver
 
     def _pull(self, base_url: str, *, mailbox_url: str | None, events_path: str | None,
-              from_latest: bool = False) -> Any:
+              from_latest: bool = False) -> StreamSource:
         """Pull this account's webhooks from ``base_url``'s event stream (one stream per kernel).
 
         Args:
@@ -224,7 +235,8 @@ class Tutorial:
         return f"Tutorial(mode={self.mode!r}, api_url={self.settings.api_url!r})"
 
 
-def connect(environ: Mapping[str, str] | None = None, *, sandbox: Any = None) -> Tutorial:
+def connect(environ: Mapping[str, str] | None = None, *,
+            sandbox: Sandbox | ProjectSandbox | None = None) -> Tutorial:
     """Read the settings and return the tutorial session, starting the project's sandbox when needed.
 
     Args:

@@ -11,6 +11,7 @@ from typing import Any
 
 from fbfailover.errors import TokenError
 from fbfailover.tokens import decode_for_display
+from fbfailover.tutorial import follow
 from fbfailover.tutorial.checks import CheckResult, Exercise
 from fbfailover.tutorial.gallery import try_request
 from fbfailover.tutorial.session import Tutorial
@@ -190,11 +191,7 @@ def check_second_user(tut: Tutorial, known: set[int]) -> CheckResult:
             where, f"its PSID is FB_RECIPIENT_ID ({tut.settings.fb_recipient_id}): the exercise wants someone else"])
     last = others[-1]
     psid = _user_of(last)
-    deadline = time.monotonic() + 3  # the webhook may still be on its way
-    while not (arrived := [e for e in tut.receiver.events("inbound") if e.sender_id == psid]):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    arrived = follow.inbound_from(tut.receiver, psid, timeout=3) if tut.receiver is not None else []  # may be late
     if not arrived:
         return CheckResult(False, f"user {psid} wrote, but the webhook did not reach this notebook", [
             where, f"the delivery is {last['status']} to {last['url']}: is the account's inbound URL this "

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fbfailover.payloads import Request, to_curl
+from fbfailover.tokens import MAX_TTL, MIN_TTL
 from fbfailover.tutorial.display import Shown, code_block
 from fbfailover.tutorial.sdk_twins import (
     NEXMO,
@@ -31,10 +34,21 @@ from fbfailover.tutorial.sdk_twins import (
     python_sdk_host,
     python_sdk_twin,
 )
-from fbfailover.tutorial.session import Tutorial
+from fbfailover.tutorial.token_twins import (
+    FBFAILOVER_JWT,
+    NODE_JWT,
+    PYTHON_JWT,
+    TokenLibrary,
+    node_token_twin,
+    python_token_twin,
+    shell_token_twin,
+)
+
+if TYPE_CHECKING:
+    from fbfailover.tutorial.session import Tutorial
 
 __all__ = ["KINDS", "VONAGE_API", "VONAGE_REST", "Twin", "Twins", "curl_twin", "on_vonage", "send_twins", "shorten_pem",
-           "twins_of"]
+           "token_twins", "token_twins_of", "twins_of"]
 
 VONAGE_API = "https://api.nexmo.com"
 VONAGE_REST = "https://rest.nexmo.com"
@@ -50,7 +64,7 @@ class Twin:
         kind: ``curl``, ``node`` or ``python-sdk``. label: the caption shown above it.
         language: ``shell``, ``javascript`` or ``python``. text: the program.
         host: the part of ``text`` that names the host (``make twins`` replaces exactly this, once).
-        library: what the program uses (None for curl).
+        library: what the program uses (None for the curl of a send).
     """
 
     kind: str
@@ -58,7 +72,7 @@ class Twin:
     language: str
     text: str
     host: str
-    library: Library | None = field(default=None, compare=False)
+    library: Library | TokenLibrary | None = field(default=None, compare=False)
 
 
 def on_vonage(request: Request) -> Request:
@@ -153,6 +167,55 @@ def twins_of(path: str, body: Any, host: str = VONAGE_API, kinds: tuple[str, ...
     builders = _SENDS.get(path, {"curl": lambda b, h: _curl(path, b, h)})
     twins = [builders[kind](body, host) for kind in KINDS if kind in kinds and kind in builders]
     return [twin for twin in twins if twin is not None]
+
+
+def token_twins_of(application_id: str, key_path: str, ttl: int, host: str = VONAGE_API,
+                   acl: Mapping[str, Any] | None = None, kinds: tuple[str, ...] = KINDS) -> list[Twin]:
+    """The twins of step 03: a JWT for ``application_id``, signed with the key FILE ``key_path`` and living ``ttl``
+    seconds (with ``acl`` when given), minted outside the notebook and used once on ``host`` (a base URL).
+
+    Returns:
+        curl (``JWT=$(fbfailover jwt ...)``), then Node (``@vonage/jwt``), then Python (``vonage-jwt``).
+
+    Raises:
+        ValueError: for a lifetime Vonage refuses (under 30 s or over 24 h), or a host that is not a base URL.
+    """
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not MIN_TTL <= ttl <= MAX_TTL:
+        raise ValueError(f"a token's lifetime is {MIN_TTL} s to 24 h ({MAX_TTL} s) for Vonage, not {ttl!r}")
+    if urlsplit(host).scheme not in ("http", "https") or not urlsplit(host).hostname:
+        raise ValueError(f"a twin's host is a base URL such as {VONAGE_API}, not {host!r}")
+    base = _base(host)
+    args = (application_id, key_path, ttl, base, acl)
+    builders = {
+        "curl": lambda: Twin("curl", "curl, with the token from fbfailover jwt", "shell", shell_token_twin(*args),
+                             base + "/v0.1/dispatch", FBFAILOVER_JWT),
+        "node": lambda: Twin("node", f"Node: {NODE_JWT.name} {NODE_JWT.version}", "javascript",
+                             node_token_twin(*args), f"const API = {json.dumps(base)};", NODE_JWT),
+        "python-sdk": lambda: Twin("python-sdk", "Python: vonage-jwt, the Python SDK's token package", "python",
+                                   python_token_twin(*args), f"API = {json.dumps(base)}", PYTHON_JWT),
+    }
+    return [builders[kind]() for kind in KINDS if kind in kinds]
+
+
+def token_twins(tut: Tutorial, token: Any) -> Twins:
+    """The twins of the token step 03 minted (``tutorial.mint_token``'s panel): the same application, key file,
+    lifetime and ``acl``, minted outside the notebook; the key file is named relative to the project's folder."""
+    claims = token["claims"]
+    settings = tut.settings.require("private_key_path")
+    key = Path(settings.private_key_path)  # type: ignore[arg-type]
+    try:
+        shown_key = str(key.relative_to(tut.env_file.parent.resolve()))
+    except ValueError:
+        shown_key = str(key)
+    ttl = token["times"].get("lifetime_seconds")
+    if not isinstance(ttl, int):
+        raise ValueError("this token has no exp: mint one with a lifetime (tutorial.mint_token does)")
+    where = (f"they address Vonage; to try one on this notebook's sandbox, put {tut.settings.api_url} in its place"
+             if tut.offline else f"they address {VONAGE_API}")
+    note = (f"the same token minted outside this notebook (application {claims['application_id']}, key file "
+            f"{shown_key}, lifetime {ttl} s{', with its acl' if 'acl' in claims else ''}), then used once; {where}")
+    return Twins(note, token_twins_of(claims["application_id"], shown_key, ttl, acl=claims.get("acl")),
+                 title="The same token, outside this notebook")
 
 
 @dataclass(repr=False)

@@ -74,7 +74,7 @@ def _pointed(settings: Settings) -> Settings:
 
 def _send_name(settings: Settings) -> None:
     if settings.attendee_name and settings.sandbox_url and settings.api_key and settings.api_secret:
-        from fbfailover.sandbox.accounts import set_display_name
+        from fbfailover.sandbox.workshop_client import set_display_name
 
         set_display_name(settings.sandbox_url, settings.api_key, settings.api_secret, settings.attendee_name)
 
@@ -103,7 +103,7 @@ def set_attendee_name(settings: Settings, name: str, environ: Mapping[str, str] 
 
 
 def _new_account(url: str, token: str | None, name: str | None = None):  # -> WorkshopAccount
-    from fbfailover.sandbox.accounts import AccountError, create_account
+    from fbfailover.sandbox.workshop_client import AccountError, create_account
 
     try:
         return create_account(url, token, name=name)

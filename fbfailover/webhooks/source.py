@@ -13,13 +13,16 @@ transports only move bytes into the same ``Intake`` (signature checks) and ``Eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fbfailover.webhooks.events import Event
 from fbfailover.webhooks.intake import Intake
 from fbfailover.webhooks.store import EventStore, Rejection, Stats, matcher, timeout_error
+
+T = TypeVar("T")
 
 __all__ = ["EventSource"]
 
@@ -135,26 +138,54 @@ class EventSource:
                                    message_uuid=message_uuid, predicate=predicate, timeout=timeout,
                                    after=after)
 
+    def wait_until(self, predicate: Callable[[list[Event]], T | None], timeout: float, *, wanted: str = "",
+                   tick: float | None = None, on_tick: Callable[[], None] | None = None) -> T:
+        """Block until ``predicate(events)`` holds for the stored events and return what it returned.
+
+        The one way to wait for a state of the events (a dispatch's end, a workflow's outcome): the predicate
+        sees every stored event each time one arrives, and its first true result (an event, a non-empty
+        list...) is returned. ``fbfailover.tutorial.follow`` builds the tutorial's waits on it.
+
+        Args:
+            predicate: a function of the events, in arrival order.
+            timeout: seconds of real time to wait.
+            wanted: what is waited for, for the error message.
+            tick, on_tick: call ``on_tick()`` at least every ``tick`` seconds while waiting (progress).
+
+        Raises:
+            WaitTimeout: when the predicate did not hold within ``timeout``; the message lists what arrived.
+        """
+        return self.store.wait_until(predicate, timeout, wanted=wanted, tick=tick, on_tick=on_tick)
+
     async def await_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,
                         status: str | None = None, channel: str | None = None,
                         message_uuid: str | None = None,
                         predicate: Callable[[Event], bool] | None = None, timeout: float = 10.0,
-                        after: int = 0, poll: float = 0.02) -> Event:
-        """``wait_for`` for top-level ``await`` in a notebook: polls with ``asyncio.sleep``, never blocking.
+                        after: int = 0) -> Event:
+        """``wait_for`` for top-level ``await`` in a notebook: woken by each new event, never blocking the loop.
 
         Raises:
             WaitTimeout: as ``wait_for``.
         """
         match, wanted = matcher(kind, dispatch_uuid=dispatch_uuid, status=status, channel=channel,
                                 message_uuid=message_uuid, predicate=predicate)
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.store.find(match, after)
-            if found is not None:
-                return found
-            if time.monotonic() >= deadline:
-                raise timeout_error(wanted, timeout, self.store.events(), after)
-            await asyncio.sleep(poll)
+        loop = asyncio.get_running_loop()
+        arrived = asyncio.Event()
+        unsubscribe = self.store.subscribe(lambda _: loop.call_soon_threadsafe(arrived.set))
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                arrived.clear()  # before looking: an event stored after the look sets it again
+                found = self.store.find(match, after)
+                if found is not None:
+                    return found
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise timeout_error(wanted, timeout, self.store.events(), after)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), remaining)
+        finally:
+            unsubscribe()
 
     # -- lifecycle --------------------------------------------------------------------------------
     def on_stop(self, callback: Callable[[], None]) -> Callable[[], None]:

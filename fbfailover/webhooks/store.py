@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fbfailover.errors import WaitTimeout  # defined with the rest of the error tree
 from fbfailover.webhooks.events import Event
+
+T = TypeVar("T")
 
 __all__ = ["DEFAULT_MAX_EVENTS", "EventStore", "Rejection", "Stats", "WaitTimeout", "matcher"]
 
@@ -208,6 +210,35 @@ class EventStore:
                 if remaining <= 0:
                     raise timeout_error(wanted, timeout, list(self._events), after)
                 self._cond.wait(remaining)
+
+    def wait_until(self, predicate: Callable[[list[Event]], T | None], timeout: float, *, wanted: str = "",
+                   tick: float | None = None, on_tick: Callable[[], None] | None = None) -> T:
+        """Block until ``predicate(events)`` returns something true (an event, a non-empty list...), and return it.
+
+        ``predicate`` sees every stored event, in arrival order, each time one arrives (and once at once): it
+        decides on the state of the store, never on how long it waited.
+
+        Args:
+            timeout: seconds of real time to wait.
+            wanted: what is waited for, for the ``WaitTimeout`` message.
+            tick, on_tick: call ``on_tick()`` at least every ``tick`` seconds while waiting (a progress bar).
+
+        Raises:
+            WaitTimeout: when the predicate never held within ``timeout``; it lists what arrived.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                found = predicate(list(self._events))
+                if found:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise timeout_error(wanted or "the awaited events", timeout, list(self._events))
+                # woken by the next event (add() notifies), or after ``tick`` for the caller's progress
+                self._cond.wait(remaining if tick is None else min(remaining, tick))
+            if on_tick is not None:
+                on_tick()
 
     # -- subscribers (worker thread) --------------------------------------------------------------
     def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False) -> Callable[[], None]:

@@ -2,7 +2,7 @@
 
 from fbfailover.widgets.active import ClockStepper, Quiz
 from fbfailover.widgets.confirm import ConfirmChange
-from fbfailover.widgets.facebook_ids import FacebookIdsForm
+from fbfailover.widgets.facebook_ids_form import FacebookIdsForm
 from fbfailover.widgets.failover_forms import FailoverForm, MessagesV1Form
 from fbfailover.widgets.feed import EventFeed
 from fbfailover.widgets.forms import ApplicationForm, Form, JwtForm

@@ -16,7 +16,7 @@ from fbfailover.errors import FbfailoverError
 from fbfailover.tutorial.display import Panel
 from fbfailover.tutorial.predictions import Prediction
 from fbfailover.tutorial.stepped_clock import SteppedClock
-from fbfailover.widgets._html import StaticFallback
+from fbfailover.widgets.live import StaticFallback
 
 __all__ = ["ClockStepper", "Quiz"]
 

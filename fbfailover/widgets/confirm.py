@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from fbfailover.errors import FbfailoverError
 from fbfailover.tutorial import Panel
-from fbfailover.widgets._html import StaticFallback
+from fbfailover.widgets.live import StaticFallback
 
 __all__ = ["ConfirmChange"]
 

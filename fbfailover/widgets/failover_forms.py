@@ -19,6 +19,7 @@ from fbfailover.tutorial import (
     send_failover,
     send_v1_failover,
 )
+from fbfailover.tutorial.exchange import followed
 from fbfailover.tutorial.failover_steps import DEFAULT_FROM, DEFAULT_OUTCOME, DEFAULT_TO, V1_TEXT_MESSENGER
 from fbfailover.validation import EXPIRY_RANGE, id_problem, phone_number_problem, sender_problem, text_problem
 from fbfailover.widgets.feed import EventFeed
@@ -28,6 +29,7 @@ from fbfailover.widgets.timeline import FailoverTimeline
 __all__ = ["FailoverForm", "MessagesV1Form"]
 
 # API field paths of the tutorial workflow -> the form field that holds the value
+_ANSWER = ("dispatch_uuid", "message_uuid", "workflow_id")  # what the API answered, among a sent panel's data
 _PATHS = {
     "workflow[0].from.id": "fb_sender_id", "workflow[0].to.id": "fb_recipient_id",
     "workflow[1].from.number": "from_number", "workflow[1].to.number": "to_number",
@@ -40,6 +42,8 @@ _PATHS = {
 
 class _SendForm(Form):
     """Shared fields of both sends: numbers, Facebook ids, texts and (sandbox only) the recipient outcome."""
+
+    path: str  # the endpoint the form sends to
 
     def __init__(self, tut: Tutorial, extra: dict[str, widgets.Widget], extra_checks: dict, outcome: str,
                  text_messenger: str = DEFAULT_TEXT_MESSENGER):
@@ -95,6 +99,10 @@ class _SendForm(Form):
         self.show(self.sent, self.timeline, *others)
         self.result = self._step_follow()
         self.output.append_display_data(self.result)
+        # the whole exchange as one compact table, each JSON behind a disclosure (as tut.send shows it)
+        self.exchange = followed(self.tut, self.path, self.sent["body"],
+                                 {k: v for k, v in self.sent.data.items() if k in _ANSWER}, self.result["events"])
+        self.output.append_display_data(self.exchange)
         return self.result
 
     def _step_send(self, values: dict[str, Any], before_send: Callable[[], Any]) -> Panel:  # pragma: no cover
@@ -136,6 +144,7 @@ class FailoverForm(_SendForm):
     """Step 04: the Dispatch failover workflow — Messenger first, SMS if it is not read in time."""
 
     prefix = "failover"
+    path = "/v0.1/dispatch"
     button_text = "Send"
 
     def __init__(self, tut: Tutorial, *, expiry_time: int = 600, condition_status: str = "read",
@@ -166,6 +175,7 @@ class MessagesV1Form(_SendForm):
     """Step 05: the same intent with Messages API v1 — a Messenger message with an SMS in ``failover``."""
 
     prefix = "v1"
+    path = "/v1/messages"
     button_text = "Send with Messages API v1"
 
     def __init__(self, tut: Tutorial, *, outcome: str = DEFAULT_OUTCOME):

@@ -12,7 +12,7 @@ import ipywidgets as widgets
 from fbfailover.errors import FbfailoverError
 from fbfailover.webhooks import shapes
 from fbfailover.webhooks.events import KINDS, STATUS_ORDER, Event
-from fbfailover.widgets._html import LiveView, count_by, esc, events_of, follow_stop, subscribe_to
+from fbfailover.widgets.live import LiveView, count_by, esc, events_of, follow_stop, subscribe_to
 
 __all__ = ["EventFeed", "feed_html", "feed_legend", "feed_text", "simulated_seconds"]
 

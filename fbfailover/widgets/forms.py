@@ -19,7 +19,7 @@ from fbfailover.errors import FbfailoverError, ValidationError
 from fbfailover.tokens import MAX_TTL, MIN_TTL
 from fbfailover.tutorial import DEFAULT_APP_NAME, Panel, Tutorial, create_or_reuse_application, mint_token
 from fbfailover.validation import url_problem
-from fbfailover.widgets._html import StaticFallback
+from fbfailover.widgets.live import StaticFallback
 
 __all__ = ["ApplicationForm", "Form", "JwtForm"]
 

@@ -14,14 +14,11 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from fbfailover.webhooks.events import FAILED
-from fbfailover.widgets.timeline import TimelineData, timeline_text
+from fbfailover.widgets.timeline_model import COLOURS, DEADLINE_COLOUR, TimelineData, timeline_text
 
 __all__ = ["Picture", "Step", "sequence_picture", "sequence_png", "sequence_steps", "sequence_text", "timeline_picture",
            "timeline_png"]
 
-_COLOURS = {"submitted": "#7f7f7f", "delivered": "#1f77b4", "read": "#2ca02c", "rejected": "#d62728",
-            "undeliverable": "#d62728", "failed": "#d62728"}
 _DPI = 100
 _YOU, _API, _HOOKS = "your code", "Vonage API", "your webhooks"
 
@@ -90,8 +87,8 @@ def timeline_png(data: TimelineData) -> bytes:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if data.deadline is not None:
-        ax.axvline(data.deadline, color="#d62728", linestyle="--", linewidth=1.2)
-        ax.text(data.deadline, 0.45, f" deadline {data.deadline} s", color="#d62728", fontsize=9, va="top")
+        ax.axvline(data.deadline, color=DEADLINE_COLOUR, linestyle="--", linewidth=1.2)
+        ax.text(data.deadline, 0.45, f" deadline {data.deadline} s", color=DEADLINE_COLOUR, fontsize=9, va="top")
     if not rows:
         ax.text(span / 2, 1, "no status webhooks yet", ha="center", va="center", style="italic")
     for y, row in enumerate(rows, start=1):
@@ -100,7 +97,7 @@ def timeline_png(data: TimelineData) -> bytes:
         last_x: float | None = None
         level = 0
         for status, t in row.marks:
-            colour = _COLOURS.get(status, "#555555")
+            colour = COLOURS.get(status, "#555555")
             ax.plot([t], [y], "o", color=colour, markersize=8, zorder=2)
             # labels of statuses a few seconds apart would overlap: stack them
             level = level + 1 if last_x is not None and (t - last_x) < span * 0.12 else 0
@@ -144,7 +141,8 @@ def sequence_steps(data: TimelineData) -> list[Step]:
     for index, row in enumerate(data.rows):
         start = row.marks[0][1] if row.marks else 0
         if index > 0 and data.reason is not None:
-            why = data.reason if data.reason in FAILED else f"{data.reason} by the deadline"
+            # "not read" reads on ("not read by the deadline"); a failure or "deadline passed" says it all
+            why = f"{data.reason} by the deadline" if data.reason.startswith("not ") else data.reason
             steps.append(Step(start, _API, _API, f"failover: {why}"))
         steps.append(Step(start, _API, row.channel, f"message {row.number}"))
         for status, t in row.marks:
@@ -201,13 +199,13 @@ def sequence_png(data: TimelineData) -> bytes:
         if step.seconds != previous:  # each moment once, on the left
             ax.text(-0.55, y, f"+{step.seconds} s", ha="left", va="center", fontsize=9, color="#444444")
             previous = step.seconds
-        colour = _COLOURS.get(step.label.split()[-1] if step.reply else "", "#333333")
+        colour = COLOURS.get(step.label.split()[-1] if step.reply else "", "#333333")
         if "status" in step.label:
-            colour = _COLOURS.get(step.label.split()[1], "#333333")
+            colour = COLOURS.get(step.label.split()[1], "#333333")
         a, b = x.get(step.source, x[_API]), x.get(step.target, x[_API])
         if a == b:  # a decision of the API itself
-            ax.text(a + 0.08, y, step.label, ha="left", va="center", fontsize=8.5, color="#d62728",
-                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "#fff5f5", "edgecolor": "#d62728"})
+            ax.text(a + 0.08, y, step.label, ha="left", va="center", fontsize=8.5, color=DEADLINE_COLOUR,
+                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "#fff5f5", "edgecolor": DEADLINE_COLOUR})
             continue
         ax.annotate("", xy=(b, y), xytext=(a, y),
                     arrowprops={"arrowstyle": "-|>", "color": colour, "linestyle": "--" if step.reply else "-",

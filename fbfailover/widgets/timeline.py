@@ -1,8 +1,9 @@
-"""The failover timeline of one dispatch: one row per message, its statuses on a time axis, the deadline.
+"""The failover timeline of one dispatch, live: one row per message, its statuses on a time axis, the deadline.
 
-Times are the webhooks' own ``timestamp`` fields, in seconds since the dispatch's first status (with the
-sandbox these are *simulated* seconds, so a 600 s expiry shows as 600 s however fast it ran). The
-``text/plain`` form is deterministic, for strict nbval::
+The model (``TimelineData``, ``build_timeline``, the text form and the palette) is ``timeline_model.py``; this
+module draws it as HTML and keeps it live. Times are the webhooks' own ``timestamp`` fields, in seconds since
+the dispatch's first status (with the sandbox these are *simulated* seconds, so a 600 s expiry shows as 600 s
+however fast it ran). The ``text/plain`` form is deterministic, for strict nbval::
 
     FailoverTimeline(dispatch, completed): messenger submitted@0s delivered@1s | sms submitted@600s \
 delivered@602s | deadline 600s
@@ -11,14 +12,21 @@ delivered@602s | deadline 600s
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 
-from fbfailover.webhooks import shapes
-from fbfailover.webhooks.events import FAILED, STATUS_ORDER, Event, v1_outcome
-from fbfailover.widgets._html import LiveView, esc, events_of, follow_stop, subscribe_to
+from fbfailover.webhooks.events import Event
+from fbfailover.widgets.live import LiveView, esc, events_of, follow_stop, subscribe_to
+from fbfailover.widgets.timeline_model import (
+    COLOURS,
+    DEADLINE_COLOUR,
+    MessageRow,
+    TimelineData,
+    belongs,
+    build_timeline,
+    timeline_text,
+)
 
 __all__ = [
     "FailoverTimeline",
@@ -28,125 +36,6 @@ __all__ = [
     "timeline_html",
     "timeline_text",
 ]
-
-_COLOURS = {"submitted": "#8c8c8c", "delivered": "#1f77b4", "read": "#2ca02c", "rejected": "#d62728",
-            "undeliverable": "#d62728", "failed": "#d62728"}
-
-
-@dataclass(frozen=True)
-class MessageRow:
-    """One message of the dispatch: its channel and its statuses as ``(status, seconds)``, in order."""
-
-    number: int
-    channel: str
-    message_uuid: str
-    marks: tuple[tuple[str, int], ...]
-
-
-@dataclass(frozen=True)
-class TimelineData:
-    """Everything the timeline shows, computed from events (no widgets)."""
-
-    dispatch_uuid: str
-    state: str  # "waiting", "in progress", "completed" or "error"
-    rows: tuple[MessageRow, ...]
-    final_at: int | None
-    deadline: int | None
-    failover_at: int | None
-    reason: str | None
-    kind: str = "dispatch"  # "workflow" for a Messages API v1 failover (it has no final report)
-
-
-def _belongs(event: Event, dispatch_uuid: str, listed: frozenset[str] = frozenset()) -> bool:
-    """A status of the dispatch (its ``_links``), of the v1 workflow, or listed in the dispatch's final report.
-
-    A Dispatch status in the v1 shape carries no link to its dispatch: the final report names its messages.
-    """
-    return dispatch_uuid in (event.dispatch_uuid, event.workflow_id) or (
-        event.kind == "status" and event.message_uuid in listed)
-
-
-def _listed(events: list[Event], dispatch_uuid: str) -> frozenset[str]:
-    """The message ids the dispatch's final reports list."""
-    return frozenset(m["message_uuid"] for e in events if e.kind == "final_report" and e.dispatch_uuid == dispatch_uuid
-                     for m in shapes.report_messages(e.body) if m.get("message_uuid"))
-
-
-def build_timeline(events: list[Event], dispatch_uuid: str, *, expiry_time: float | None = None,
-                   condition_status: str | None = None) -> TimelineData:
-    """Group a dispatch's status webhooks by message and place them in seconds since its first status.
-
-    Args:
-        events: any events (others are ignored); a Messages API v1 ``workflow_id`` works as the id too.
-        dispatch_uuid: the dispatch (or v1 workflow) to draw.
-        expiry_time: the first message's ``failover.expiry_time``, drawn as the deadline.
-        condition_status: its ``failover.condition_status``, used to word the failover reason.
-    """
-    listed = _listed(events, dispatch_uuid)
-    mine = [e for e in events if _belongs(e, dispatch_uuid, listed) and e.time is not None]
-    if not mine:
-        return TimelineData(dispatch_uuid, "waiting", (), None, None, None, None)
-    t0 = min(e.time for e in mine if e.time is not None)
-
-    def seconds(event: Event) -> int:
-        return round((event.time - t0).total_seconds()) if event.time is not None else 0
-
-    # Same-moment statuses keep their natural order (submitted before its outcome) whatever order they arrived in.
-    statuses = sorted((e for e in mine if e.kind == "status"),
-                      key=lambda e: (e.time, STATUS_ORDER.get(e.status or "", 9), e.seq))
-    order: list[str] = []
-    by_message: dict[str, list[Event]] = {}
-    for event in statuses:
-        key = event.message_uuid or f"?{event.seq}"
-        if key not in by_message:
-            order.append(key)
-            by_message[key] = []
-        by_message[key].append(event)
-    finals = [e for e in mine if e.kind == "final_report"]
-    final = finals[-1] if finals else None
-    arrival = list(order)
-    order.sort(key=lambda key: _position(key, by_message[key], final, arrival))
-    rows = tuple(
-        MessageRow(n, by_message[key][0].channel or "?", key, tuple((e.status or "?", seconds(e))
-                                                                    for e in by_message[key]))
-        for n, key in enumerate(order, start=1))
-    state = (final.status or "completed") if final is not None else "in progress"
-    v1 = any(e.workflow_id == dispatch_uuid for e in mine)
-    if v1:
-        state = v1_outcome(statuses) or "in progress"
-    deadline = round(expiry_time) if expiry_time is not None else None
-    failover_at = rows[1].marks[0][1] if len(rows) > 1 else None
-    reason = None
-    if failover_at is not None:
-        first_states = {s for s, _ in rows[0].marks}
-        failed = next((s for s in FAILED if s in first_states), None)
-        reason = failed or (f"not {condition_status}" if condition_status else "deadline passed")
-    return TimelineData(dispatch_uuid, state, rows, seconds(final) if final is not None else None, deadline,
-                        failover_at, reason, "workflow" if v1 else "dispatch")
-
-
-def _position(key: str, events: list[Event], final: Event | None, seen: list[str]) -> tuple[int, int]:
-    """Where a message stands in its workflow: v1 ``item_number``, else its place in the final report.
-
-    Two messages can start at the same simulated moment (a rejection fails over at once), so the order the
-    webhooks arrived in must not decide which row comes first.
-    """
-    if events[0].item_number is not None:
-        return (events[0].item_number, 0)
-    uuids = [m.get("message_uuid") for m in shapes.report_messages(final.body if final is not None else None)]
-    return (uuids.index(key), 0) if key in uuids else (len(uuids), seen.index(key))
-
-
-def timeline_text(data: TimelineData) -> str:
-    """The deterministic one-line form (no ids, no wall-clock times)."""
-    head = f"FailoverTimeline({data.kind}, {data.state})"
-    if not data.rows:
-        return f"{head}: no events yet"
-    parts = [f"{row.channel} " + " ".join(f"{s}@{t}s" for s, t in row.marks) for row in data.rows]
-    if data.deadline is not None:
-        parts.append(f"deadline {data.deadline}s")
-    return f"{head}: " + " | ".join(parts)
-
 
 def _pct(t: float, span: float) -> str:
     return f"{100 * t / span:.2f}%"
@@ -163,13 +52,13 @@ def timeline_html(data: TimelineData) -> str:
     deadline_line = ""
     if data.deadline is not None:
         deadline_line = (f'<div style="position:absolute;left:{_pct(data.deadline, span)};top:0;bottom:0;'
-                         f'border-left:2px dashed #d62728" title="deadline {data.deadline}s"></div>')
+                         f'border-left:2px dashed {DEADLINE_COLOUR}" title="deadline {data.deadline}s"></div>')
     lines = []
     for row in data.rows:
         marks = []
         lanes = [-1.0, -1.0, -1.0]  # where the last label of each lane starts, as a fraction of the axis
         for status, t in row.marks:
-            colour = _COLOURS.get(status, "#555")
+            colour = COLOURS.get(status, "#555")
             # a label is about a seventh of the axis wide: use the first lane it does not overlap in
             lane = next((i for i, start in enumerate(lanes) if t / span - start > 0.15),
                         min(range(len(lanes)), key=lanes.__getitem__))
@@ -189,7 +78,7 @@ def timeline_html(data: TimelineData) -> str:
             f'border-bottom:1px solid #ddd">{deadline_line}{"".join(marks)}</div></div>')
     notes = [f"0s … {round(span)}s (seconds since the first status)"]
     if data.deadline is not None:
-        notes.append(f'<span style="color:#d62728">deadline {data.deadline}s</span>')
+        notes.append(f'<span style="color:{DEADLINE_COLOUR}">deadline {data.deadline}s</span>')
     if data.failover_at is not None:
         notes.append(f"<b>failover to {esc(data.rows[1].channel)} after {data.failover_at} s "
                      f"({esc(data.reason)})</b>")
@@ -228,7 +117,7 @@ class FailoverTimeline(LiveView, widgets.HTML):
         self.refresh()
 
     def _on_event(self, event: Event) -> None:
-        if _belongs(event, self.dispatch_uuid) or (event.kind == "status" and event.dispatch_uuid is None):
+        if belongs(event, self.dispatch_uuid) or (event.kind == "status" and event.dispatch_uuid is None):
             self.refresh()
 
     def refresh(self) -> None:

@@ -8,7 +8,7 @@ import ipywidgets as widgets
 
 from fbfailover.tutorial.display import code_block
 from fbfailover.tutorial.twins import Twins
-from fbfailover.widgets._html import StaticFallback
+from fbfailover.widgets.live import StaticFallback
 
 __all__ = ["TwinTabs"]
 

@@ -8,10 +8,10 @@ import pytest
 import requests
 
 from fbfailover.background import serve
-from fbfailover.sandbox.accounts import AccountError, create_account
 from fbfailover.sandbox.core import Core, SandboxSettings
 from fbfailover.sandbox.embedded import Sandbox
 from fbfailover.sandbox.server import make_app
+from fbfailover.sandbox.workshop_client import AccountError, create_account
 from fbfailover.webhooks.signature import SignatureError, verify_signed_webhook
 from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, PSID, SIGNATURE_SECRET, create_app, mint, post_dispatch
 from tests.sandbox.test_sandbox_standalone import ROOT, Standalone

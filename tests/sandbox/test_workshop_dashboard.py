@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 
-from fbfailover.sandbox.accounts import create_account
 from fbfailover.sandbox.activity import STEPS, STUCK_AFTER_ERROR, STUCK_AFTER_IDLE, Activity
 from fbfailover.sandbox.embedded import Sandbox
+from fbfailover.sandbox.workshop_client import create_account
 from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, PAGE, PSID, SMS_TO, create_app, mint, post_dispatch
 from tests.sandbox.test_workshop import DASHBOARD_TOKEN, TOKEN, Attendee
 

@@ -177,3 +177,31 @@ def test_json_lines_file(tmp_path):
     assert [(line["seq"], line["kind"]) for line in lines] == [(1, "status"), (2, "final_report")]
     assert lines[1]["body"]["template"] == "failover"
     store.close()  # twice is fine
+
+
+def test_wait_until_returns_what_the_predicate_found_once_the_state_holds():
+    store = EventStore()
+    store.add(status(1, "submitted"))
+
+    def both(events):
+        found = [e.status for e in events if e.kind == "status"]
+        return found if {"submitted", "delivered"} <= set(found) else None
+
+    adder = threading.Thread(target=lambda: store.add(status(2, "delivered")))
+    seen_before = store.wait_until(lambda events: [e.status for e in events], 1)
+    assert seen_before == ["submitted"]
+    adder.start()
+    try:
+        assert store.wait_until(both, 10, wanted="submitted and delivered") == ["submitted", "delivered"]
+    finally:
+        adder.join()
+
+
+def test_wait_until_times_out_naming_what_it_waited_for_and_ticks_meanwhile():
+    store = EventStore()
+    store.add(status(1, "submitted"))
+    ticks = []
+    with pytest.raises(WaitTimeout, match="a delivered status") as caught:
+        store.wait_until(lambda events: None, 0.3, wanted="a delivered status", tick=0.05,
+                         on_tick=lambda: ticks.append(1))
+    assert "submitted" in str(caught.value) and ticks

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import TYPE_CHECKING
 
-from fbfailover.channels import CHANNELS, ERROR_CODES, by_name
+from fbfailover.channels import CHANNELS, ERROR_CODES, AddressKind, TableMapping, by_name
 from fbfailover.config import display_name
 
+from ..bodies import iso
 from ..http import ERRORS, TOKEN_HEADER, ControlHandler, Problem
+
+if TYPE_CHECKING:
+    from ..clock import Clock
 
 __all__ = ["TOKEN_HEADER", "control_routes"]
 
 
-DEFAULT_DELAYS = {c.name: c.delivered_after for c in CHANNELS}
+DEFAULT_DELAYS = TableMapping(lambda: {c.name: c.delivered_after for c in CHANNELS})
 
 
 class InfoHandler(ControlHandler):
@@ -29,9 +34,9 @@ class InfoHandler(ControlHandler):
             {
                 "sandbox": "fbfailover",
                 "api_key": self.account().api_key,
-                "clock": self.core.clock.describe(),
+                "clock": _clock(self.core.clock),
                 "pending_timers": len(self.core.scheduler),
-                "default_delays": DEFAULT_DELAYS,
+                "default_delays": dict(DEFAULT_DELAYS),
             },
         )
 
@@ -39,7 +44,7 @@ class InfoHandler(ControlHandler):
 class ClockHandler(ControlHandler):
     def get(self) -> None:
         self.account()  # in workshop mode: credentials first
-        self.reply(200, self.core.clock.describe())
+        self.reply(200, _clock(self.core.clock))
 
 
 class AdvanceHandler(ControlHandler):
@@ -47,7 +52,7 @@ class AdvanceHandler(ControlHandler):
         self.instructor()
         body = self.checked_body("advance")
         fired = await self.core.scheduler.advance(float(body["seconds"]))
-        self.reply(200, {**self.core.clock.describe(), "fired": fired})
+        self.reply(200, {**_clock(self.core.clock), "fired": fired})
 
 
 class RecipientsHandler(ControlHandler):
@@ -119,11 +124,26 @@ class InboundHandler(ControlHandler):
         # account-level inbound webhook (moCallBackUrl).
         table = by_name(channel)
         # The user is addressed like the channel's recipients, the page or number like its senders.
-        sender = body.get("from") or (_digits(12, "447") if table.to_kind == "number" else _digits(16))
-        recipient = body.get("to") or (_digits(12, "447") if table.from_kind != "id" else _digits(15))
+        sender = body.get("from") or _made_up(table.kind("to"), 16)
+        recipient = body.get("to") or _made_up(table.kind("from"), 15)
         result = self.core.messages.inbound(account, channel, sender, recipient, body.get("text") or "Hello", app)
         self.core.db.commit()
         self.reply(202, result)
+
+
+def _clock(clock: Clock) -> dict:
+    """Where simulated time stands, as the control API shows it."""
+    now = clock.now()
+    return {"mode": "manual" if clock.manual else "real", "time_scale": clock.scale, "now": iso(now),
+            "now_unix": round(now, 3)}
+
+
+def _made_up(kind: AddressKind, id_length: int) -> str:
+    """An address of ``kind`` for a user or page the request did not name: the kind's sample, a UK mobile
+    number, or an id of ``id_length`` digits."""
+    if kind.sample is not None:
+        return kind.sample
+    return _digits(id_length) if kind.pattern is None else _digits(12, "447")
 
 
 def _digits(n: int, prefix: str = "") -> str:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 
-from ..bodies import shown
-from ..clock import iso
+from ..bodies import iso, shown
 from ..http import ControlHandler, Problem
 
 __all__ = ["inspection_routes"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..documents import new_message
 from ..http import BaseHandler
 from ..validation import check_message_v01, check_message_v1
 
@@ -17,17 +18,7 @@ class MessagesV01Handler(BaseHandler):
         problems = check_message_v01(body)
         if problems:
             raise self.invalid(problems)
-        msg = {
-            "account_id": account.id,
-            "application_id": app_id,
-            "auth": scheme,
-            "api": "v0.1",
-            "webhook_version": "v0.1",
-            "channel": body["to"]["type"],
-            "to": body["to"],
-            "from": body["from"],
-            "client_ref": body.get("client_ref"),
-        }
+        msg = new_message(account.id, app_id, scheme, body, api="v0.1")
         self.core.messages.submit(msg, self.core.clock.now())
         await self.core.db.saved()
         self.reply(202, {"message_uuid": msg["uuid"]})
@@ -49,8 +40,8 @@ class MessagesV1Handler(BaseHandler):
             answer = {"message_uuid": first["uuid"], "workflow_id": workflow["uuid"]}
             self.core.activity.step(account.id, "v1_failover")
         else:
-            msg = {"account_id": account.id, "application_id": app_id, "auth": scheme,
-                   **self.core.messages.v1_message(body, app_id)}
+            msg = new_message(account.id, app_id, scheme, body, api="v1",
+                              webhook_version=self.core.messages.webhook_version(body, app_id))
             self.core.messages.submit(msg, self.core.clock.now())
             answer = {"message_uuid": msg["uuid"]}
         await self.core.db.saved()

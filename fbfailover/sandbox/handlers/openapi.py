@@ -151,7 +151,23 @@ def _paths() -> dict[str, Any]:
                                            errors=(400, 401, 404, 415, 429))},
         "/_sandbox/attendee": {"put": _op("This account's display name on the workshop dashboard",
                                           {"200": "api_key, name"}, auth=control, errors=(400, 401, 415))},
+        "/_sandbox/workshop": {"get": _as(_op(
+            "The instructor's dashboard page (workshop mode; the token as header or ?token=)", {"200": "HTML page"},
+            auth=["workshop"], errors=(401, 404), params=[_query("token")]), "text/html")},
+        "/_sandbox/workshop/state": {"get": _op(
+            "Every account's activity, stuck attendees first, and the room's summary (the dashboard polls it)",
+            {"200": "now, steps, accounts, summary"}, auth=["workshop"], errors=(401, 404),
+            params=[_query("token")])},
+        "/_sandbox/workshop/state.csv": {"get": _as(_op(
+            "The same rows as CSV, to keep after the workshop", {"200": "CSV"}, auth=["workshop"],
+            errors=(401, 404), params=[_query("token")]), "text/csv")},
     }
+
+
+def _as(op: dict[str, Any], media_type: str) -> dict[str, Any]:
+    """``op`` with its 200 answer in ``media_type`` (a page, a CSV file) instead of JSON."""
+    op["responses"]["200"]["content"] = {media_type: {"schema": {"type": "string"}}}
+    return op
 
 
 def _account_settings() -> dict[str, Any]:

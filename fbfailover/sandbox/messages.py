@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fbfailover.channels import DEFAULT_ERRORS, DEFAULT_READ_AFTER, by_name
 
 from .bodies import address_v01, anchor, inbound, inbound_sms, shown, status_body
+from .clock import TimerKind
 
 if TYPE_CHECKING:
     from .activity import Activity
@@ -65,7 +66,6 @@ class Messages:
         self.scheduler = scheduler
         self.webhooks = webhooks
         self._listeners: list[Listener] = []
-        scheduler.on("status", self._on_status)
 
     def listen(self, listener: Listener) -> None:
         """Call ``listener(message, status, at)`` after every status step of every message."""
@@ -79,20 +79,11 @@ class Messages:
             return app["status_url"] if app else ""
         return account.dr_url
 
-    def v1_message(self, item: dict, application_id: str | None) -> dict:
-        """The parts of a v1 message its webhooks need; statuses come in the version the send or the application
-        asks for (``webhook_version``, else ``capabilities.messages.version``, else v1)."""
+    def webhook_version(self, item: dict, application_id: str | None) -> str:
+        """The shape of a v1 message's status webhooks: the version the send or the application asks for
+        (``webhook_version``, else ``capabilities.messages.version``, else v1)."""
         app = self.catalog.application(application_id) if application_id else None
-        version = item.get("webhook_version") or (app or {}).get("messages_version") or "v1"
-        return {
-            "api": "v1",
-            "webhook_version": version,
-            "channel": item["channel"],
-            "to": item["to"],
-            "from": item["from"],
-            "client_ref": item.get("client_ref"),
-            "webhook_url": item.get("webhook_url"),
-        }
+        return item.get("webhook_version") or (app or {}).get("messages_version") or "v1"
 
     def _emit(self, msg: dict, entry: dict) -> None:
         account = self.accounts.by_id(msg["account_id"])
@@ -125,10 +116,11 @@ class Messages:
         ident = msg["to"] if isinstance(msg["to"], str) else (msg["to"].get("id") or msg["to"].get("number"))
         rule = self.catalog.recipient(msg["account_id"], rule_channel(msg["channel"]), ident)
         for delay, status, code in plan(msg["channel"], rule):
-            self.scheduler.add(at + delay, "status", msg["uuid"], {"status": status, "error_code": code})
+            self.scheduler.add(at + delay, TimerKind.STATUS, msg["uuid"], {"status": status, "error_code": code})
         return msg
 
-    def _on_status(self, message_uuid: str, data: dict, at: float) -> None:
+    def on_status_timer(self, message_uuid: str, data: dict, at: float) -> None:
+        """The ``STATUS`` timer of a message: record its next step, emit that webhook, tell the listeners."""
         msg = self.records.message(message_uuid)
         if msg is None:
             return
@@ -154,8 +146,10 @@ class Messages:
         """
         at = self.clock.now()
         url = app["inbound_url"] if app else account.mo_url
-        if channel == "sms" and app is None:
-            version, kind = "sms", "inbound_sms"
+        found = by_name(channel)
+        sms_api = found.inbound_without_application if found else None
+        if sms_api and app is None:  # the SMS API's own format (the only API the table names here)
+            version, kind = sms_api, "inbound_sms"
             body = inbound_sms(account.api_key, account.signature_secret, sender, recipient, text, time.time())
             message_uuid, timestamp = body["messageId"], body["message-timestamp"]
         else:

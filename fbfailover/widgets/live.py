@@ -1,4 +1,5 @@
-"""Small shared pieces of the views: escaping, a static snapshot object, the event source protocol."""
+"""The live views' shared parts: ``LiveView`` (a view that follows an event source), the ``StaticFallback`` mixin
+(what a reader without a kernel sees), escaping and the event source protocol."""
 
 from __future__ import annotations
 
