@@ -107,9 +107,9 @@ class Attendee:
         auth = (account.api_key, account.api_secret)
         rx = self.receiver = StreamSource(self.url, account.api_key, account.api_secret,
                                           signature_secret=account.signature_secret)
-        self.call(session, "POST", "/account/settings", 200, data={
-            "api_key": account.api_key, "api_secret": account.api_secret,
-            "moCallBackUrl": rx.inbound_sms_url, "drCallBackUrl": rx.delivery_receipt_url})
+        self.call(session, "POST", "/account/settings", 200,  # credentials in the query, as the Account API takes them
+                  params={"api_key": account.api_key, "api_secret": account.api_secret},
+                  data={"moCallBackUrl": rx.inbound_sms_url, "drCallBackUrl": rx.delivery_receipt_url})
         inbound = self.call(session, "POST", "/_sandbox/inbound", 202, auth=auth,
                             json={"channel": "messenger", "text": "hello"})
         psid = inbound["from"]["id"] if isinstance(inbound["from"], dict) else inbound["from"]
@@ -152,11 +152,11 @@ class Attendee:
             raise RuntimeError(f"{len(recorded)} webhooks recorded, {len(undelivered)} not delivered")
 
 
-def start_sandbox(db: Path, time_scale: float) -> tuple[subprocess.Popen, str]:
+def start_sandbox(db: Path, time_scale: float, attendees: int) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "fbfailover.sandbox", "--port", "0", "--db", str(db), "--workshop",
-         "--workshop-token", TOKEN, "--time-scale", str(time_scale)],
+         "--workshop-token", TOKEN, "--time-scale", str(time_scale), "--max-accounts", str(attendees + 1)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
     match = re.search(r"listening on (http://\S+)", proc.stdout.readline())
     if not match:
@@ -196,7 +196,7 @@ def main() -> int:
     groups = [g for g in groups if g]
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="fbfailover-workshop-") as tmp:
-        proc, url = start_sandbox(Path(tmp) / "workshop.sqlite3", args.time_scale)
+        proc, url = start_sandbox(Path(tmp) / "workshop.sqlite3", args.time_scale, args.attendees)
         try:
             with context.Manager() as manager, context.Pool(len(groups)) as pool:
                 start = manager.Barrier(args.attendees + 1)

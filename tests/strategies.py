@@ -101,7 +101,8 @@ def start_target(key_pair: tuple[str, str]) -> tuple[Any, Target]:
 
     core = Core.open(":memory:", SandboxSettings(clock="manual", workshop=True, instructor_token=TOKEN,
                                                     api_key=API_KEY, api_secret=API_SECRET,
-                                                    signature_secret=SIGNATURE_SECRET))
+                                                    signature_secret=SIGNATURE_SECRET, loopback_only=True,
+                                                    max_accounts=1_000_000))
     server = serve(make_app(core), on_start=core.start, on_stop=core.stop, name="fuzz-sandbox", **SERVER_LIMITS)
     return server, Target(server.url, *key_pair).setup()
 
@@ -534,8 +535,9 @@ def _deliveries(t: Target) -> st.SearchStrategy[Request]:
 
 def _accounts(t: Target) -> st.SearchStrategy[Request]:
     return st.one_of(
-        st.builds(lambda h, n: Request("POST", "/_sandbox/accounts", 201, headers={h: TOKEN}, params=n),
-                  st.sampled_from(["X-Workshop-Token", "X-Instructor-Token"]), NOISE),
+        st.builds(lambda n: Request("POST", "/_sandbox/accounts", 201, headers={"X-Workshop-Token": TOKEN}, params=n),
+                  NOISE),
+        st.just(Request("POST", "/_sandbox/accounts", 0, headers={"X-Instructor-Token": TOKEN})),  # no longer read
         st.from_regex(r"[!-~]{0,30}", fullmatch=True).filter(lambda s: s != TOKEN).map(
             lambda s: Request("POST", "/_sandbox/accounts", 0, headers={"X-Workshop-Token": s})),
         st.just(Request("POST", "/_sandbox/accounts", 0, raw=b"{nope", headers={"X-Workshop-Token": TOKEN,
@@ -571,8 +573,8 @@ ENDPOINTS: dict[str, Callable[[Target], st.SearchStrategy[Request]]] = {
     "GET /*/ping": lambda t: st.one_of(*(_get_cases(p, 200, None)(t) for p in (
         "/v0.1/dispatch/ping", "/v0.1/messages/ping", "/v1/messages/ping", "/v2/applications/ping"))),
     "GET /_sandbox": _get_cases("/_sandbox", 200),
-    "GET /_sandbox/clock": _get_cases("/_sandbox/clock", 200, None),
-    "GET /_sandbox/openapi.json": _get_cases("/_sandbox/openapi.json", 200, None),
+    "GET /_sandbox/clock": _get_cases("/_sandbox/clock", 200),  # credentials needed in workshop mode
+    "GET /_sandbox/openapi.json": _get_cases("/_sandbox/openapi.json", 200),
     "POST /_sandbox/clock/advance": _advance,
     "/_sandbox/recipients": _recipient,
     "POST /_sandbox/inbound": _inbound,

@@ -15,6 +15,8 @@ from fbfailover.errors import ConfigError
 TOKEN = "join-the-room"
 
 
+DASHBOARD_TOKEN = "the-instructors-dashboard-token"
+
 @pytest.fixture(scope="module")
 def room():
     """A sandbox in workshop mode, as `fbfailover sandbox --workshop` runs it (a 600 s expiry takes 50 ms)."""
@@ -23,7 +25,8 @@ def room():
     from fbfailover.sandbox.embedded import Sandbox
     from fbfailover.sandbox.server import make_app
 
-    core = Core.open(":memory:", SandboxSettings(time_scale=12_000, workshop=True, instructor_token=TOKEN))
+    core = Core.open(":memory:", SandboxSettings(time_scale=12_000, workshop=True, instructor_token=TOKEN,
+                                                 dashboard_token=DASHBOARD_TOKEN))
     box = Sandbox(serve(make_app(core), on_start=core.start, on_stop=core.stop), core)
     yield box
     box.stop()
@@ -107,7 +110,8 @@ def sandbox_without_workshop():
 
 
 def _dashboard_row(room, api_key: str) -> dict:
-    state = requests.get(f"{room.url}/_sandbox/workshop/state", headers={"X-Workshop-Token": TOKEN}, timeout=10)
+    state = requests.get(f"{room.url}/_sandbox/workshop/state", headers={"X-Dashboard-Token": DASHBOARD_TOKEN},
+                         timeout=10)
     return next(row for row in state.json()["accounts"] if row["api_key"] == api_key)
 
 

@@ -130,7 +130,7 @@ class Activity:
         """Note a request answered for ``account_id``; a 4xx/5xx answer becomes its last error.
 
         Args:
-            account_id: the account the request acted for (or claimed to).
+            account_id: the account the request acted for (authenticated: a refused login is no one's).
             status: the HTTP status answered.
             title: the problem title of an error answer.
             api: False for the sandbox's own endpoints (``/_sandbox/...``): their successes are no progress.

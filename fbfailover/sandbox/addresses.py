@@ -21,7 +21,8 @@ import socket
 import subprocess
 from collections.abc import Iterable
 
-__all__ = ["EVERY_INTERFACE", "from_ip_json", "interfaces", "reachable_hosts", "url_host"]
+__all__ = ["EVERY_INTERFACE", "from_ip_json", "interfaces", "private_callback", "private_callback_resolved",
+           "reachable_hosts", "url_host"]
 
 #: Bind addresses that mean "every interface".
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
@@ -132,3 +133,67 @@ def url_host(host: str) -> str:
         The URL's host part.
     """
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+async def private_callback_resolved(url: str, timeout: float = 2.0) -> str | None:
+    """``private_callback``, and for a host name also the addresses it resolves to now (on the loop's resolver).
+
+    A name that resolves to loopback or link-local (``localtest.me``, a rebinding name) is refused like the address
+    itself. A name that does not resolve in ``timeout`` seconds is let through: its webhooks will fail to connect.
+    What a name resolves to later, at delivery time, is not checked again.
+    """
+    import asyncio
+    from urllib.parse import urlsplit
+
+    why = private_callback(url)
+    if why is not None:
+        return why
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+        ipaddress.ip_address(host.split("%")[0])
+        return None  # an address: checked above
+    except ValueError:
+        pass
+    try:
+        found = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(host, None), timeout)
+    except (OSError, UnicodeError, asyncio.TimeoutError):
+        return None
+    for *_, sockaddr in found:
+        why = private_callback(f"http://{url_host(str(sockaddr[0]))}/")
+        if why is not None:
+            return f"{why.replace('points at', 'resolves to')} ({host} is {sockaddr[0]})"
+    return None
+
+
+def private_callback(url: str) -> str | None:
+    """Why a workshop refuses ``url`` as a callback URL, or None: loopback and link-local hosts are refused.
+
+    In a workshop the sandbox runs on the instructor's machine: a callback to ``127.0.0.1:PORT`` would make the
+    sandbox call that machine's own services for an attendee, and ``/_sandbox/deliveries`` would tell the answer
+    (a port scanner). So loopback (``127.0.0.0/8``, ``::1``, ``localhost`` and ``*.localhost``), link-local
+    (``169.254.0.0/16``, ``fe80::/10``, the cloud metadata address among them) and unspecified (``0.0.0.0``, ``::``)
+    hosts are refused. The sandbox's own mailbox addresses are checked before this (``mailbox.route_of``). A host
+    name is not resolved here (``private_callback_resolved`` does that).
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return "is not a URL"
+    if host == "localhost" or host.endswith(".localhost"):
+        return "points at the sandbox's own machine (loopback)"
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        try:  # the forms the resolver also reads as IPv4: 2130706433, 127.1, 0x7f.0.0.1, 0177.0.0.1
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return None if host else "has no host"
+    mapped = getattr(address, "ipv4_mapped", None)
+    address = mapped or address
+    if address.is_loopback or address.is_unspecified:
+        return "points at the sandbox's own machine (loopback)"
+    if address.is_link_local:
+        return "points at a link-local address"
+    return None

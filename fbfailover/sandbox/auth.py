@@ -19,7 +19,6 @@ the check slow. A token without ``acl`` may call every path. Filters are not emu
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hmac
 import math
@@ -31,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from fbfailover.eventstream import basic_credentials
 
 if TYPE_CHECKING:
     from .catalog import Account, Accounts, Catalog
@@ -66,17 +67,20 @@ MAX_HEADER = 16 * 1024  # an application JWT is under 1 KB
 class AuthError(Exception):
     """Raised when credentials are missing or wrong; ``scheme`` is ``bearer``, ``basic`` or ``none``."""
 
-    def __init__(self, scheme: str, why: str):
+    def __init__(self, scheme: str, why: str, account_id: int | None = None):
         super().__init__(why)
         self.scheme = scheme
         self.why = why
+        #: Set only when the credentials were proven to be an account's (a JWT whose signature verified but which
+        #: expired, say): its refusal is then that account's doing. A refused secret or signature is no one's.
+        self.account_id = account_id
 
 
 class AccessDenied(AuthError):
     """Raised when a valid token's ``acl`` does not allow the method and path called (a 403, not a 401)."""
 
-    def __init__(self, why: str):
-        super().__init__("bearer", why)
+    def __init__(self, why: str, account_id: int | None = None):
+        super().__init__("bearer", why, account_id)
 
 
 def _segment_matches(pattern: str, segment: str) -> bool:
@@ -181,9 +185,10 @@ class Authenticator:
         self._keys: dict[str, tuple[str, rsa.RSAPublicKey]] = {}
         self._verified: OrderedDict[str, tuple[str, int, float, float | None, dict | None]] = OrderedDict()
         self._cache_size = cache_size
+        catalog.on_application_change.append(self.forget)
 
     def forget(self, application_id: str) -> None:
-        """Drop cached keys and tokens of an application that changed or was deleted."""
+        """Drop cached keys and tokens of an application that changed or was deleted (the catalog calls it)."""
         self._keys.pop(application_id, None)
         self._verified.clear()
 
@@ -216,48 +221,24 @@ class Authenticator:
             account, app_id = self.bearer(credentials, method, path)
             return "jwt", account, app_id
         if scheme == "basic":
-            return "basic", self.basic(credentials), None
+            return "basic", self.basic(header), None
         raise AuthError("none", "unsupported authorization scheme")
 
-    def basic(self, credentials: str) -> Account:
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise AuthError("basic", "malformed Basic credentials") from exc
-        api_key, sep, api_secret = decoded.partition(":")
-        account = self.check_secret(api_key, api_secret) if sep else None
+    def basic(self, header: str | None) -> Account:
+        """The account of an ``Authorization: Basic`` header (the whole header value).
+
+        Raises:
+            AuthError: not Basic, malformed, or a wrong api_key or api_secret.
+        """
+        if header and len(header) > MAX_HEADER:
+            raise AuthError("basic", f"Request header 'Authorization' longer than {MAX_HEADER} characters")
+        given = basic_credentials(header)
+        if given is None:
+            raise AuthError("basic", "send api_key:api_secret as Basic credentials")
+        account = self.check_secret(*given)
         if account is None:
             raise AuthError("basic", "wrong api_key or api_secret")
         return account
-
-    def claimed(self, header: str | None) -> int | None:
-        """The account that refused credentials claim to be, for the workshop dashboard's "last error" only.
-
-        Never grants anything: it reads the ``api_key`` of Basic credentials, or the ``application_id`` of a JWT
-        without checking its signature, so that an attendee's wrong secret or badly signed token shows on their row.
-
-        Args:
-            header: the request's ``Authorization`` header.
-
-        Returns:
-            The claimed account's id, or ``None`` when the header names no known account or application.
-        """
-        if not header or len(header) > MAX_HEADER:
-            return None
-        scheme, _, credentials = header.strip().partition(" ")
-        try:
-            if scheme.lower() == "basic":
-                decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-                account = self.accounts.by_key(decoded.partition(":")[0]) if ":" in decoded else None
-                return account.id if account is not None else None
-            if scheme.lower() == "bearer":
-                claims = jwt.decode(credentials.strip(), options={"verify_signature": False})
-                app_id = claims.get("application_id") if isinstance(claims, dict) else None
-                app = self.catalog.application(app_id) if isinstance(app_id, str) else None
-                return app["account_id"] if app is not None else None
-        except (binascii.Error, UnicodeDecodeError, ValueError, jwt.PyJWTError):
-            return None
-        return None
 
     def check_secret(self, api_key: str | None, api_secret: str | None) -> Account | None:
         if not api_key or api_secret is None:
@@ -277,15 +258,16 @@ class Authenticator:
                 self._verified.popitem(last=False)
         app_id, account_id, exp, nbf, acl = cached
         if now > exp + LEEWAY:
-            raise AuthError("bearer", "token expired")
+            raise AuthError("bearer", "token expired", account_id)
         if nbf is not None and now + LEEWAY < nbf:
-            raise AuthError("bearer", "token not valid yet")
+            raise AuthError("bearer", "token not valid yet", account_id)
         if app_id not in self._keys:  # deleted since it was verified
             self._verified.pop(token, None)
             raise AuthError("bearer", "unknown application")
         if path and not acl_allows(acl, method, path):
             allowed = ", ".join(acl["paths"]) if acl else ""
-            raise AccessDenied(f"the token's acl does not allow {method.upper()} {path} (it allows: {allowed})")
+            raise AccessDenied(f"the token's acl does not allow {method.upper()} {path} (it allows: {allowed})",
+                               account_id)
         return self.accounts.by_id(account_id), app_id
 
     def _verify(self, token: str) -> tuple[str, int, float, float | None, dict | None]:
@@ -317,21 +299,26 @@ class Authenticator:
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise AuthError("bearer", "bad signature") from exc
+        owner = app["account_id"]  # the signature verified: what follows is that account's own doing
         iat, exp, nbf, jti = claims.get("iat"), claims.get("exp"), claims.get("nbf"), claims.get("jti")
         if not _time(iat):
-            raise AuthError("bearer", "iat is missing or not a time in seconds")
+            raise AuthError("bearer", "iat is missing or not a time in seconds", owner)
         if not isinstance(jti, str) or not jti:
-            raise AuthError("bearer", "jti claim missing")
+            raise AuthError("bearer", "jti claim missing", owner)
         if exp is None:
             exp = iat + DEFAULT_LIFETIME
         elif not _time(exp):
-            raise AuthError("bearer", "exp is not a time in seconds")
+            raise AuthError("bearer", "exp is not a time in seconds", owner)
         elif exp - iat > MAX_LIFETIME:
-            raise AuthError("bearer", "exp more than 24 hours after iat")
+            raise AuthError("bearer", "exp more than 24 hours after iat", owner)
         elif exp - iat < MIN_LIFETIME:
-            raise AuthError("bearer", f"exp less than {MIN_LIFETIME} seconds after iat")
+            raise AuthError("bearer", f"exp less than {MIN_LIFETIME} seconds after iat", owner)
         if nbf is not None and not _time(nbf):
-            raise AuthError("bearer", "nbf is not a time in seconds")
+            raise AuthError("bearer", "nbf is not a time in seconds", owner)
         if iat > self.now() + LEEWAY:
-            raise AuthError("bearer", "iat in the future")
-        return app_id, app["account_id"], float(exp), (float(nbf) if nbf is not None else None), _acl_claim(claims)
+            raise AuthError("bearer", "iat in the future", owner)
+        try:
+            acl = _acl_claim(claims)
+        except AuthError as exc:
+            raise AuthError("bearer", exc.why, owner) from exc
+        return app_id, owner, float(exp), (float(nbf) if nbf is not None else None), acl

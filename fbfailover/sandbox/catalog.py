@@ -6,6 +6,7 @@ import json
 import secrets
 import string
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .storage import dumps
@@ -81,6 +82,9 @@ class Accounts:
             account = self._by_id[account_id] = self._by_key[row[1]] = Account(row)
         return account
 
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM accounts").fetchone()[0]
+
     def all(self) -> list[Account]:
         return [self.by_id(i) for (i,) in self.db.execute("SELECT id FROM accounts ORDER BY id")]
 
@@ -104,6 +108,9 @@ class Catalog:
     def __init__(self, db: Database):
         self.db = db
         self._apps: dict[str, dict] = {}
+        #: Called with an application's id when it changes or is deleted: what caches something derived from it
+        #: (the authenticator's parsed keys and verified tokens) forgets it, without a handler having to.
+        self.on_application_change: list[Callable[[str], None]] = []
         self._rules: dict[tuple[int, str, str], dict | None] = {}
 
     # -- applications -----------------------------------------------------------------------------------
@@ -113,7 +120,12 @@ class Catalog:
             "ON CONFLICT (id) DO UPDATE SET name=excluded.name, public_key=excluded.public_key, doc=excluded.doc",
             (app_id, account_id, name, public_key, dumps(doc)),
         )
+        self._changed(app_id)
+
+    def _changed(self, app_id: str) -> None:
         self._apps.pop(app_id, None)
+        for listener in self.on_application_change:
+            listener(app_id)
 
     def application(self, app_id: str) -> dict | None:
         """The application ``app_id`` (cached: every status webhook looks up its URL); treat it as read-only."""
@@ -138,7 +150,7 @@ class Catalog:
 
     def delete_application(self, app_id: str) -> None:
         self.db.execute("DELETE FROM applications WHERE id=?", (app_id,))
-        self._apps.pop(app_id, None)
+        self._changed(app_id)
 
     # -- recipients -------------------------------------------------------------------------------------
     def set_recipient(self, account_id: int, channel: str, ident: str, rule: dict) -> None:

@@ -52,11 +52,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workshop-token",
-        "--instructor-token",
         dest="workshop_token",
         default=None,
         metavar="TOKEN",
         help="the token attendees join with (default $FBFAILOVER_WORKSHOP_TOKEN, else a new random one)",
+    )
+    parser.add_argument(
+        "--dashboard-token",
+        default=None,
+        metavar="TOKEN",
+        help="with --workshop: the instructor's token for the dashboard, which lists every api_key (default "
+        "$FBFAILOVER_DASHBOARD_TOKEN, else a new random one); never the join token",
+    )
+    parser.add_argument(
+        "--max-accounts",
+        type=int,
+        default=200,
+        metavar="N",
+        help="with --workshop: accounts the room may create, the instructor's included (default 200)",
+    )
+    parser.add_argument(
+        "--secrets-file",
+        default=None,
+        metavar="PATH",
+        help="with --workshop: where the instructor's account secrets and dashboard URL are written (mode 0600; "
+        "default workshop-instructor.txt next to the database); they are never printed",
     )
     parser.add_argument(
         "--public-url",
@@ -123,9 +143,18 @@ def run(args: argparse.Namespace) -> int:
     except StorageError as exc:
         print(f"fbfailover sandbox: {exc}", file=sys.stderr)
         return 2
-    token = None
+    token = dashboard = None
     if args.workshop:
         token = args.workshop_token or os.environ.get("FBFAILOVER_WORKSHOP_TOKEN") or secrets.token_urlsafe(12)
+        dashboard = (args.dashboard_token or os.environ.get("FBFAILOVER_DASHBOARD_TOKEN")
+                     or secrets.token_urlsafe(18))
+        if dashboard == token:
+            print("fbfailover sandbox: the dashboard token must differ from the workshop (join) token: attendees "
+                  "have the join token, and the dashboard lists every api_key", file=sys.stderr)
+            return 2
+    if args.max_accounts < 1:
+        print("fbfailover sandbox: --max-accounts must be at least 1", file=sys.stderr)
+        return 2
     settings = SandboxSettings(
         time_scale=args.time_scale,
         clock=args.clock,
@@ -134,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
         signature_secret=args.signature_secret,
         workshop=args.workshop,
         instructor_token=token,
+        dashboard_token=dashboard,
+        max_accounts=args.max_accounts,
+        loopback_only=args.host in LOOPBACK,
     )
     try:
         sockets = tornado.netutil.bind_sockets(args.port, address=args.host)
@@ -164,6 +196,11 @@ def run(args: argparse.Namespace) -> int:
         account = core.account
         url = f"http://{args.host}:{port}"
         print(f"fbfailover sandbox listening on {url}", flush=True)
+        secrets_file = None
+        if token:  # the room sees this terminal: the instructor's secrets and dashboard URL go to a 0600 file
+            secrets_file = _write_instructor_file(args, core, url, port, dashboard)
+            print(f"The instructor's account secrets and the dashboard URL are in {secrets_file} (mode 0600; "
+                  "do not project it)", flush=True)
         if args.state_file:
             from .instance import SandboxState, write_state
 
@@ -171,12 +208,13 @@ def run(args: argparse.Namespace) -> int:
                 os.getpid(), url, str(core.db.path), account.api_key, account.api_secret, account.signature_secret,
                 settings.time_scale, time.time()))
             print(f"api_key={account.api_key} (the secrets are in {args.state_file})", flush=True)
-        else:
+        elif not token:
             print(f"api_key={account.api_key} api_secret={account.api_secret} "
                   f"signature_secret={account.signature_secret}", flush=True)
         print(f"db={core.db.path} clock={settings.clock} time_scale={settings.time_scale:g}", flush=True)
         if token:
-            print(join_instructions(args.host, port, token, public_url=args.public_url), flush=True)
+            print(join_instructions(args.host, port, token, public_url=args.public_url, secrets_file=secrets_file),
+                  flush=True)
         watch.start()
         await stop.wait()
         watch.stop()
@@ -239,8 +277,39 @@ class _Watch:
             self._stop.set()
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _write_instructor_file(args: argparse.Namespace, core, url: str, port: int, dashboard: str | None) -> str:
+    """Write the instructor's account secrets and dashboard URL to a 0600 file; returns its path."""
+    from pathlib import Path
+
+    from fbfailover.config import data_dir
+
+    from .instance import write_private
+
+    if args.secrets_file:
+        path = Path(args.secrets_file)
+    elif str(core.db.path) != ":memory:":
+        path = Path(core.db.path).with_name("workshop-instructor.txt")
+    else:
+        path = data_dir() / "workshop-instructor.txt"
+    account = core.account
+    first = args.public_url.rstrip("/") if args.public_url else url
+    write_private(path, "\n".join([
+        "# The instructor's account of this workshop sandbox and the dashboard: keep this file to yourself.",
+        f"VONAGE_API_KEY={account.api_key}",
+        f"VONAGE_API_SECRET={account.api_secret}",
+        f"VONAGE_SIGNATURE_SECRET={account.signature_secret}",
+        f"FBFAILOVER_DASHBOARD_TOKEN={dashboard}",
+        f"# Instructor dashboard: {first}/_sandbox/workshop?token={dashboard}",
+        "",
+    ]))
+    return str(path)
+
+
 def join_instructions(host: str, port: int, token: str, *, public_url: str | None = None,
-                      found: list[tuple[str, str]] | None = None) -> str:
+                      found: list[tuple[str, str]] | None = None, secrets_file: str | None = None) -> str:
     """What an instructor reads out or writes on the board: an attendee's ``.env`` lines and the dashboard URL.
 
     Args:
@@ -273,10 +342,12 @@ def join_instructions(host: str, port: int, token: str, *, public_url: str | Non
         f"  FBFAILOVER_WORKSHOP_TOKEN={token}",
         "Their notebooks then create the account on first use and save its credentials in .env. By hand:",
         f"  curl -X POST -H 'X-Workshop-Token: {token}' {first}/_sandbox/accounts",
-        f"Instructor dashboard (project it; the link holds the token): {first}/_sandbox/workshop?token={token}",
     ]
-    if not public_url and host in ("127.0.0.1", "localhost", "::1"):
+    if not public_url and host in LOOPBACK:
         lines.append("Only this machine can reach 127.0.0.1: use --host 0.0.0.0 to serve the room.")
     elif not public_url and host in EVERY_INTERFACE:
         lines.append("Behind a proxy or NAT, pass --public-url with the address attendees reach instead.")
+    where = secrets_file or "the instructor's secrets file"
+    lines.append(f"Instructor dashboard: {first}/_sandbox/workshop?token=... with the dashboard token in {where} "
+                 "(not the join token: the dashboard lists every api_key)")
     return "\n".join(lines)

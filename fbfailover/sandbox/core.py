@@ -36,7 +36,12 @@ class SandboxSettings:
     api_secret: str | None = None
     signature_secret: str | None = None
     workshop: bool = False
-    instructor_token: str | None = None
+    instructor_token: str | None = None  # the join token attendees create accounts with
+    dashboard_token: str | None = None  # the instructor's alone: the dashboard lists every api_key
+    max_accounts: int = 200  # accounts a workshop may hold, the instructor's included
+    #: Listening on loopback only: every caller already reaches this machine's ports, so a workshop allows
+    #: callback URLs on loopback (a rehearsal on one machine); otherwise it refuses them.
+    loopback_only: bool = False
     max_body: int = 1024 * 1024
 
     def __post_init__(self) -> None:
@@ -44,6 +49,8 @@ class SandboxSettings:
             raise ValueError("clock must be 'real' or 'manual'")
         if self.time_scale <= 0:
             raise ValueError("time_scale must be positive")
+        if self.max_accounts < 1:
+            raise ValueError("max_accounts must be at least 1")
 
 
 class Core:
@@ -66,7 +73,7 @@ class Core:
         start = float(db.meta("clock") or time.time())
         self.clock = Clock(start, self.settings.time_scale, manual=self.settings.clock == "manual")
         self.scheduler = Scheduler(db, self.records, self.clock)
-        self.mailbox = Mailbox(db)
+        self.mailbox = Mailbox(db, max_polls=max(256, 2 * self.settings.max_accounts))  # a kernel holds one
         self.webhooks = Webhooks(db, self.records, self.accounts, self.clock, self.scheduler, self.mailbox)
         self.activity = Activity()  # what each account did lately: the workshop dashboard reads it
         self.messages = Messages(self.records, self.catalog, self.accounts, self.clock, self.scheduler, self.webhooks,

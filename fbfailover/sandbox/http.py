@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APP_ERRORS",
+    "DASHBOARD_HEADER",
     "ERRORS",
     "MAX_DEPTH",
     "MESSAGES_ERRORS",
-    "OLD_TOKEN_HEADER",
     "SERVER_LIMITS",
     "TOKEN_HEADER",
     "VERSION",
@@ -42,20 +42,24 @@ APP_ERRORS = f"{ERRORS}/application"
 MESSAGES_ERRORS = f"{ERRORS}/messages"
 #: JSON nested deeper than this is refused (400): no request of these APIs comes close.
 MAX_DEPTH = 32
-#: The HTTP server's own limits: larger bodies and header blocks reach the handlers, which answer them with
-#: problem JSON (413 past ``SandboxSettings.max_body``, 401 for a huge ``Authorization``) rather than a bare close.
-SERVER_LIMITS = {"max_body_size": 64 * 1024 * 1024, "max_header_size": 1024 * 1024}
-#: The header of the workshop token (accounts and the instructor's dashboard); the old name is still accepted.
+#: The HTTP server's own limits: bodies up to 4 MB and header blocks up to 1 MB reach the handlers, which answer
+#: them with problem JSON (413 past ``SandboxSettings.max_body``, 401 for a huge ``Authorization``) rather than a
+#: bare close; past these the server closes the connection without reading more.
+SERVER_LIMITS = {"max_body_size": 4 * 1024 * 1024, "max_header_size": 1024 * 1024}
+#: The header of the workshop (join) token: attendees create their accounts with it.
 TOKEN_HEADER = "X-Workshop-Token"
-OLD_TOKEN_HEADER = "X-Instructor-Token"
+#: The header of the dashboard token, the instructor's alone (the dashboard lists every api_key).
+DASHBOARD_HEADER = "X-Dashboard-Token"
 
 
 class Problem(tornado.web.HTTPError):
     """Raised to answer with a problem-details JSON body (``status`` and the body's fields)."""
 
     def __init__(self, status: int, title: str, detail: str, *, type: str = ERRORS,
-                 invalid_parameters: list[dict] | None = None, **extra: Any):
+                 invalid_parameters: list[dict] | None = None, headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(status)
+        #: Headers of the answer (``WWW-Authenticate``, ``Retry-After``): tornado clears the others on an error.
+        self.headers = headers or {}
         self.body: dict[str, Any] = {"type": type, "title": title, "detail": detail, "instance": uuid.uuid4().hex}
         if invalid_parameters is not None:
             self.body["invalid_parameters"] = invalid_parameters
@@ -104,6 +108,8 @@ class BaseHandler(tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, Problem):
             body = exc.body
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
         elif isinstance(exc, SaveError):
             self.set_status(503)
             body = Problem(503, "Service Unavailable", f"Nothing was accepted: {exc}", type=f"{ERRORS}#storage").body
@@ -203,24 +209,26 @@ class BaseHandler(tornado.web.RequestHandler):
         try:
             scheme, account, app_id = self.core.auth.authenticate(self.request.headers.get("Authorization"),
                                                                   self.request.method, self.request.path)
-            if basic_only and scheme != "basic":
-                raise AuthError("bearer", "this API takes Basic credentials")
+            if basic_only and scheme != "basic":  # a verified JWT, on the wrong API: the account's own mistake
+                raise AuthError("bearer", "this API takes Basic credentials", account.id)
             self.account_id = account.id
             if scheme == "jwt":
                 self.core.activity.step(account.id, "jwt")
             return scheme, account, app_id
         except AccessDenied as exc:  # the token is fine, what it may call is not this
-            self.account_id = self.core.auth.claimed(self.request.headers.get("Authorization"))
+            self.account_id = exc.account_id  # a verified token: its account's own request
             raise Problem(403, "Forbidden", f"Your JWT does not grant access to this resource: {exc.why}",
                           type=f"{ERRORS}#forbidden") from exc
         except AuthError as exc:
-            self.account_id = self.core.auth.claimed(self.request.headers.get("Authorization"))
-            self.set_header("WWW-Authenticate", 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"')
+            # Recorded for an account only when the credentials proved to be its own (a JWT signed with its
+            # application's key, expired say): an api_key or application id alone proves nothing.
+            self.account_id = exc.account_id
+            challenge = {"WWW-Authenticate": 'Basic realm="sandbox"' if basic_only else 'Bearer realm="sandbox"'}
             if self.family == "application":
                 raise Problem(401, "Unauthorized", "You did not provide correct credentials.",
-                              type=f"{ERRORS}#unauthorized") from exc
+                              type=f"{ERRORS}#unauthorized", headers=challenge) from exc
             detail = exc.why if exc.scheme == "none" and self.family == "v1" else "Invalid Token"
-            raise Problem(401, "Unauthorised", detail, type=f"{ERRORS}#unauthorized") from exc
+            raise Problem(401, "Unauthorised", detail, type=f"{ERRORS}#unauthorized", headers=challenge) from exc
 
 
 class ControlHandler(BaseHandler):
@@ -231,17 +239,14 @@ class ControlHandler(BaseHandler):
         header = self.request.headers.get("Authorization")
         if not header:
             if self.core.settings.workshop:
-                raise Problem(401, "Unauthorised", "Workshop mode: send your api_key:api_secret as Basic credentials")
+                raise Problem(401, "Unauthorised", "Workshop mode: send your api_key:api_secret as Basic credentials",
+                              type=f"{ERRORS}#unauthorized")
             return self.core.account
         try:
-            account = (
-                self.core.auth.basic(header.partition(" ")[2].strip())
-                if header.lower().startswith("basic ")
-                else self._refuse()
-            )
-        except AuthError as exc:
-            self.account_id = self.core.auth.claimed(header)
-            raise Problem(401, "Unauthorised", "Invalid credentials for the control API") from exc
+            account = self.core.auth.basic(header)
+        except AuthError as exc:  # recorded for no account: naming an api_key proves nothing
+            raise Problem(401, "Unauthorised", "Invalid credentials for the control API",
+                          type=f"{ERRORS}#unauthorized") from exc
         self.account_id = account.id
         return account
 
@@ -249,9 +254,6 @@ class ControlHandler(BaseHandler):
         """In workshop mode, refuse anyone but the primary account (the clock is shared by every attendee)."""
         if self.core.settings.workshop and self.account().id != self.core.account.id:
             raise Problem(403, "Forbidden", "Workshop mode: only the instructor's account can move the shared clock")
-
-    def _refuse(self) -> Account:
-        raise AuthError("basic", "control endpoints take Basic credentials")
 
     def checked_body(self, definition: str) -> Any:
         body = self.body(empty={})

@@ -20,7 +20,7 @@ from pathlib import Path
 from fbfailover.config import data_dir
 
 __all__ = ["DB_FILE", "LOG_FILE", "SANDBOX_HEADER", "STATE_FILE", "SandboxState", "alive", "answers", "files",
-           "read_state", "started", "stop_project_sandbox", "write_state"]
+           "read_state", "started", "stop_project_sandbox", "write_private", "write_state"]
 
 STATE_FILE = "sandbox.json"
 LOG_FILE = "sandbox.log"
@@ -50,12 +50,18 @@ class SandboxState:
 
 def write_state(path: str | os.PathLike[str], state: SandboxState) -> None:
     """Write ``state`` to ``path`` atomically, readable by this user only (it holds the account's secrets)."""
+    write_private(path, json.dumps(asdict(state)))
+
+
+def write_private(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` atomically, created 0600 (readable by this user only) before a byte is written."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an old partial file keeps its mode through O_CREAT
     with os.fdopen(fd, "w") as fh:
-        json.dump(asdict(state), fh)
+        fh.write(text)
     os.replace(partial, target)
 
 

@@ -10,12 +10,18 @@ and pulls its own account's items with a cursor (``GET /_sandbox/events?after=N`
 Items live in the database, so a sandbox restart loses none, and an item is handed out only once committed, so a
 cursor never skips one. Each account keeps its latest ``KEPT`` items; older ones are dropped in batches, and a
 reader whose cursor fell behind is told how many it missed.
+
+Only the sandbox puts items here (``Webhooks`` delivers to its own mailbox addresses without HTTP): a POST to a
+mailbox address from outside is refused (``handlers/events.py``), so every item a reader takes was made by the
+sandbox. An item is at most ``MAX_ITEM_BYTES`` (the largest webhook the sandbox makes is a few KB), and all items
+together at most ``MAX_TOTAL_BYTES``: past it the oldest items of the account with the most bytes are dropped
+(and counted as missed), so the database cannot grow without bound. The wire format of the stream is the one
+event-stream protocol (``fbfailover.eventstream``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import time
@@ -23,14 +29,19 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from fbfailover.eventstream import DEFAULT_LIMIT, MAX_WAIT, LongPolls, encode_item, page
+
 if TYPE_CHECKING:
     from .storage import Database
 
-__all__ = ["KEPT", "MAX_WAIT", "PREFIX", "Mailbox", "route_of"]
+__all__ = ["KEPT", "MAX_ITEM_BYTES", "MAX_TOTAL_BYTES", "MAX_WAIT", "PREFIX", "Mailbox", "route_of"]
 
 PREFIX = "/_sandbox/mailbox/"
 KEPT = 10_000  # items kept per account
-MAX_WAIT = 25.0  # real seconds a long-poll may wait
+#: The largest item kept: a webhook of the sandbox is a few KB (a 4,096-character text, escaped, at most ~25 KB).
+MAX_ITEM_BYTES = 64 * 1024
+#: The bytes of every account's items together; past it the largest mailbox loses its oldest items.
+MAX_TOTAL_BYTES = 256 * 1024 * 1024
 _PRUNE_EVERY = 500  # items put per account between prunes
 _PATH = re.compile(r"/_sandbox/mailbox/([^/]+)(/.*)")
 
@@ -45,7 +56,7 @@ def route_of(url: str) -> tuple[str, str, str] | None:
 class Mailbox:
     """The mailboxes of every account over one database; long-polls wait on the server's loop."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, max_polls: int = 256):
         self.db = db
         db.after_commit.append(self._published)
         self._published_id = self._top()  # every item up to here is committed
@@ -56,9 +67,22 @@ class Mailbox:
         self._touched: set[int] = set()
         self._since_prune: dict[int, int] = {}
         self._waiters: dict[int, set[asyncio.Future]] = {}
+        self.max_item_bytes, self.max_total_bytes = MAX_ITEM_BYTES, MAX_TOTAL_BYTES
+        #: The open long-polls, capped per account and in all (``handlers/events.py`` answers 429 past them).
+        self.polls = LongPolls(per_key=8, total=max_polls)
+        self._bytes = db.execute("SELECT COALESCE(SUM(LENGTH(body)), 0) FROM mailbox").fetchone()[0]
 
     def put(self, account_id: int, route: str, query: str, headers: dict[str, str], body: bytes) -> int:
-        """Keep one item for ``account_id``; it is handed out once the current transaction commits."""
+        """Keep one item for ``account_id``; it is handed out once the current transaction commits.
+
+        Raises:
+            ValueError: the body is over ``max_item_bytes`` (nothing is kept).
+        """
+        if len(body) > self.max_item_bytes:
+            raise ValueError(f"a mailbox item is at most {self.max_item_bytes} bytes (this one has {len(body)})")
+        self._bytes += len(body)
+        if self._bytes > self.max_total_bytes:
+            self._shrink()
         cur = self.db.execute(
             "INSERT INTO mailbox (account_id, route, query, headers, body, created) VALUES (?, ?, ?, ?, ?, ?)",
             (account_id, route, query, json.dumps(headers), body, time.time()),
@@ -70,6 +94,25 @@ class Mailbox:
             self._prune(account_id)
         return cur.lastrowid or 0
 
+    def _shrink(self) -> None:
+        """Drop the oldest items of the account with the most bytes until every mailbox fits in a tenth less."""
+        goal = self.max_total_bytes * 9 // 10
+        while self._bytes > goal:
+            row = self.db.execute(
+                "SELECT account_id, SUM(LENGTH(body)) AS size FROM mailbox GROUP BY account_id ORDER BY size DESC "
+                "LIMIT 1").fetchone()
+            if row is None:
+                self._bytes = 0
+                return
+            account_id = row[0]
+            rows = self.db.execute("SELECT id, LENGTH(body) FROM mailbox WHERE account_id=? ORDER BY id LIMIT 100",
+                                   (account_id,)).fetchall()
+            upto, freed = rows[-1][0], sum(n for _, n in rows)
+            self.db.execute("DELETE FROM mailbox WHERE account_id=? AND id<=?", (account_id, upto))
+            self.db.execute("INSERT INTO mailbox_dropped (account_id, upto, count) VALUES (?, ?, ?)",
+                            (account_id, upto, len(rows)))
+            self._bytes -= freed
+
     def _top(self) -> int:
         return self.db.execute("SELECT MAX(id) FROM mailbox").fetchone()[0] or 0
 
@@ -79,7 +122,10 @@ class Mailbox:
         ).fetchone()
         if row is None:
             return
+        freed = self.db.execute("SELECT COALESCE(SUM(LENGTH(body)), 0) FROM mailbox WHERE account_id=? AND id<=?",
+                                (account_id, row[0])).fetchone()[0]
         dropped = self.db.execute("DELETE FROM mailbox WHERE account_id=? AND id<=?", (account_id, row[0])).rowcount
+        self._bytes -= freed
         self.db.execute("INSERT INTO mailbox_dropped (account_id, upto, count) VALUES (?, ?, ?)",
                         (account_id, row[0], dropped))
 
@@ -94,7 +140,7 @@ class Mailbox:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    def since(self, account_id: int, after: int, limit: int = 500) -> dict[str, Any]:
+    def since(self, account_id: int, after: int, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         """The committed items of an account after cursor ``after``, oldest first.
 
         Returns:
@@ -110,16 +156,15 @@ class Mailbox:
             "SELECT COALESCE(SUM(count), 0) FROM mailbox_dropped WHERE account_id=? AND upto>?", (account_id, after)
         ).fetchone()[0]
         events = [_item(*row) for row in rows]
-        return {"events": events, "cursor": events[-1]["id"] if events else after, "missed": missed,
-                "epoch": self.epoch}
+        return page(events, after, missed, self.epoch)
 
     def latest(self) -> dict[str, Any]:
         """No items, and the cursor of the newest committed one: where a reader of only what comes next starts."""
-        return {"events": [], "cursor": self._published_id, "missed": 0, "epoch": self.epoch}
+        return page([], self._published_id, 0, self.epoch)
 
-    async def wait(self, account_id: int, after: int, timeout: float) -> dict[str, Any]:
+    async def wait(self, account_id: int, after: int, timeout: float, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         """``since()``, waiting up to ``timeout`` real seconds (at most ``MAX_WAIT``) for a first item."""
-        found = self.since(account_id, after)
+        found = self.since(account_id, after, limit)
         if found["events"] or timeout <= 0:
             return found
         waiter = asyncio.get_running_loop().create_future()
@@ -130,13 +175,8 @@ class Mailbox:
             pass
         finally:
             self._waiters.get(account_id, set()).discard(waiter)
-        return self.since(account_id, after)
+        return self.since(account_id, after, limit)
 
 
 def _item(item_id: int, route: str, query: str, headers: str, body: bytes, created: float) -> dict[str, Any]:
-    try:
-        text, encoding = body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(body).decode("ascii"), "base64"
-    return {"id": item_id, "path": route, "query": query, "headers": json.loads(headers), "body": text,
-            "body_encoding": encoding, "received": created}
+    return encode_item(item_id, route, query, json.loads(headers), body, created)

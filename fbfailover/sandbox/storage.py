@@ -53,6 +53,7 @@ __all__ = [
     "check_database",
     "default_db",
     "dumps",
+    "private",
 ]
 
 WRITE_BEHIND = 0.02  # real seconds within which background writes are committed
@@ -202,6 +203,11 @@ class Database:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._lock = DatabaseLock(self.path)
+            try:
+                private(self.path)
+            except OSError as exc:
+                self._release()
+                raise StorageError(self.path, _reason(exc)) from exc
         # The loop thread uses it; start-up and shutdown may run on the thread that owns the sandbox.
         try:
             self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -319,6 +325,23 @@ class Database:
             self._lock = None
 
 
+def private(path: str | Path) -> None:
+    """Make the database at ``path`` readable by this user only, before SQLite writes a byte to it.
+
+    It holds every account's ``api_secret`` and ``signature_secret``. The file is created 0600 when missing (SQLite
+    then creates its ``-wal`` and ``-shm`` files with the same mode), and an existing one and its companions are
+    set to 0600. No umask is changed: that is the whole process's setting.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(f"{path}{suffix}", 0o600)
+
+
 def default_db() -> Path:
     """``<data dir>/sandbox.sqlite3``: data dir = ``FBFAILOVER_DATA_DIR`` or the project's ``.fbfailover``."""
     return data_dir() / "sandbox.sqlite3"
@@ -411,8 +434,10 @@ def _probe_sqlite(target: Path) -> None:
     if existed and not os.access(target, os.R_OK | os.W_OK):
         raise StorageError(target, "the file is read-only (permission denied)")
     try:
+        if not existed:
+            os.close(os.open(target, os.O_RDWR | os.O_CREAT, 0o600))  # never a moment readable by others
         conn = sqlite3.connect(str(target), timeout=1.0, isolation_level=None)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise StorageError(target, f"SQLite cannot open it ({exc})") from exc
     try:
         conn.execute("PRAGMA schema_version").fetchone()  # reads the header: fails on a file of another kind

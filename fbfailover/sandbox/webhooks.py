@@ -194,8 +194,11 @@ class Webhooks:
         if mailbox is not None:  # an address of this sandbox: keep it for the account's stream
             api_key, route, query = mailbox
             if api_key == account.api_key:
-                self.mailbox.put(account.id, route, query, {**headers, SENT_AT_HEADER: repr(started)}, body)
-                code = 200
+                try:
+                    self.mailbox.put(account.id, route, query, {**headers, SENT_AT_HEADER: repr(started)}, body)
+                    code = 200
+                except ValueError as exc:  # over the mailbox's item size: as a 413 would be
+                    code, error = 413, str(exc)
             else:
                 code, error = 403, "the mailbox of another account"
         else:

@@ -1,24 +1,20 @@
 """The live-mode receiver's event log: every kernel of the project subscribes to one receiver over HTTP.
 
 In live mode one ``fbfailover receiver`` process owns the tunnelled port. Each webhook it accepts is kept as it
-came (path, headers, exact body) in an ``EventLog``, and kernels read it with the same protocol the shared
-workshop sandbox serves at ``/_sandbox/events`` (so ``StreamSource`` reads both)::
+came (path, headers, exact body) in an ``EventLog``, and kernels read it at ``GET /_fbfailover/events`` with the
+one event-stream protocol the workshop sandbox serves at ``/_sandbox/events`` (``fbfailover.eventstream``: the
+query, the page, the item encoding, the problems, the 429 past the long-poll caps), so ``StreamSource`` reads both.
+Only the account's Basic credentials read it.
 
-    GET /_fbfailover/events?after=<cursor, default 0>&wait=<seconds 0..25, default 0>
-    Authorization: Basic base64(api_key:api_secret)          (the account's; else 401 problem JSON)
-    200 {"events": [{"id", "path", "headers", "body", "query", "received"}, ...],
-         "cursor": <id of the last event returned, or after>, "missed": <events after `after` already dropped>}
-
-It answers at once when events after the cursor exist, else waits up to ``wait`` seconds for one. The log keeps
-the latest ``MAX_EVENTS`` (10,000) events **in memory**: a restart of the receiver process loses them (kernels
-then start again from the new log's ids, and their stores dedupe what they saw twice).
+The log keeps the latest ``MAX_EVENTS`` (10,000) events and at most ``MAX_BYTES`` (64 MB) of bodies **in
+memory**, the oldest dropped first (a reader is told how many it missed); a restart of the receiver process loses
+them (kernels then start again from the new log's ids, and their stores dedupe what they saw twice). A waiting
+long-poll is woken by the event that answers it, never by polling.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import collections
 import hmac
 import threading
@@ -29,30 +25,52 @@ from typing import Any
 
 import tornado.web
 
-__all__ = ["EVENTS_PATH", "MAX_EVENTS", "MAX_WAIT", "EventLog", "EventsHandler"]
+from fbfailover.eventstream import (
+    MAX_WAIT,
+    RECEIVER_PATH,
+    RETRY_AFTER,
+    UNAUTHORIZED,
+    LongPolls,
+    QueryError,
+    basic_credentials,
+    encode_item,
+    page,
+    parse_query,
+    problem,
+)
 
-EVENTS_PATH = "/_fbfailover/events"
+__all__ = ["EVENTS_PATH", "MAX_BYTES", "MAX_EVENTS", "MAX_WAIT", "EventLog", "EventsHandler"]
+
+EVENTS_PATH = RECEIVER_PATH
 MAX_EVENTS = 10_000
-MAX_WAIT = 25.0
-_KEPT_HEADERS = ("Authorization", "Content-Type", "X-Fbfailover-Sent-At")
-_POLL = 0.05  # how often a long-poll looks again: cheap, and simpler than a loop-bound condition
+MAX_BYTES = 64 * 1024 * 1024
 
 
 class EventLog:
-    """Webhooks as they came, numbered from 1, the latest ``max_events`` kept; safe across threads."""
+    """Webhooks as they came, numbered from 1, the latest ``max_events`` and ``max_bytes`` kept; safe across
+    threads (a long-poll waits on its own loop and is woken from whichever thread adds)."""
 
-    def __init__(self, max_events: int = MAX_EVENTS):
+    def __init__(self, max_events: int = MAX_EVENTS, max_bytes: int = MAX_BYTES):
         #: Names this log: a reader whose cursor belongs to another (a restarted process) starts over.
         self.epoch = uuid.uuid4().hex
-        self.max_events = max_events
-        self._items: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_events)
+        self.max_events, self.max_bytes = max_events, max_bytes
+        self._items: collections.deque[tuple[dict[str, Any], int]] = collections.deque()
+        self._bytes = 0
         self._last_id = 0
         self._lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = set()
+        #: The open long-polls, capped in all (one account reads this log); past the cap a reader gets a 429.
+        self.polls = LongPolls(per_key=64, total=64)
 
     @property
     def last_id(self) -> int:
         """The id of the newest event (0 before the first)."""
         return self._last_id
+
+    @property
+    def bytes(self) -> int:
+        """The bytes of the bodies kept."""
+        return self._bytes
 
     def add(self, path: str, headers: Mapping[str, str], body: bytes, query: str = "",
             received: float | None = None) -> int:
@@ -62,38 +80,57 @@ class EventLog:
             path: the route it came to; headers: its headers (only those a reader needs are kept);
             body: the exact body bytes; query: the raw query string; received: epoch seconds (default now).
         """
-        try:
-            text, encoding = body.decode("utf-8"), None
-        except UnicodeDecodeError:  # not text: the exact bytes still travel, base64-encoded
-            text, encoding = base64.b64encode(body).decode("ascii"), "base64"
-        kept = {name: headers[name] for name in _KEPT_HEADERS if headers.get(name) is not None}
         with self._lock:
             self._last_id += 1
-            item: dict[str, Any] = {"id": self._last_id, "path": path, "headers": kept, "body": text,
-                                    "query": query, "received": time.time() if received is None else received}
-            if encoding:
-                item["body_encoding"] = encoding
-            self._items.append(item)
-            return self._last_id
+            item = encode_item(self._last_id, path, query, headers, body,
+                               time.time() if received is None else received)
+            self._items.append((item, len(body)))
+            self._bytes += len(body)
+            while len(self._items) > self.max_events or (self._bytes > self.max_bytes and len(self._items) > 1):
+                self._bytes -= self._items.popleft()[1]
+            waiters, self._waiters = self._waiters, set()
+        for loop, waiter in waiters:
+            loop.call_soon_threadsafe(_wake, waiter)
+        return self._last_id
 
-    def after(self, cursor: int) -> dict[str, Any]:
-        """The page a reader at ``cursor`` gets now: ``{"events", "cursor", "missed"}``."""
+    def after(self, cursor: int, limit: int | None = None) -> dict[str, Any]:
+        """The page a reader at ``cursor`` gets now: ``{"events", "cursor", "missed", "epoch"}``."""
         with self._lock:
-            events = [dict(item) for item in self._items if item["id"] > cursor]
-            oldest = self._items[0]["id"] if self._items else self._last_id + 1
+            events = [dict(item) for item, _ in self._items if item["id"] > cursor][:limit]
+            oldest = self._items[0][0]["id"] if self._items else self._last_id + 1
         missed = max(0, oldest - cursor - 1) if cursor < self._last_id else 0
-        return {"events": events, "cursor": events[-1]["id"] if events else cursor, "missed": missed,
-                "epoch": self.epoch}
+        return page(events, cursor, missed, self.epoch)
+
+    def latest(self) -> dict[str, Any]:
+        """No events, and the cursor of the newest: where a reader of only what comes next starts."""
+        return page([], self._last_id, 0, self.epoch)
+
+    async def wait(self, cursor: int, timeout: float, limit: int | None = None) -> dict[str, Any]:
+        """``after()``, waiting up to ``timeout`` real seconds for a first event (woken by ``add``)."""
+        deadline = time.monotonic() + min(timeout, MAX_WAIT)
+        loop = asyncio.get_running_loop()
+        while True:
+            waiter = loop.create_future()
+            with self._lock:  # registered before looking: an add after the look still wakes it
+                self._waiters.add((loop, waiter))
+            found = self.after(cursor, limit)
+            left = deadline - time.monotonic()
+            if found["events"] or left <= 0:
+                with self._lock:
+                    self._waiters.discard((loop, waiter))
+                return found
+            try:
+                await asyncio.wait_for(waiter, left)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                with self._lock:
+                    self._waiters.discard((loop, waiter))
 
 
-def _basic(header: str) -> tuple[str, str] | None:
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        user, _, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return user, password
+def _wake(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class EventsHandler(tornado.web.RequestHandler):
@@ -109,13 +146,12 @@ class EventsHandler(tornado.web.RequestHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Stay silent (see ``fbfailover.webhooks.app``)."""
 
-    def _problem(self, status: int, title: str, detail: str) -> None:
+    def _problem(self, status: int, title: str, detail: str, invalid_parameters: list[dict] | None = None) -> None:
         self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish({"title": title, "detail": detail})
+        self.finish(problem(status, title, detail, invalid_parameters))
 
     def _authorized(self) -> bool:
-        given = _basic(self.request.headers.get("Authorization", ""))
+        given = basic_credentials(self.request.headers.get("Authorization"))
         if self.credentials is None or given is None:
             return False
         key_ok = hmac.compare_digest(given[0].encode(), self.credentials[0].encode())
@@ -127,21 +163,23 @@ class EventsHandler(tornado.web.RequestHandler):
             self.set_header("WWW-Authenticate", 'Basic realm="fbfailover receiver"')
             detail = ("send the account's API key and secret with Basic authentication" if self.credentials
                       else "this receiver was started without the account's API key and secret")
-            self._problem(401, "Unauthorized", detail)
+            self._problem(401, UNAUTHORIZED, detail)
             return
         try:
-            after = int(self.get_query_argument("after", "0"))
-            wait = float(self.get_query_argument("wait", "0"))
-        except ValueError:
-            self._problem(400, "Bad Request", "after must be an integer and wait a number of seconds")
+            query = parse_query(lambda name: self.get_query_argument(name, None))
+        except QueryError as exc:
+            self._problem(400, "Bad Request", str(exc), exc.problems)
             return
-        if after < 0 or not 0 <= wait <= MAX_WAIT:
-            self._problem(400, "Bad Request", f"after must be 0 or more and wait between 0 and {MAX_WAIT:g} s")
+        if query.after is None:
+            self.finish(self.log.latest())
             return
-        deadline = time.monotonic() + wait
-        page = self.log.after(after)
-        while not page["events"] and time.monotonic() < deadline:
-            await asyncio.sleep(_POLL)
-            page = self.log.after(after)
-        self.set_header("Content-Type", "application/json")
-        self.finish(page)
+        if query.wait > 0 and not self.log.polls.take("account"):
+            self.set_header("Retry-After", str(RETRY_AFTER))
+            self._problem(429, "Too Many Requests", f"Too many long-polls are open; ask again in {RETRY_AFTER} s")
+            return
+        try:
+            found = await self.log.wait(query.after, query.wait, query.limit)
+        finally:
+            if query.wait > 0:
+                self.log.polls.give_back("account")
+        self.finish(found)

@@ -20,7 +20,6 @@ sandbox is retried with a short back-off, for as long as the source runs; the cu
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import threading
@@ -30,6 +29,7 @@ from urllib.parse import parse_qsl
 
 import requests
 
+from fbfailover.eventstream import MAX_WAIT, RETRY_AFTER, SANDBOX_PATH, decode_body, sealed
 from fbfailover.webhooks.intake import Intake
 from fbfailover.webhooks.signature import DEFAULT_MAX_AGE
 from fbfailover.webhooks.source import EventSource
@@ -37,7 +37,7 @@ from fbfailover.webhooks.store import DEFAULT_MAX_EVENTS, EventStore
 
 __all__ = ["SANDBOX_EVENTS", "StreamSource", "cursor_file"]
 
-SANDBOX_EVENTS = "/_sandbox/events"
+SANDBOX_EVENTS = SANDBOX_PATH
 _BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -76,6 +76,8 @@ class StreamSource(EventSource):
         base = base_url.rstrip("/")
         intake = Intake(EventStore(max_events), signature_secret or None, max_age, api_key=api_key)
         self.events_url = base + events_path
+        #: A sandbox seals every item with the account's signature secret: with the secret, take only sealed ones.
+        self._seal_key = signature_secret if events_path == SANDBOX_PATH and signature_secret else None
         self.cursor_path = Path(cursor_path) if cursor_path is not None else None
         self.epoch, self.cursor = self._load_cursor()
         self._positioned = not (from_latest and not self.epoch)  # False until the server said where "latest" is
@@ -84,7 +86,7 @@ class StreamSource(EventSource):
         self.missed = 0
         self.problem: str | None = None  # why the stream is not flowing, when it is not
         self._auth = (api_key, api_secret)
-        self._wait = wait
+        self._wait = min(max(wait, 0.0), MAX_WAIT)  # the protocol refuses a longer wait
         self._halt = threading.Event()
         self._session = requests.Session()
         self._thread = threading.Thread(target=self._run, name="fbfailover-stream", daemon=True)
@@ -131,7 +133,8 @@ class StreamSource(EventSource):
             if response.status_code != 200:
                 self._down(f"{self.events_url} answered {response.status_code}: {_detail(response)}")
                 failures += 1
-                self._halt.wait(_BACKOFF[-1] if response.status_code in (401, 403, 404) else
+                self._halt.wait(_retry_after(response) if response.status_code == 429 else
+                                _BACKOFF[-1] if response.status_code in (401, 403, 404) else
                                 _BACKOFF[min(failures, len(_BACKOFF)) - 1])
                 continue
             failures = 0
@@ -163,13 +166,15 @@ class StreamSource(EventSource):
                                "(its mailbox keeps the latest 10,000 per account)")
             self.missed = missed
         for item in page.get("events") or []:
-            body = item.get("body", "")
-            raw = base64.b64decode(body) if item.get("body_encoding") == "base64" else body.encode("utf-8")
-            query = dict(parse_qsl(item.get("query") or "", keep_blank_values=True))
-            # Its signature is checked as of when the server kept it: a kernel back after an absence still
-            # takes what waited for it.
-            self.intake.receive(item.get("path", "/webhooks/status"), raw, item.get("headers") or {}, query=query,
-                                received_at=item.get("received"))
+            route = item.get("path", "/webhooks/status")
+            if self._seal_key is not None and not sealed(self._seal_key, epoch, item):
+                self.intake.store.reject(route, "not sealed by the sandbox with this account's signature secret", 403)
+            else:
+                query = dict(parse_qsl(item.get("query") or "", keep_blank_values=True))
+                # Its signature is checked as of when the server kept it: a kernel back after an absence still
+                # takes what waited for it.
+                self.intake.receive(route, decode_body(item), item.get("headers") or {}, query=query,
+                                    received_at=item.get("received"))
             self.cursor = max(self.cursor, int(item["id"]))
         if page.get("events") or (self.cursor_path is not None and not self.cursor_path.exists()):
             self._save_cursor()
@@ -194,6 +199,14 @@ class StreamSource(EventSource):
     def __repr__(self) -> str:
         state = "connected" if self.connected else (self.problem or "connecting")
         return f"StreamSource({self.events_url!r}, {state}, signatures {self.signatures}, cursor {self.cursor})"
+
+
+def _retry_after(response: requests.Response) -> float:
+    """The seconds a 429 asks to wait (``Retry-After``), within 0.5..30."""
+    try:
+        return min(max(float(response.headers.get("Retry-After", RETRY_AFTER)), 0.5), 30.0)
+    except ValueError:
+        return float(RETRY_AFTER)
 
 
 def _detail(response: requests.Response) -> str:

@@ -15,7 +15,7 @@ from fbfailover.sandbox.embedded import Sandbox
 from fbfailover.tutorial import gallery
 from tests.browser.lab import screenshot
 from tests.sandbox.sandbox_helpers import create_app, mint, post_dispatch
-from tests.sandbox.test_workshop import TOKEN, Attendee
+from tests.sandbox.test_workshop import DASHBOARD_TOKEN, TOKEN, Attendee
 
 
 def row(page: Page, attendee: Attendee):
@@ -24,7 +24,7 @@ def row(page: Page, attendee: Attendee):
 
 def test_the_dashboard_follows_the_room_without_reloading(room: Sandbox, page: Page):
     first, second = Attendee(room.url), Attendee(room.url)
-    page.goto(f"{room.url}/_sandbox/workshop?token={TOKEN}")
+    page.goto(f"{room.url}/_sandbox/workshop?token={DASHBOARD_TOKEN}")
     expect(page).to_have_url(re.compile(r"/_sandbox/workshop$"))  # the token left the address bar
     expect(page.locator("#rows tr")).to_have_count(3)  # the two attendees, then the instructor
     expect(page.locator("#rows tr").last).to_contain_text("instructor")
@@ -46,8 +46,8 @@ def test_the_dashboard_follows_the_room_without_reloading(room: Sandbox, page: P
     bad = post_dispatch(second, mint(other["id"], other["keys"]["private_key"]), body={"workflow": []})
     assert bad.status_code == 400
     expect(row(page, second).locator("td.last-error")).to_have_text("400 Your request parameters didn't validate.")
-    wrong = requests.get(f"{room.url}/v2/applications", auth=(first.api_key, "wrong"), timeout=10)
-    assert wrong.status_code == 401
+    wrong = requests.get(f"{room.url}/v2/applications", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert wrong.status_code == 401  # a JWT of first's own application where Basic is needed: first's own error
     expect(row(page, first).locator("td.last-error")).to_have_text("401 Unauthorized")
 
     # A latecomer's row appears.
@@ -80,9 +80,10 @@ def test_the_dashboard_names_attendees_and_puts_the_stuck_first(room: Sandbox, p
     bearer = {"Authorization": f"Bearer {mint(app['id'], app['keys']['private_key'])}"}
     assert requests.get(f"{room.url}/v2/applications", headers=bearer, timeout=10).status_code == 401
 
-    state = requests.get(f"{room.url}/_sandbox/workshop/state", headers={"X-Workshop-Token": TOKEN}, timeout=10)
+    state = requests.get(f"{room.url}/_sandbox/workshop/state", headers={"X-Dashboard-Token": DASHBOARD_TOKEN},
+                         timeout=10)
     assert [row["name"] for row in state.json()["accounts"]] == ["Ada", "<i>Bo</i>", None]  # the instructor last
-    page.goto(f"{room.url}/_sandbox/workshop?token={TOKEN}")
+    page.goto(f"{room.url}/_sandbox/workshop?token={DASHBOARD_TOKEN}")
     ada_row = page.locator(f'#rows tr[data-api-key="{ada.settings.api_key}"]')
     expect(ada_row.locator(".name")).to_have_text("Ada")
     expect(page.locator("#reached th[data-step='application']")).to_have_text("2 / 2")

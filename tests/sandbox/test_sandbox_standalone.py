@@ -35,7 +35,14 @@ class Standalone:
         match = re.fullmatch(r"fbfailover sandbox listening on (http://127\.0\.0\.1:\d+)\n", first)
         assert match, first + self.proc.stderr.read()
         self.url = match.group(1)
-        creds = dict(part.split("=", 1) for part in self.proc.stdout.readline().split())
+        second = self.proc.stdout.readline()
+        kept = re.search(r" are in (\S+) \(mode 0600", second)  # a workshop prints its secrets to a file only
+        if kept:
+            lines = Path(kept.group(1)).read_text().splitlines()
+            found = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+            creds = {name: found[f"VONAGE_{name.upper()}"] for name in ("api_key", "api_secret", "signature_secret")}
+        else:
+            creds = dict(part.split("=", 1) for part in second.split())
         self.api_key, self.api_secret = creds["api_key"], creds["api_secret"]
         self.signature_secret = creds["signature_secret"]
 

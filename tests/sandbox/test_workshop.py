@@ -17,6 +17,8 @@ from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET, PSID, SIGNATURE_S
 from tests.sandbox.test_sandbox_standalone import ROOT, Standalone
 
 TOKEN = "room-42-token"
+#: The instructor's dashboard token: not the join token attendees have.
+DASHBOARD_TOKEN = "dashboard-7-token"
 
 
 def start_workshop(token: str = TOKEN, db: str = ":memory:", **settings) -> Sandbox:
@@ -27,6 +29,8 @@ def start_workshop(token: str = TOKEN, db: str = ":memory:", **settings) -> Sand
             clock=settings.pop("clock", "manual"),
             workshop=True,
             instructor_token=token,
+            dashboard_token=settings.pop("dashboard_token", DASHBOARD_TOKEN),
+            loopback_only=settings.pop("loopback_only", True),  # bound to 127.0.0.1 below, like --host 127.0.0.1
             api_key=API_KEY,
             api_secret=API_SECRET,
             signature_secret=SIGNATURE_SECRET,
@@ -67,9 +71,9 @@ def test_accounts_need_the_token_and_are_fresh_each_time(room):
     wrong = requests.post(url, headers={"X-Workshop-Token": "nope"}, timeout=10)
     assert wrong.status_code == 401 and "FBFAILOVER_WORKSHOP_TOKEN" in wrong.json()["detail"]
     old_header = requests.post(url, headers={"X-Instructor-Token": TOKEN}, timeout=10)
-    assert old_header.status_code == 201
+    assert old_header.status_code == 401  # the old header name is no longer read
     first, second = create_account(room.url, TOKEN), create_account(room.url, TOKEN)
-    assert len({first.api_key, second.api_key, API_KEY, old_header.json()["api_key"]}) == 4
+    assert len({first.api_key, second.api_key, API_KEY}) == 3
     assert first.api_secret != second.api_secret and first.signature_secret != second.signature_secret
     assert "***" in repr(first) and first.api_secret not in repr(first)
     with pytest.raises(AccountError, match="refused"):
@@ -197,6 +201,7 @@ def test_the_cli_prints_how_attendees_join(tmp_path):
     try:
         lines = [box.proc.stdout.readline() for _ in range(6)]
         text = "".join(lines)
+        assert box.api_secret not in text and box.signature_secret not in text  # they went to a 0600 file
         assert re.search(r"FBFAILOVER_SANDBOX_URL=http://127\.0\.0\.1:\d+", text), text
         assert "FBFAILOVER_WORKSHOP_TOKEN=tok-123" in text
         account = create_account(box.url, "tok-123")

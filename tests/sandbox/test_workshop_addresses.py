@@ -60,8 +60,9 @@ def test_the_printed_lines_name_each_address_and_the_dashboard():
     text = join_instructions("0.0.0.0", 8765, "tok", found=ROOM)
     assert re.findall(r"FBFAILOVER_SANDBOX_URL=(\S+)", text) == ["http://192.168.1.20:8765", "http://10.0.0.7:8765"]
     assert "FBFAILOVER_WORKSHOP_TOKEN=tok" in text and "one of these" in text
-    assert "Instructor dashboard (project it; the link holds the token): " \
-           "http://192.168.1.20:8765/_sandbox/workshop?token=tok" in text
+    assert "Instructor dashboard: http://192.168.1.20:8765/_sandbox/workshop?token=... with the dashboard token" \
+           in text
+    assert "?token=tok" not in text  # the join token never opens the dashboard
     six = join_instructions("::", 8765, "tok", found=ROOM)
     assert re.findall(r"FBFAILOVER_SANDBOX_URL=(\S+)", six) == ["http://[2001:db8::20]:8765"]
     alone = join_instructions("0.0.0.0", 8765, "tok", found=[("lo", "127.0.0.1")])
@@ -73,7 +74,7 @@ def test_a_public_url_is_the_only_one_printed():
     assert re.findall(r"https?://[^\s']+", text) == [
         "https://hub.example.org/sandbox",
         "https://hub.example.org/sandbox/_sandbox/accounts",
-        "https://hub.example.org/sandbox/_sandbox/workshop?token=tok",
+        "https://hub.example.org/sandbox/_sandbox/workshop?token=...",
     ]
     assert "192.168" not in text and "--host 0.0.0.0" not in text
 
@@ -87,8 +88,17 @@ def test_the_cli_prints_the_public_url_and_a_dashboard_that_opens(tmp_path):
             lines.append(box.proc.stdout.readline())
         text = "".join(lines)
         assert re.findall(r"FBFAILOVER_SANDBOX_URL=(\S+)", text) == ["http://sandbox.example:9000"]
-        assert lines[-1].rstrip().endswith("http://sandbox.example:9000/_sandbox/workshop?token=tok-9")
-        page = requests.get(f"{box.url}/_sandbox/workshop", params={"token": "tok-9"}, timeout=10)
+        # The instructor's secrets and dashboard token are in a 0600 file, never printed where the room reads.
+        secrets = tmp_path / "workshop-instructor.txt"
+        assert str(secrets) in text and (secrets.stat().st_mode & 0o777) == 0o600
+        written = dict(line.split("=", 1) for line in secrets.read_text().splitlines() if "=" in line
+                       and not line.startswith("#"))
+        assert written["VONAGE_API_SECRET"] not in text and written["FBFAILOVER_DASHBOARD_TOKEN"] not in text
+        assert "http://sandbox.example:9000/_sandbox/workshop?token=" + written["FBFAILOVER_DASHBOARD_TOKEN"] \
+            in secrets.read_text()
+        assert requests.get(f"{box.url}/_sandbox/workshop", params={"token": "tok-9"}, timeout=10).status_code == 401
+        page = requests.get(f"{box.url}/_sandbox/workshop", params={"token": written["FBFAILOVER_DASHBOARD_TOKEN"]},
+                            timeout=10)
         assert page.status_code == 200 and "Workshop dashboard" in page.text
     finally:
         assert box.stop() == 0

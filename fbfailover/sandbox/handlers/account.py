@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 
+from ..addresses import private_callback_resolved
 from ..auth import AuthError
 from ..http import BaseHandler, Problem
+from ..mailbox import route_of
 from ..reachability import unreachable
 
 __all__ = ["AccountSettingsHandler"]
@@ -27,14 +29,13 @@ class AccountSettingsHandler(BaseHandler):
         values = self.body(form=True)
         query = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()}
         account = self.core.auth.check_secret(query.get("api_key"), query.get("api_secret"))
-        if account is None and self.request.headers.get("Authorization", "").lower().startswith("basic "):
+        if account is None and self.request.headers.get("Authorization"):
             try:
-                _, account, _ = self.core.auth.authenticate(self.request.headers["Authorization"])
+                account = self.core.auth.basic(self.request.headers["Authorization"])
             except AuthError:
                 account = None
-        named = query.get("api_key") or values.get("api_key")
-        claimed = account or (self.core.accounts.by_key(named) if named else None)
-        self.account_id = claimed.id if claimed is not None else None  # the workshop dashboard's row
+        # The workshop dashboard's row: only an authenticated caller's request counts (naming a key proves nothing).
+        self.account_id = account.id if account is not None else None
         if account is None:  # credentials in the form body are not among the Account API's ways
             self.reply(401, {"error-code": "401", "error-code-label": "authentication failed"})
             return
@@ -45,6 +46,11 @@ class AccountSettingsHandler(BaseHandler):
             for name, url in urls.items()
             if url and not url.startswith(("http://", "https://"))
         ]
+        if self.core.settings.workshop and not self.core.settings.loopback_only:
+            named = [(name, url) for name, url in urls.items() if url and not route_of(url)]
+            reasons = await asyncio.gather(*(private_callback_resolved(url) for _, url in named))
+            problems += [{"name": name, "reason": f"{why}: a workshop sandbox calls no address on its own machine"}
+                         for (name, _), why in zip(named, reasons, strict=True) if why]
         if problems:
             raise Problem(400, "Bad Request", "Invalid webhook URL", invalid_parameters=problems)
         checked = {name: url for name, url in urls.items() if url}

@@ -14,12 +14,17 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..addresses import private_callback_resolved
 from ..auth import load_public_key
 from ..http import APP_ERRORS, ERRORS, BaseHandler, Problem
+from ..mailbox import route_of
 from ..validation import check
 
 __all__ = ["ApplicationHandler", "ApplicationsHandler"]
 
+
+#: The largest page number: (page - 1) x page_size stays far inside SQLite's 64-bit integers.
+MAX_PAGE = 10**12
 
 def _generate_key_pair() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -52,6 +57,8 @@ class _ApplicationBase(BaseHandler):
     async def _save(self, account_id: int, app_id: str, existing_key: str | None) -> dict:
         body = self.body(empty={})
         problems = check("applications.json", "application", body)
+        if not problems and self.core.settings.workshop and not self.core.settings.loopback_only:
+            problems = await _private_callbacks(body.get("capabilities") or {})
         public_key = ((body.get("keys") or {}).get("public_key") if isinstance(body, dict) else None) or None
         if not problems and public_key is not None:
             try:
@@ -70,7 +77,6 @@ class _ApplicationBase(BaseHandler):
             "privacy": {"improve_ai": bool((body.get("privacy") or {}).get("improve_ai", False))},
         }
         self.core.catalog.put_application(account_id, app_id, body["name"], public_key, doc)
-        self.core.auth.forget(app_id)
         self.core.db.commit()
         view = _app_view(self.core.catalog.application(app_id))  # type: ignore[arg-type]
         if private_key is not None:
@@ -98,8 +104,8 @@ class ApplicationsHandler(_ApplicationBase):
         page_size, page = self._int_arg("page_size", 10, problems), self._int_arg("page", 1, problems)
         if page_size is not None and not 1 <= page_size <= 100:
             problems.append({"name": "page_size", "reason": "must be between 1 and 100"})
-        if page is not None and page < 1:
-            problems.append({"name": "page", "reason": "must be at least 1"})
+        if page is not None and not 1 <= page <= MAX_PAGE:  # past it the offset is no SQLite integer: never a 500
+            problems.append({"name": "page", "reason": f"must be between 1 and {MAX_PAGE}"})
         if problems:
             raise Problem(
                 400,
@@ -166,6 +172,19 @@ class ApplicationHandler(_ApplicationBase):
         _, account, _ = self.authenticate(basic_only=True)
         self._own(app_id, account.id)
         self.core.catalog.delete_application(app_id)
-        self.core.auth.forget(app_id)
         self.core.db.commit()
         self.reply(204)
+
+
+async def _private_callbacks(capabilities: dict) -> list[dict]:
+    """A workshop's refusals of webhook addresses on the sandbox's own machine (``addresses.private_callback``)."""
+    found = []
+    for capability, settings in capabilities.items():
+        hooks = settings.get("webhooks") if isinstance(settings, dict) else None
+        for hook, value in (hooks.items() if isinstance(hooks, dict) else ()):
+            url = value.get("address") if isinstance(value, dict) else None
+            if isinstance(url, str) and url and not route_of(url):
+                found.append((f"capabilities.{capability}.webhooks.{hook}.address", url))
+    reasons = await asyncio.gather(*(private_callback_resolved(url) for _, url in found))
+    return [{"name": name, "reason": f"{why}: a workshop sandbox calls no address on its own machine"}
+            for (name, _), why in zip(found, reasons, strict=True) if why]

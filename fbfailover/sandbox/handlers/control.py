@@ -16,12 +16,12 @@ from fbfailover.channels import CHANNELS, ERROR_CODES, AddressKind, TableMapping
 from fbfailover.config import display_name
 
 from ..bodies import iso
-from ..http import ERRORS, OLD_TOKEN_HEADER, TOKEN_HEADER, ControlHandler, Problem
+from ..http import ERRORS, TOKEN_HEADER, ControlHandler, Problem
 
 if TYPE_CHECKING:
     from ..clock import Clock
 
-__all__ = ["OLD_TOKEN_HEADER", "TOKEN_HEADER", "control_routes"]
+__all__ = ["TOKEN_HEADER", "control_routes"]
 
 
 DEFAULT_DELAYS = TableMapping(lambda: {c.name: c.delivered_after for c in CHANNELS})
@@ -43,6 +43,7 @@ class InfoHandler(ControlHandler):
 
 class ClockHandler(ControlHandler):
     def get(self) -> None:
+        self.account()  # in workshop mode: credentials first
         self.reply(200, _clock(self.core.clock))
 
 
@@ -161,7 +162,7 @@ class AccountsHandler(ControlHandler):
                 "Accounts can only be created in workshop mode (fbfailover sandbox --workshop)",
                 type=f"{ERRORS}#not-found",
             )
-        given = self.request.headers.get(TOKEN_HEADER) or self.request.headers.get(OLD_TOKEN_HEADER) or ""
+        given = self.request.headers.get(TOKEN_HEADER) or ""
         if not hmac.compare_digest(token.encode(), given.encode("utf-8", "replace")):
             raise Problem(
                 401,
@@ -171,6 +172,11 @@ class AccountsHandler(ControlHandler):
             )
         body = self.body(empty={})
         name = _name(body) if isinstance(body, dict) and body.get("name") is not None else None
+        limit = self.core.settings.max_accounts
+        if self.core.accounts.count() >= limit:
+            raise Problem(429, "Too Many Accounts", f"This workshop holds at most {limit} accounts and has them all; "
+                          "the instructor can start the sandbox with a larger --max-accounts",
+                          type=f"{ERRORS}#too-many-accounts")
         account = self.core.accounts.create()
         self.account_id = account.id  # the attendee's row on the workshop dashboard starts with this request
         self.core.activity.joined(account.id, name)

@@ -1,79 +1,72 @@
 """The outbound stream of a shared sandbox: ``GET /_sandbox/events`` and the mailbox addresses themselves.
 
 ``GET /_sandbox/events?after=<cursor>&wait=<seconds>`` (HTTP Basic ``api_key:api_secret``, always) answers the
-account's mailbox items after the cursor, waiting up to ``wait`` seconds (long-polling) for a first one:
-``{"events": [{"id", "path", "query", "headers", "body", "body_encoding", "received"}], "cursor", "missed"}``.
-Each item carries exactly what a pushed webhook carries, so the kernel verifies and dedupes it the same way.
-``after=latest`` answers at once with no items and the cursor of the newest one: a reader that only wants what
-comes next (a kernel of the project's own sandbox) starts there.
+account's mailbox items after the cursor, waiting up to ``wait`` seconds (long-polling) for a first one. The
+protocol (query, page, item encoding, problems, the 429 past the long-poll caps) is the one event-stream protocol,
+``fbfailover.eventstream``, which the live receiver's ``EventLog`` serves too. Each item carries exactly what a
+pushed webhook carries, so the kernel verifies and dedupes it the same way, and a ``seal`` made with the account's
+signature secret, so the kernel takes only what this sandbox handed out.
 
-``POST /_sandbox/mailbox/<api_key>/<route>``: the mailbox address as a real URL; what is posted there is kept for
-that account as it came (the kernel checks its signature, so a forged item is refused there).
+``POST /_sandbox/mailbox/<api_key>/<route>``: a mailbox address is where the sandbox delivers an account's
+webhooks, internally (``webhooks.py``), never over HTTP. So only the sandbox puts items there: a POST from outside
+is 403 for every key, known or not (no forged item can reach a reader, and no answer tells whether a key exists).
 """
 
 from __future__ import annotations
 
+from fbfailover.eventstream import RETRY_AFTER, UNAUTHORIZED, LongPolls, QueryError, parse_query, problem, seal
+
 from ..auth import AuthError
 from ..http import BaseHandler, Problem
-from ..mailbox import MAX_WAIT, PREFIX
+from ..mailbox import PREFIX
 
-__all__ = ["events_routes"]
+__all__ = ["EventsHandler", "MailboxHandler", "events_routes"]
+
+
+def _problem(status: int, title: str, detail: str, invalid_parameters: list[dict] | None = None,
+             headers: dict[str, str] | None = None) -> Problem:
+    """The protocol's problem body (the same as the receiver's), raised the sandbox's way."""
+    refused = Problem(status, title, detail, headers=headers)
+    refused.body = problem(status, title, detail, invalid_parameters)
+    return refused
 
 
 class EventsHandler(BaseHandler):
     """``GET /_sandbox/events``: this account's mailbox after a cursor (long-poll)."""
 
     async def get(self) -> None:
-        header = self.request.headers.get("Authorization", "")
         try:
-            if not header.lower().startswith("basic "):
-                raise AuthError("none", "the event stream takes Basic credentials (api_key:api_secret)")
-            account = self.core.auth.basic(header.partition(" ")[2].strip())
+            account = self.core.auth.basic(self.request.headers.get("Authorization"))
         except AuthError as exc:
-            self.set_header("WWW-Authenticate", 'Basic realm="sandbox"')
-            raise Problem(401, "Unauthorised", "Send your api_key:api_secret as Basic credentials to read your "
-                          "events") from exc
-        if self.get_query_argument("after", "") == "latest":
+            raise _problem(401, UNAUTHORIZED, "Send your api_key:api_secret as Basic credentials to read your "
+                           "events", headers={"WWW-Authenticate": 'Basic realm="sandbox"'}) from exc
+        try:
+            query = parse_query(lambda name: self.get_query_argument(name, None))
+        except QueryError as exc:
+            raise _problem(400, "Bad Request", str(exc), exc.problems) from exc
+        if query.after is None:
             self.reply(200, self.core.mailbox.latest())
             return
-        problems = []
-        after = self._number("after", 0, problems, integer=True)
-        wait = self._number("wait", 0, problems)
-        if problems:
-            raise self.invalid(problems)
-        found = await self.core.mailbox.wait(account.id, int(after), min(max(wait, 0.0), MAX_WAIT))
-        self.reply(200, found)
-
-    def _number(self, name: str, default: float, problems: list, *, integer: bool = False) -> float:
-        raw = self.get_query_argument(name, "") or ""
-        if not raw:
-            return default
+        polls: LongPolls = self.core.mailbox.polls
+        if query.wait > 0 and not polls.take(account.id):
+            raise _problem(429, "Too Many Requests", "Too many long-polls are open (for this account or in all); "
+                           f"ask again in {RETRY_AFTER} s", headers={"Retry-After": str(RETRY_AFTER)})
         try:
-            value = int(raw) if integer else float(raw)
-        except ValueError:
-            reason = "must be a whole number (or, for after, the word latest)" if integer else "must be a number"
-            problems.append({"name": name, "reason": reason})
-            return default
-        if value < 0:
-            problems.append({"name": name, "reason": "must not be negative"})
-        return value
+            found = await self.core.mailbox.wait(account.id, query.after, query.wait, query.limit)
+        finally:
+            if query.wait > 0:
+                polls.give_back(account.id)
+        for item in found["events"]:  # the reader takes only items the sandbox sealed with the account's secret
+            item["seal"] = seal(account.signature_secret, found["epoch"], item)
+        self.reply(200, found)
 
 
 class MailboxHandler(BaseHandler):
-    """``POST /_sandbox/mailbox/<api_key>/<route>``: keep what is posted for that account's stream."""
+    """``POST /_sandbox/mailbox/<api_key>/<route>``: refused, whoever asks (only the sandbox delivers there)."""
 
-    async def post(self, api_key: str, route: str) -> None:
-        account = self.core.accounts.by_key(api_key)
-        if account is None:
-            raise Problem(404, "Not Found", "No such mailbox")
-        if len(self.request.body) > self.core.settings.max_body:
-            raise Problem(413, "Payload Too Large", "The request body is too large")
-        keep = ("Authorization", "Content-Type", "User-Agent")
-        headers = {k: self.request.headers[k] for k in keep if k in self.request.headers}
-        query = self.request.query
-        self.core.mailbox.put(account.id, "/" + route, query, headers, self.request.body)
-        await self.core.db.saved()
-        self.reply(200, {"status": "kept"})
+    def post(self, api_key: str, route: str) -> None:
+        raise Problem(403, "Forbidden", "Only the sandbox delivers to its mailboxes: they take no request from "
+                      "outside", type="https://developer.vonage.com/api-errors#forbidden")
 
 
 def events_routes(opts: dict) -> list[tuple]:

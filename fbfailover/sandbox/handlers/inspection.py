@@ -58,8 +58,9 @@ class DispatchTimelineHandler(ControlHandler):
 
 class MessageHandler(ControlHandler):
     def get(self, uuid: str) -> None:
+        account = self.account()  # credentials before existence: no answer tells whether a message exists
         msg = self.core.records.message(uuid)
-        if msg is None or msg["account_id"] != self.account().id:
+        if msg is None or msg["account_id"] != account.id:
             raise Problem(404, "Not Found", f"No message '{uuid}' in this account")
         self.reply(200, _message_view(msg))
 

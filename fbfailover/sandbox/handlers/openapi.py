@@ -141,14 +141,14 @@ def _paths() -> dict[str, Any]:
             params=[_query("dispatch_uuid"), _query("status"), _query("limit", "integer")])},
         "/_sandbox/events": {"get": _op(
             "This account's mailbox after a cursor (long-poll): the pulled webhooks of a workshop",
-            {"200": "events, cursor, missed"}, auth=control, errors=(400, 401),
-            params=[_query("after", "integer"), _query("wait", "number")])},
+            {"200": "events, cursor, missed, epoch"}, auth=control, errors=(400, 401, 429),
+            params=[_query("after", "integer"), _query("wait", "number"), _query("limit", "integer")])},
         "/_sandbox/mailbox/{api_key}/{route}": {"parameters": [_path("api_key"), _path("route")], "post": _op(
-            "Keep a webhook for this account's stream, as it came", {"200": "kept"}, auth=[],
-            errors=(404, 413))},
+            "A mailbox address: only the sandbox delivers there, so every request from outside is refused",
+            {"403": "refused"}, auth=[], errors=())},
         "/_sandbox/accounts": {"post": _op("A fresh account (workshop mode), with an optional display name",
                                            {"201": "api_key, secrets"}, auth=["workshop"],
-                                           errors=(400, 401, 404, 415))},
+                                           errors=(400, 401, 404, 415, 429))},
         "/_sandbox/attendee": {"put": _op("This account's display name on the workshop dashboard",
                                           {"200": "api_key, name"}, auth=control, errors=(400, 401, 415))},
         "/_sandbox/workshop": {"get": _as(_op(
@@ -212,8 +212,9 @@ def document() -> str:
 
 
 class OpenApiHandler(ControlHandler):
-    """``GET /_sandbox/openapi.json``: the sandbox's description of itself (no credentials needed)."""
+    """``GET /_sandbox/openapi.json``: the sandbox's description of itself (credentials in workshop mode only)."""
 
     def get(self) -> None:
+        self.account()  # in workshop mode: an account's Basic credentials first
         self.set_status(200)
         self.finish(document())

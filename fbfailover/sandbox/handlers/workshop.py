@@ -4,8 +4,9 @@ One row per account: the attendee's display name, the tutorial steps it reached,
 attendees are sorted to the top), its last error and its last request, updated every second, with a summary of
 the room (how many reached each step) and a CSV export (``GET /_sandbox/workshop/state.csv``). Errors the tutorial
 causes on purpose (exercises, the failure gallery) are shown apart and are never trouble (see ``activity.py``).
-Both need the workshop token (``?token=T`` or the ``X-Workshop-Token`` header), never an attendee's
-credentials; outside workshop mode they are 404. The page is self-contained (inline CSS and script, no CDN), so
+All need the dashboard token (``?token=T`` or the ``X-Dashboard-Token`` header), the instructor's alone: it is
+not the join token attendees have (the dashboard lists every api_key), and never an attendee's credentials.
+Outside workshop mode they are 404. The page is self-contained (inline CSS and script, no CDN), so
 it works on a room's network with no internet. It keeps the token in memory and takes it out of the address bar.
 """
 
@@ -21,7 +22,7 @@ from ..activity import STEPS, Record
 
 if TYPE_CHECKING:
     from ..core import Core
-from ..http import ERRORS, OLD_TOKEN_HEADER, TOKEN_HEADER, BaseHandler, Problem
+from ..http import DASHBOARD_HEADER, ERRORS, BaseHandler, Problem
 
 __all__ = ["WorkshopCsvHandler", "WorkshopPageHandler", "WorkshopStateHandler", "room_csv", "room_state",
            "workshop_routes"]
@@ -29,15 +30,14 @@ __all__ = ["WorkshopCsvHandler", "WorkshopPageHandler", "WorkshopStateHandler", 
 
 class _WorkshopHandler(BaseHandler):
     def prepare(self) -> None:
-        token = self.core.settings.instructor_token
+        token = self.core.settings.dashboard_token
         if not self.core.settings.workshop or not token:
             raise Problem(404, "Not Found", "The workshop dashboard exists in workshop mode only "
                           "(fbfailover sandbox --workshop)", type=f"{ERRORS}#not-found")
-        given = (self.request.headers.get(TOKEN_HEADER) or self.request.headers.get(OLD_TOKEN_HEADER)
-                 or self.get_query_argument("token", ""))
+        given = self.request.headers.get(DASHBOARD_HEADER) or self.get_query_argument("token", "")
         if not hmac.compare_digest(token.encode(), given.encode("utf-8", "replace")):
-            raise Problem(401, "Unauthorised", "Open the dashboard with the workshop token: "
-                          f"/_sandbox/workshop?token=T or the {TOKEN_HEADER} header", type=f"{ERRORS}#unauthorized")
+            raise Problem(401, "Unauthorised", "Open the dashboard with the dashboard token the sandbox printed: "
+                          f"/_sandbox/workshop?token=T or the {DASHBOARD_HEADER} header", type=f"{ERRORS}#unauthorized")
         # The token may be in the URL: keep it out of caches and out of the Referer of anything the page loads.
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
@@ -288,7 +288,7 @@ td.state.done { color: var(--ok); }
   }
 
   document.getElementById("csv").addEventListener("click", function () {
-    fetch(stateUrl + ".csv", {headers: {"X-Workshop-Token": token}, cache: "no-store"})
+    fetch(stateUrl + ".csv", {headers: {"X-Dashboard-Token": token}, cache: "no-store"})
       .then(function (response) {
         if (!response.ok) throw new Error("the sandbox answered " + response.status);
         return response.blob();
@@ -307,9 +307,9 @@ td.state.done { color: var(--ok); }
 
   var status = document.getElementById("status");
   function poll() {
-    fetch(stateUrl, {headers: {"X-Workshop-Token": token}, cache: "no-store"})
+    fetch(stateUrl, {headers: {"X-Dashboard-Token": token}, cache: "no-store"})
       .then(function (response) {
-        if (response.status === 401) throw new Error("token refused: open the URL the sandbox printed");
+        if (response.status === 401) throw new Error("token refused: open the dashboard URL the sandbox printed");
         if (!response.ok) throw new Error("the sandbox answered " + response.status);
         return response.json();
       })
