@@ -28,7 +28,7 @@ import jwt
 
 from fbfailover import webhooks
 from fbfailover.sandbox.outbound import Outbound
-from fbfailover.sandbox.webhooks import PER_HOST
+from fbfailover.sandbox.webhook_delivery import PER_HOST
 
 SECRET = "benchmark-signature-secret-0123456789abcdef"
 WARM_UP = 50

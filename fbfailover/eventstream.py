@@ -1,7 +1,7 @@
 """The one event-stream protocol: how a kernel pulls its webhooks from a server, over plain HTTP long-polls.
 
 Two servers speak it, each over a store of its own: the workshop (or project) sandbox's mailboxes
-(``GET /_sandbox/events``, kept in SQLite, ``sandbox/handlers/events.py``) and the live-mode receiver's in-memory
+(``GET /_sandbox/events``, kept in SQLite, ``sandbox/handlers/mailbox.py``) and the live-mode receiver's in-memory
 ``EventLog`` (``GET /_fbfailover/events``, ``webhooks/eventlog.py``). One client reads both: ``StreamSource``
 (``webhooks/stream.py``). Everything they must agree on is here, and nothing else: no I/O, no server.
 

@@ -21,7 +21,7 @@ from .mailbox import Mailbox
 from .messages import Messages
 from .records import Records
 from .storage import Database
-from .webhooks import Webhooks
+from .webhook_delivery import Webhooks
 
 __all__ = ["Core", "SandboxSettings"]
 

@@ -2,7 +2,7 @@
 message, and a webhook delivery.
 
 A leaf of the sandbox's import graph: times come in already formatted. ``records.py`` keeps the documents (as
-JSON); ``failover.py``, ``messages.py`` and ``webhooks.py`` change them as their timers fire. Reading a field
+JSON); ``failover.py``, ``messages.py`` and ``webhook_delivery.py`` change them as their timers fire. Reading a field
 that is not listed here is a bug a type checker can name.
 """
 

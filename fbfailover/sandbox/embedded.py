@@ -9,13 +9,16 @@ standalone sandbox.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from fbfailover.errors import SandboxError
 
 from .storage import default_db
+
+if TYPE_CHECKING:
+    from .core import Core
 
 __all__ = ["Sandbox", "SandboxControl", "default_db", "start"]
 
@@ -118,7 +121,7 @@ class SandboxControl:
 class Sandbox(SandboxControl):
     """A running embedded sandbox: ``url``, credentials, the control calls, ``stop()``; a context manager."""
 
-    def __init__(self, server: Any, core: Any):
+    def __init__(self, server: Any, core: Core):
         super().__init__(server.url)
         self._server = server
         self.core = core

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .clock import Clock, Scheduler
     from .messages import Messages
     from .records import Records
-    from .webhooks import Webhooks
+    from .webhook_delivery import Webhooks
 
 __all__ = ["Failover"]
 

@@ -22,6 +22,7 @@ from .validation import check
 
 if TYPE_CHECKING:
     from .catalog import Account
+    from .core import Core
 
 __all__ = [
     "APP_ERRORS",
@@ -89,8 +90,8 @@ class BaseHandler(tornado.web.RequestHandler):
     #: The title of the problem answered, if any: the workshop dashboard shows it as the account's last error.
     problem_title: str | None = None
 
-    def initialize(self, core: Any, **options: Any) -> None:
-        self.core = core
+    def initialize(self, core: Core, **options: Any) -> None:
+        self.core: Core = core
         self.route_options = options
 
     def set_default_headers(self) -> None:

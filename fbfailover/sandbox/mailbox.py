@@ -12,7 +12,7 @@ cursor never skips one. Each account keeps its latest ``KEPT`` items; older ones
 reader whose cursor fell behind is told how many it missed.
 
 Only the sandbox puts items here (``Webhooks`` delivers to its own mailbox addresses without HTTP): a POST to a
-mailbox address from outside is refused (``handlers/events.py``), so every item a reader takes was made by the
+mailbox address from outside is refused (``handlers/mailbox.py``), so every item a reader takes was made by the
 sandbox. An item is at most ``MAX_ITEM_BYTES`` (the largest webhook the sandbox makes is a few KB), and all items
 together at most ``MAX_TOTAL_BYTES``: past it the oldest items of the account with the most bytes are dropped
 (and counted as missed), so the database cannot grow without bound. The wire format of the stream is the one
@@ -68,7 +68,7 @@ class Mailbox:
         self._since_prune: dict[int, int] = {}
         self._waiters: dict[int, set[asyncio.Future]] = {}
         self.max_item_bytes, self.max_total_bytes = MAX_ITEM_BYTES, MAX_TOTAL_BYTES
-        #: The open long-polls, capped per account and in all (``handlers/events.py`` answers 429 past them).
+        #: The open long-polls, capped per account and in all (``handlers/mailbox.py`` answers 429 past them).
         self.polls = LongPolls(per_key=8, total=max_polls)
         self._bytes = db.execute("SELECT COALESCE(SUM(LENGTH(body)), 0) FROM mailbox").fetchone()[0]
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .catalog import Account, Accounts, Catalog
     from .clock import Clock, Scheduler
     from .records import Records
-    from .webhooks import Webhooks
+    from .webhook_delivery import Webhooks
 
 __all__ = ["Messages", "plan", "rule_channel"]
 

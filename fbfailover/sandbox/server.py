@@ -13,8 +13,8 @@ from .handlers.account import AccountSettingsHandler
 from .handlers.applications import ApplicationHandler, ApplicationsHandler
 from .handlers.control import control_routes
 from .handlers.dispatch import DispatchHandler
-from .handlers.events import events_routes
 from .handlers.inspection import inspection_routes
+from .handlers.mailbox import events_routes
 from .handlers.messages import MessagesV01Handler, MessagesV1Handler
 from .handlers.openapi import OpenApiHandler
 from .handlers.workshop import workshop_routes

@@ -19,7 +19,7 @@ import requests
 import tornado.web
 
 from fbfailover.background import serve
-from fbfailover.sandbox import webhooks as sandbox_webhooks
+from fbfailover.sandbox import webhook_delivery as sandbox_webhooks
 from fbfailover.webhooks import Receiver
 from fbfailover.webhooks import signature as receiver_signature
 from tests.sandbox.sandbox_helpers import API_KEY, SIGNATURE_SECRET, create_app, mint, post_dispatch

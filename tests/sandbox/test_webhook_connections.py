@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from fbfailover.sandbox.webhooks import PER_HOST
+from fbfailover.sandbox.webhook_delivery import PER_HOST
 from tests.ports import free_port
 from tests.sandbox.sandbox_helpers import CountingServer, create_app, mint, post_dispatch
 

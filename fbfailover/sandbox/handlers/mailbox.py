@@ -8,8 +8,9 @@ pushed webhook carries, so the kernel verifies and dedupes it the same way, and 
 signature secret, so the kernel takes only what this sandbox handed out.
 
 ``POST /_sandbox/mailbox/<api_key>/<route>``: a mailbox address is where the sandbox delivers an account's
-webhooks, internally (``webhooks.py``), never over HTTP. So only the sandbox puts items there: a POST from outside
-is 403 for every key, known or not (no forged item can reach a reader, and no answer tells whether a key exists).
+webhooks, internally (``webhook_delivery.py``), never over HTTP. So only the sandbox puts items there: a POST from
+outside is 403 for every key, known or not (no forged item can reach a reader, and no answer tells whether a key
+exists).
 """
 
 from __future__ import annotations
