@@ -18,9 +18,13 @@ Then it counts, from the servers' own answers: requests made, answers of 500 or 
 in the receiver's log and items in the attendee's mailbox stream, all of which were forged), each process's RSS
 and the sandbox database's size before and after, and prints ONE line::
 
-    N requests in T s, 0 \u00d7 5xx, 0 forged items accepted, receiver RSS a→b MB, sandbox RSS c→d MB, database e→f MB
+    N requests in T s, 0 \u00d7 5xx (+K \u00d7 503 asking for an unsigned webhook to be resent signed), 0 forged items
+    accepted, receiver RSS a→b MB, sandbox RSS c→d MB, database e→f MB
 
-The exit status is 1 when any answer was a 5xx or any forged item was accepted.
+The receiver answers an unsigned Messages or Dispatch webhook ``UNSIGNED_STATUS`` (503) on purpose, so that Vonage
+retries it signed (``fbfailover/webhooks/intake.py``): such an answer, to a webhook this tool sent with neither
+``Authorization`` nor ``sig``, is counted apart (K) and is not a failure; every other 5xx is.
+The exit status is 1 when any other answer was a 5xx or any forged item was accepted.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from pathlib import Path
 
 import requests
 
+from fbfailover.webhooks.intake import UNSIGNED_STATUS
+
 ROOT = Path(__file__).resolve().parents[1]
 JOIN = "hostile-join-token"
 KEY, SECRET, SIGNATURE = "a1b2c3d4", "hostile-api-secret-1", "hostile-signature-secret-0123456789abcdef"
@@ -56,12 +62,22 @@ FORGED_JWT = "Bearer " + ".".join(base64.urlsafe_b64encode(part).decode().rstrip
 
 
 def summary_line(requests_made: int, seconds: float, server_errors: int, forged: int, receiver_rss: tuple,
-                 sandbox_rss: tuple, database: tuple) -> str:
+                 sandbox_rss: tuple, database: tuple, resend_asked: int = 0) -> str:
     """The one line this tool prints (sizes in MB; ``None`` where a size could not be read)."""
     def mb(pair: tuple) -> str:
         return "→".join("?" if v is None else f"{v / 1e6:.1f}" for v in pair)
-    return (f"{requests_made} requests in {seconds:.1f} s, {server_errors} \u00d7 5xx, {forged} forged items accepted, "
+    return (f"{requests_made} requests in {seconds:.1f} s, {server_errors} \u00d7 5xx (+{resend_asked} \u00d7 "
+            f"{UNSIGNED_STATUS} asking for an unsigned webhook to be resent signed), {forged} forged items accepted, "
             f"receiver RSS {mb(receiver_rss)} MB, sandbox RSS {mb(sandbox_rss)} MB, database {mb(database)} MB")
+
+
+def unsigned_webhook(method: str, url: str, receiver: str, kwargs: dict) -> bool:
+    """Whether a request is a webhook to the receiver with neither a JWT nor an SMS ``sig``."""
+    if method != "POST" or not receiver or not url.startswith(receiver + "/webhooks/"):
+        return False
+    headers = {k.lower() for k in kwargs.get("headers", {})}
+    body = kwargs.get("data", b"")
+    return "authorization" not in headers and b"sig=" not in (body if isinstance(body, bytes) else b"")
 
 
 def rss(pid: int) -> int | None:
@@ -131,6 +147,10 @@ class Tally:
                 self.codes["closed"] += 1
             return None
         with self.lock:
+            if (answer.status_code == UNSIGNED_STATUS
+                    and unsigned_webhook(method, url, self.servers.get("receiver", ""), kwargs)):
+                self.codes["resend asked"] += 1
+                return answer
             self.codes[str(answer.status_code)] += 1
             if answer.status_code >= 500:
                 server = next((name for name, base in self.servers.items() if url.startswith(base)), "?")
@@ -254,7 +274,8 @@ def run(scale: float, budget: float) -> tuple[str, bool]:
             print(f"hostile: the {server} answered {status} {title!r} {count} time(s) at {route}", file=sys.stderr)
         broken = any(a is None or a.status_code != 200 for a in alive)
         line = summary_line(tally.total, time.monotonic() - started, tally.server_errors + (1 if broken else 0),
-                            forged, (before[0], after[0]), (before[1], after[1]), (before[2], after[2]))
+                            forged, (before[0], after[0]), (before[1], after[1]), (before[2], after[2]),
+                            tally.codes["resend asked"])
         return line, tally.server_errors == 0 and forged == 0 and not broken
 
 

@@ -1,7 +1,6 @@
-"""``tools/hostile.py`` runs briefly (small counts) and prints its one line. The sandbox answers no 5xx and accepts
-no forged item, and neither server fails (no 500). What the receiver does with unsigned webhooks (which status it
-refuses them with, whether it stores any) is the receiver's own tests' business: the line counts it, and stderr
-names each server's 5xx answers and forged items by route."""
+"""``tools/hostile.py`` runs briefly (small counts) and prints its one line: no 5xx from either server and no forged
+item accepted. The receiver's deliberate 503 to an unsigned webhook (so that Vonage resends it signed) is counted
+apart on the line, and the run must have drawn some, or the tool did not throw what it says."""
 
 from __future__ import annotations
 
@@ -12,7 +11,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LINE = re.compile(r"(\d+) requests in ([\d.]+) s, (\d+) \u00d7 5xx, (\d+) forged items accepted, "
+LINE = re.compile(r"(\d+) requests in ([\d.]+) s, (\d+) \u00d7 5xx \(\+(\d+) \u00d7 503 asking for an unsigned webhook "
+                  r"to be resent signed\), (\d+) forged items accepted, "
                   r"receiver RSS ([\d.?]+)→([\d.?]+) MB, sandbox RSS ([\d.?]+)→([\d.?]+) MB, "
                   r"database ([\d.?]+)→([\d.?]+) MB")
 
@@ -25,18 +25,16 @@ def test_a_brief_hostile_run_prints_one_line_with_no_5xx():
     found = LINE.fullmatch(lines[0])
     assert found, lines[0]
     assert int(found.group(1)) >= 50, lines[0]
-    assert "the sandbox accepted" not in done.stderr and "the sandbox answered" not in done.stderr, done.stderr
-    assert not re.search(r"answered 500 ", done.stderr), done.stderr
-    named = sum(int(n) for n in re.findall(r"answered 5\d\d .* (\d+) time\(s\)", done.stderr))
-    assert named == int(found.group(3)), done.stderr  # every 5xx counted on the line is named on stderr
-    assert done.returncode == (0 if found.group(3) == found.group(4) == "0" else 1)
-
+    assert (found.group(3), found.group(5)) == ("0", "0"), lines[0] + "\n" + done.stderr  # no 5xx, nothing forged
+    assert int(found.group(4)) > 0, lines[0]  # the unsigned webhooks were sent and asked to be resent signed
+    assert done.returncode == 0, done.stderr
 
 def test_the_line_shows_real_numbers_and_can_say_what_went_wrong():
     spec = importlib.util.spec_from_file_location("hostile", ROOT / "tools" / "hostile.py")
     hostile = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hostile)
-    line = hostile.summary_line(1234, 14.96, 3, 7, (44e6, 487e6), (55e6, None), (0.2e6, 109.4e6))
-    assert line == ("1234 requests in 15.0 s, 3 \u00d7 5xx, 7 forged items accepted, receiver RSS 44.0→487.0 MB, "
+    line = hostile.summary_line(1234, 14.96, 3, 7, (44e6, 487e6), (55e6, None), (0.2e6, 109.4e6), 12)
+    assert line == ("1234 requests in 15.0 s, 3 \u00d7 5xx (+12 \u00d7 503 asking for an unsigned webhook to be "
+                    "resent signed), 7 forged items accepted, receiver RSS 44.0→487.0 MB, "
                     "sandbox RSS 55.0→? MB, database 0.2→109.4 MB")
     assert LINE.fullmatch(line)
