@@ -9,8 +9,8 @@ Fixtures:
     browser_context (session): the pages' context (1400x1000); its HTTP cache spares each test reloading
         JupyterLab's scripts. JupyterLab keeps its state on the server, which ``lab`` resets.
     page (function): a fresh page in that context; screenshots go to the test's folder.
-    kept_page (function): one page per test class, kept open from one of its tests to the next (tabs, kernels);
-        the server is reset before the class and its kernels shut down after it.
+    kept_page (function): one page per test module, kept open from one of its tests to the next (tabs, kernels);
+        the server is reset before the module and its kernels shut down after it.
     screenshot_root (session): the folder holding one sub-folder of screenshots per test.
 
 Without a usable Chromium the tests are skipped, or fail when ``CI`` is set.
@@ -172,9 +172,9 @@ def page(browser_context: BrowserContext, screenshot_root: Path, request: pytest
     new_page.close()
 
 
-@pytest.fixture(scope="class")
-def _class_page(jupyter_lab: Lab, browser_context: BrowserContext) -> Iterator[Page]:
-    """One page for all the tests of a class, on the session's server reset first (as ``lab`` does)."""
+@pytest.fixture(scope="module")
+def _module_page(jupyter_lab: Lab, browser_context: BrowserContext) -> Iterator[Page]:
+    """One page for all the tests of a module, on the session's server reset first (as ``lab`` does)."""
     try:
         jupyter_lab.reset()
     except OSError as error:
@@ -187,12 +187,13 @@ def _class_page(jupyter_lab: Lab, browser_context: BrowserContext) -> Iterator[P
 
 
 @pytest.fixture
-def kept_page(_class_page: Page, screenshot_root: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """The page of the test's class, kept open from one test of the class to the next with its tabs and their
-    kernels, for tests that continue one another as a learner's steps do; screenshots go to each test's folder.
-    Such tests take ``jupyter_lab``, not ``lab``: ``lab`` would shut the kept tabs' kernels down."""
-    with _watched(_class_page, screenshot_root, request):
-        yield _class_page
+def kept_page(_module_page: Page, screenshot_root: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The page of the test's module, kept open from one of its tests to the next, as a learner keeps one JupyterLab
+    open from step to step; screenshots go to each test's folder. The tests leave the server as they found it only
+    as far as they say (``lab.switch_notebook`` closes the tabs before and ends their kernels), so they take
+    ``jupyter_lab``, not ``lab``, whose reset would end kernels the page still shows."""
+    with _watched(_module_page, screenshot_root, request):
+        yield _module_page
 
 
 # --- JupyterLab ---------------------------------------------------------------------------------

@@ -228,6 +228,36 @@ def open_from_file_browser(page: Page, name: str, *, timeout: float = DEFAULT_TI
     return _wait_current(page, name, timeout)
 
 
+def close_notebooks(page: Page, lab: Lab, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Closes every tab of the page (``application:close-all``, File > Close All Tabs) and shuts the server's kernels
+    down. Asked whether to save a notebook's changes, it chooses Discard, as a learner who ran a tutorial does.
+    Waits until no notebook is open in the page."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('application:close-all'); }")  # a dialog may wait
+    while True:
+        state = _wait(page, "openNotebooks()",
+                      "s.paths.length === 0 || s.dialogs.some(d => d.startsWith('Save your work'))",
+                      timeout=timeout, what="the notebooks to close")
+        if not state["paths"]:
+            break
+        page.locator(".jp-Dialog", has_text="Save your work").locator("button", has_text="Discard").click()
+    lab.shutdown_kernels()
+
+
+def switch_notebook(page: Page, lab: Lab, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
+    """Opens notebook ``name`` in ``page``, in place of the notebooks open there, as a learner going on to the next
+    step: their tabs close and their kernels end (``close_notebooks``), then ``name`` opens from the file browser,
+    its kernel started first (``Lab.start_session``). A page without JupyterLab loads it (``open_notebook``).
+
+    Returns:
+        The locator of the notebook (``.jp-Notebook``).
+    """
+    if not _read(page, "openNotebooks()")["loaded"]:
+        return open_notebook(page, lab, name, timeout=timeout)
+    close_notebooks(page, lab, timeout=timeout)
+    lab.start_session(name)
+    return open_from_file_browser(page, name, timeout=timeout)
+
+
 def show_tab(page: Page, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
     """Makes ``name``'s tab the current one with a click on it; waits until it is current with its kernel idle.
 

@@ -29,12 +29,12 @@ from tests.browser.lab import (
     in_kernel,
     notebook_problems,
     open_from_file_browser,
-    open_notebook,
     run_all,
     run_new_cell,
     screenshot,
     show_tab,
     stderr_outputs,
+    switch_notebook,
     wait_until_executed,
     widget,
     widget_input,
@@ -45,16 +45,32 @@ RUN_TIMEOUT = 60.0  # seconds for Run All: notebook 04 sends four workflows that
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lab(jupyter_lab: Lab) -> Lab:
+    """The session's server, not reset between this module's tests: ``run_notebook`` closes the notebooks before."""
+    return jupyter_lab
+
+
+@pytest.fixture
+def page(kept_page: Page) -> Page:
+    """One JupyterLab page for the whole module, as a learner keeps it open from step to step."""
+    return kept_page
+
+
 # --- helpers ------------------------------------------------------------------------------------
 
 
 def run_notebook(page: Page, lab: Lab, name: str) -> None:
-    """Opens ``name``, runs every cell and checks that none wrote to stderr (tracebacks included).
+    """Opens ``name`` in place of the notebooks open in the page (``switch_notebook``; a new page loads JupyterLab
+    first), runs every cell and checks that none wrote to stderr (tracebacks included).
 
     The cells' stderr is read from the notebook's model once the run has finished; the page is checked too, for
     stderr inside the widgets' own output areas.
     """
-    open_notebook(page, lab, name)
+    switch_notebook(page, lab, name)
     run_all(page)
     wait_until_executed(page, timeout=RUN_TIMEOUT)
     assert notebook_problems(page) == []
@@ -250,17 +266,7 @@ class TestFourAndFiveSideBySide:
     send answers 202 and 04 follows its failover to the final report, which reaches 04 exactly once. (With a sandbox
     per kernel it answered 503.) 05 is opened from the file browser, not by loading its URL: a reload would restore
     04's tab too, and the two would race to be the current one.
-
-    Here ``lab`` is the session's server without a reset between the tests, and ``page`` the class's kept page.
     """
-
-    @pytest.fixture
-    def lab(self, jupyter_lab: Lab) -> Lab:
-        return jupyter_lab
-
-    @pytest.fixture
-    def page(self, kept_page: Page) -> Page:
-        return kept_page
 
     def test_04_the_failover_form_sends_follows_and_refuses(self, lab: Lab, page: Page):
         tutorial_settings(lab, "VONAGE_APPLICATION_ID", "FB_SENDER_ID", "FB_RECIPIENT_ID")
