@@ -5,6 +5,10 @@ both in temp folders), as a learner's steps do: 01 saves the Facebook ids and 02
 reuse. Each test gets a fresh kernel; the kernels share the project's one background sandbox (started by the
 first notebook in the session's data folder, stopped when the session ends), as a learner's notebooks do.
 
+The tests share one JupyterLab page, as a learner keeps one open from step to step: the first loads JupyterLab, and
+each next one opens its notebook from the file browser in place of the last (``switch_notebook``: the tabs close,
+changes discarded, and their kernels end). ``TestFourAndFiveSideBySide`` keeps 04's tab open while 05 runs beside it.
+
 Widgets are found by the ``fbf-*`` classes the forms set. Results are read from the ``fbfailover-panel`` tables
 the tutorial's panels render: a row's ``<th>`` is its label and its ``<td>`` its value. What only the kernel
 knows (the sandbox's URL, the receiver's event count, the last send's id) is asked for through a
