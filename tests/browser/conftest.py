@@ -189,9 +189,9 @@ def _module_page(jupyter_lab: Lab, browser_context: BrowserContext) -> Iterator[
 @pytest.fixture
 def kept_page(_module_page: Page, screenshot_root: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
     """The page of the test's module, kept open from one of its tests to the next, as a learner keeps one JupyterLab
-    open from step to step; screenshots go to each test's folder. The tests leave the server as they found it only
-    as far as they say (``lab.switch_notebook`` closes the tabs before and ends their kernels), so they take
-    ``jupyter_lab``, not ``lab``, whose reset would end kernels the page still shows."""
+    open from step to step; screenshots go to each test's folder. Its tests take ``jupyter_lab``, not ``lab``
+    (whose reset would end kernels the page still shows), and close what they no longer need themselves
+    (``lab.switch_notebook``)."""
     with _watched(_module_page, screenshot_root, request):
         yield _module_page
 

@@ -201,7 +201,7 @@ def open_notebook(
         start_kernel: start the notebook's session and kernel through the server's REST API first
             (``Lab.start_session``, the request the page itself would make), so that the kernel boots while the page
             loads; the page then attaches to it. False: the page starts the kernel, as on a first open
-            (``test_smoke.py`` and notebooks opened from the file browser take that path).
+            (``test_smoke.py`` takes that path).
 
     Returns:
         The locator of the notebook (``.jp-Notebook``).
@@ -219,7 +219,8 @@ def open_notebook(
 
 def open_from_file_browser(page: Page, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
     """Opens notebook ``name`` in a new tab of the JupyterLab page already open, as a learner does: a double click on
-    its name in the file browser; the page starts its kernel. Waits until it is the current tab, kernel idle.
+    its name in the file browser. The page starts its kernel, or attaches to the session ``Lab.start_session``
+    started. Waits until it is the current tab, its kernel idle.
 
     Returns:
         The locator of the current notebook (``.jp-Notebook``).
