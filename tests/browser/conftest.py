@@ -9,6 +9,8 @@ Fixtures:
     browser_context (session): the pages' context (1400x1000); its HTTP cache spares each test reloading
         JupyterLab's scripts. JupyterLab keeps its state on the server, which ``lab`` resets.
     page (function): a fresh page in that context; screenshots go to the test's folder.
+    kept_page (function): one page per test module, kept open from one of its tests to the next (tabs, kernels);
+        the server is reset before the module and its kernels shut down after it.
     screenshot_root (session): the folder holding one sub-folder of screenshots per test.
 
 Without a usable Chromium the tests are skipped, or fail when ``CI`` is set.
@@ -135,19 +137,63 @@ def browser_context(browser: Browser) -> Iterator[BrowserContext]:
     context.close()
 
 
+@contextlib.contextmanager
+def _watched(page: Page, screenshot_root: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """While the test runs, ``lab.screenshot(page, name)`` writes into its folder and the page's console messages
+    go to its failure report."""
+    folder = screenshot_root / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+    register_screenshot_dir(page, folder)
+    request.node.stash[SCREENSHOT_DIR] = folder
+    console: list[str] = []
+    request.node.stash[CONSOLE] = console
+
+    def on_console(message) -> None:
+        console.append(f"{message.type}: {message.text}")
+
+    def on_error(error) -> None:
+        console.append(f"pageerror: {error}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+    try:
+        yield page
+    finally:
+        if not page.is_closed():
+            page.remove_listener("console", on_console)
+            page.remove_listener("pageerror", on_error)
+
+
 @pytest.fixture
 def page(browser_context: BrowserContext, screenshot_root: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh page per test; ``lab.screenshot(page, name)`` writes into the test's folder."""
     new_page = browser_context.new_page()
-    folder = screenshot_root / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
-    register_screenshot_dir(new_page, folder)
-    request.node.stash[SCREENSHOT_DIR] = folder
-    console: list[str] = []
-    request.node.stash[CONSOLE] = console
-    new_page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    new_page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
-    yield new_page
+    with _watched(new_page, screenshot_root, request):
+        yield new_page
     new_page.close()
+
+
+@pytest.fixture(scope="module")
+def _module_page(jupyter_lab: Lab, browser_context: BrowserContext) -> Iterator[Page]:
+    """One page for all the tests of a module, on the session's server reset first (as ``lab`` does)."""
+    try:
+        jupyter_lab.reset()
+    except OSError as error:
+        pytest.fail(f"could not reset jupyter lab: {error}\n{_read_log(jupyter_lab.log)}", pytrace=False)
+    kept = browser_context.new_page()
+    yield kept
+    kept.close()
+    with contextlib.suppress(OSError):
+        jupyter_lab.shutdown_kernels()
+
+
+@pytest.fixture
+def kept_page(_module_page: Page, screenshot_root: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The page of the test's module, kept open from one of its tests to the next, as a learner keeps one JupyterLab
+    open from step to step; screenshots go to each test's folder. Its tests take ``jupyter_lab``, not ``lab``
+    (whose reset would end kernels the page still shows), and close what they no longer need themselves
+    (``lab.switch_notebook``)."""
+    with _watched(_module_page, screenshot_root, request):
+        yield _module_page
 
 
 # --- JupyterLab ---------------------------------------------------------------------------------
@@ -321,7 +367,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if not report.failed:
         return report
     funcargs = getattr(item, "funcargs", {})
-    page = funcargs.get("page")
+    page = funcargs.get("page") or funcargs.get("kept_page")
     if page is not None and not page.is_closed():
         try:
             screenshot(page, f"failed-{report.when}")

@@ -197,6 +197,13 @@ window.fbfLab = (() => {
     return notebook.activeCellIndex;
   }
 
+  // The notebooks open in the main area (their paths) and the dialogs shown.
+  function openNotebooks() {
+    const lab = app();
+    const paths = lab?.shell ? Array.from(lab.shell.widgets('main')).filter(isNotebookPanel).map(p => p.context.path) : [];
+    return { loaded: Boolean(lab?.shell), paths, dialogs: dialogs() };
+  }
+
   // Makes the notebook at `path` the current widget; returns whether it is open.
   function activate(path) {
     const p = panel(path);
@@ -204,5 +211,5 @@ window.fbfLab = (() => {
     return p !== null;
   }
 
-  return { activate, cellState, kernelState, panel, runState, selectCell, startRun };
+  return { activate, cellState, kernelState, openNotebooks, panel, runState, selectCell, startRun };
 })();

@@ -60,14 +60,30 @@ class Lab:
         where = "notebooks" if self.ui == "notebook" else "lab/tree"
         return f"{self.url}/{where}/{urllib.parse.quote(name)}?token={self.token}"
 
-    def api(self, method: str, path: str, timeout: float = 10.0):
-        """Calls the REST API (``path`` like ``/api/sessions``); returns the decoded JSON, or None."""
+    def api(self, method: str, path: str, body: object = None, timeout: float = 10.0):
+        """Calls the REST API (``path`` like ``/api/sessions``, ``body`` sent as JSON); returns the decoded JSON."""
         request = urllib.request.Request(
-            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+            f"{self.url}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
         return json.loads(body) if body else None
+
+    def start_session(self, name: str) -> str:
+        """Starts notebook ``name``'s session, with a kernel of the notebook's kernelspec, and returns the kernel's id.
+
+        The same request the page makes when it opens a notebook with no session (``POST /api/sessions``); a page
+        opened afterwards attaches to this session, as one does when a learner reopens a notebook whose kernel runs.
+        """
+        kernelspec = nbformat.read(self.root / name, as_version=4).metadata.get("kernelspec", {})
+        session = self.api("POST", "/api/sessions", {
+            "path": name, "name": Path(name).name, "type": "notebook",
+            "kernel": {"name": kernelspec.get("name", "python3")},
+        })  # fmt: skip
+        return session["kernel"]["id"]
 
     def shutdown_kernels(self) -> None:
         """Ends every session and kernel, so the next test starts from a fresh kernel."""
@@ -176,16 +192,86 @@ def _problem_text(problems: list[dict]) -> str:
 # --- opening and running notebooks --------------------------------------------------------------------------
 
 
-def open_notebook(page: Page, lab: Lab, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
+def open_notebook(
+    page: Page, lab: Lab, name: str, *, start_kernel: bool = True, timeout: float = DEFAULT_TIMEOUT
+) -> Locator:
     """Opens notebook ``name`` and waits until its kernel is idle (a "Select Kernel" dialog is accepted).
+
+    Args:
+        start_kernel: start the notebook's session and kernel through the server's REST API first
+            (``Lab.start_session``, the request the page itself would make), so that the kernel boots while the page
+            loads; the page then attaches to it. False: the page starts the kernel, as on a first open
+            (``test_smoke.py`` takes that path).
 
     Returns:
         The locator of the notebook (``.jp-Notebook``).
     """
+    if start_kernel:
+        lab.start_session(name)
     page.goto(lab.notebook_url(name))
     _wait(page, "kernelState(arg)", "s.open && s.kernel.idle", arg=name, timeout=timeout,
           what=f"the kernel of {name} to be idle")
     _read(page, "activate(arg)", name)
+    notebook = page.locator(ACTIVE_NOTEBOOK)
+    expect(notebook).to_be_visible(timeout=timeout * 1000)
+    return notebook
+
+
+def open_from_file_browser(page: Page, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
+    """Opens notebook ``name`` in a new tab of the JupyterLab page already open, as a learner does: a double click on
+    its name in the file browser. The page starts its kernel, or attaches to the session ``Lab.start_session``
+    started. Waits until it is the current tab, its kernel idle.
+
+    Returns:
+        The locator of the current notebook (``.jp-Notebook``).
+    """
+    page.locator(".jp-DirListing-item", has_text=name).dblclick()
+    return _wait_current(page, name, timeout)
+
+
+def close_notebooks(page: Page, lab: Lab, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Closes every tab of the page (``application:close-all``, File > Close All Tabs) and shuts the server's kernels
+    down. Asked whether to save a notebook's changes, it chooses Discard, as a learner who ran a tutorial does.
+    Waits until no notebook is open in the page."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('application:close-all'); }")  # a dialog may wait
+    while True:
+        state = _wait(page, "openNotebooks()",
+                      "s.paths.length === 0 || s.dialogs.some(d => d.startsWith('Save your work'))",
+                      timeout=timeout, what="the notebooks to close")
+        if not state["paths"]:
+            break
+        page.locator(".jp-Dialog", has_text="Save your work").locator("button", has_text="Discard").click()
+    lab.shutdown_kernels()
+
+
+def switch_notebook(page: Page, lab: Lab, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
+    """Opens notebook ``name`` in ``page``, in place of the notebooks open there, as a learner going on to the next
+    step: their tabs close and their kernels end (``close_notebooks``), then ``name`` opens from the file browser,
+    its kernel started first (``Lab.start_session``). A page without JupyterLab loads it (``open_notebook``).
+
+    Returns:
+        The locator of the notebook (``.jp-Notebook``).
+    """
+    if not _read(page, "openNotebooks()")["loaded"]:
+        return open_notebook(page, lab, name, timeout=timeout)
+    close_notebooks(page, lab, timeout=timeout)
+    lab.start_session(name)
+    return open_from_file_browser(page, name, timeout=timeout)
+
+
+def show_tab(page: Page, name: str, *, timeout: float = DEFAULT_TIMEOUT) -> Locator:
+    """Makes ``name``'s tab the current one with a click on it; waits until it is current with its kernel idle.
+
+    Returns:
+        The locator of the current notebook (``.jp-Notebook``).
+    """
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).first.click()
+    return _wait_current(page, name, timeout)
+
+
+def _wait_current(page: Page, name: str, timeout: float) -> Locator:
+    _wait(page, "kernelState()", "s.open && s.path === arg && s.kernel.idle", arg=name, timeout=timeout,
+          what=f"{name} to be the current notebook, its kernel idle")
     notebook = page.locator(ACTIVE_NOTEBOOK)
     expect(notebook).to_be_visible(timeout=timeout * 1000)
     return notebook

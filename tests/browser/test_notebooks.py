@@ -5,6 +5,10 @@ both in temp folders), as a learner's steps do: 01 saves the Facebook ids and 02
 reuse. Each test gets a fresh kernel; the kernels share the project's one background sandbox (started by the
 first notebook in the session's data folder, stopped when the session ends), as a learner's notebooks do.
 
+The tests share one JupyterLab page, as a learner keeps one open from step to step: the first loads JupyterLab, and
+each next one opens its notebook from the file browser in place of the last (``switch_notebook``: the tabs close,
+changes discarded, and their kernels end). ``TestFourAndFiveSideBySide`` keeps 04's tab open while 05 runs beside it.
+
 Widgets are found by the ``fbf-*`` classes the forms set. Results are read from the ``fbfailover-panel`` tables
 the tutorial's panels render: a row's ``<th>`` is its label and its ``<td>`` its value. What only the kernel
 knows (the sandbox's URL, the receiver's event count, the last send's id) is asked for through a
@@ -28,10 +32,13 @@ from tests.browser.lab import (
     Lab,
     in_kernel,
     notebook_problems,
-    open_notebook,
+    open_from_file_browser,
     run_all,
+    run_new_cell,
     screenshot,
+    show_tab,
     stderr_outputs,
+    switch_notebook,
     wait_until_executed,
     widget,
     widget_input,
@@ -42,16 +49,32 @@ RUN_TIMEOUT = 60.0  # seconds for Run All: notebook 04 sends four workflows that
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lab(jupyter_lab: Lab) -> Lab:
+    """The session's server, not reset between this module's tests: ``run_notebook`` closes the notebooks before."""
+    return jupyter_lab
+
+
+@pytest.fixture
+def page(kept_page: Page) -> Page:
+    """One JupyterLab page for the whole module, as a learner keeps it open from step to step."""
+    return kept_page
+
+
 # --- helpers ------------------------------------------------------------------------------------
 
 
 def run_notebook(page: Page, lab: Lab, name: str) -> None:
-    """Opens ``name``, runs every cell and checks that none wrote to stderr (tracebacks included).
+    """Opens ``name`` in place of the notebooks open in the page (``switch_notebook``; a new page loads JupyterLab
+    first), runs every cell and checks that none wrote to stderr (tracebacks included).
 
     The cells' stderr is read from the notebook's model once the run has finished; the page is checked too, for
     stderr inside the widgets' own output areas.
     """
-    open_notebook(page, lab, name)
+    switch_notebook(page, lab, name)
     run_all(page)
     wait_until_executed(page, timeout=RUN_TIMEOUT)
     assert notebook_problems(page) == []
@@ -230,92 +253,131 @@ def send_failover(page: Page, previous: str | None) -> tuple[Locator, str]:
     return report, dispatch_id
 
 
-def test_04_the_failover_form_sends_follows_and_refuses(lab: Lab, page: Page):
-    tutorial_settings(lab, "VONAGE_APPLICATION_ID", "FB_SENDER_ID", "FB_RECIPIENT_ID")
-    run_notebook(page, lab, "04-send-a-facebook-message-with-failover.ipynb")
-    output = widget(page, "fbf-failover-output")
-    timeline = output.locator(".fbf-failover-timeline")
-    feed = output.locator(".fbf-failover-feed")
-
-    kernel = in_kernel(page, '{"api_url": tut.settings.api_url}')
-
-    # Never read: the SMS goes out once the expiry time is over. (The notebook sends with tut.send; the form,
-    # its shortcut, has sent nothing yet.)
-    select(page, "fbf-failover-outcome", "never read (the default)")
-    report, dispatch_id = send_failover(page, None)
-    expect(report).to_contain_text("Final report: completed")
-    expect(value(report, "failed over to SMS")).to_have_text("yes")
-    expect(value(report, "message 2 (sms)")).to_have_text("delivered")
-    expect(timeline).to_contain_text(dispatch_id)
-    expect(timeline).to_contain_text("completed")  # drawn up to the final report
-    expect(timeline).to_contain_text("failover to sms")
-    expect(feed).to_have_class(re.compile(r"\bfbfailover-event-feed\b"))
-    expect(feed.locator("tbody tr").filter(has_text=dispatch_id)).not_to_have_count(0)
-    expect(feed.locator("tbody tr").filter(has_text="status")).not_to_have_count(0)
-    timeline.scroll_into_view_if_needed()
-    screenshot(page, "04-failed-over")
-
-    # Read in time: the workflow ends with the Messenger message; no SMS row.
-    select(page, "fbf-failover-outcome", "reads in time")
-    report, dispatch_id = send_failover(page, dispatch_id)
-    expect(report).to_contain_text("Final report: completed")
-    expect(value(report, "message 1 (messenger)")).to_have_text("read")
-    expect(value(report, "failed over to SMS")).to_have_text("no")
-    expect(timeline).to_contain_text(dispatch_id)
-    expect(timeline).to_contain_text("completed")  # drawn up to the final report
-    expect(timeline).not_to_contain_text("sms")
-    timeline.scroll_into_view_if_needed()
-    screenshot(page, "04-read-in-time")
-
-    # A leading '+': the inline error says how to write it, and Send sends nothing. First the earlier sends finish
-    # all they will do, so that whatever happens after the click is the click's doing.
-    quiet = wait_until_quiet(kernel["api_url"])
-    events_before = in_kernel(page, "len(tut.receiver.events())")
-    error = widget(page, "fbf-failover-from_number-error")
-    expect(error).to_be_empty()
-    widget_input(page, "fbf-failover-from_number").fill("+447700900000")
-    expect(error).to_contain_text("leading '+'")
-    expect(error).to_contain_text("447700900000")
-    expect(error).not_to_contain_text("+447700900000")
-    widget(page, "fbf-failover-submit").click()
-    refused = panels(output, "Nothing was sent")
-    expect(refused).to_have_count(1)
-    expect(value(refused, "from_number")).to_contain_text("leading '+'")
-    expect(panels(output, "Workflow accepted")).to_have_count(0)
-    widget(page, "fbf-failover").scroll_into_view_if_needed()
-    screenshot(page, "04-refused")
-    # The scratch cell runs after the click's handler has returned (the kernel handles them in order). A request
-    # sent anyway would have left the sandbox with a workflow under way (timers) or webhooks made.
-    events_after = in_kernel(page, "len(tut.receiver.events())")
-    assert sandbox_activity(kernel["api_url"]) == quiet, "the sandbox got a request from a refused send"
-    assert events_after == events_before, "the receiver got events after a refused send"
+FOUR = "04-send-a-facebook-message-with-failover.ipynb"
+FIVE = "05-messages-api-failover.ipynb"
 
 
-def test_05_the_v1_form_fails_over_when_messenger_rejects(lab: Lab, page: Page):
-    tutorial_settings(lab, "VONAGE_APPLICATION_ID", "FB_SENDER_ID", "FB_RECIPIENT_ID")
-    run_notebook(page, lab, "05-messages-api-failover.ipynb")
-    output = widget(page, "fbf-v1-output")
+def kept_tab(page: Page, name: str) -> bool:
+    """Whether ``name`` is open in a tab of the page (JupyterLab loaded, its notebook panel there)."""
+    return page.evaluate("(path) => Boolean(window.jupyterapp && Array.from(window.jupyterapp.shell.widgets('main'))"
+                         ".some(w => w.context && w.context.path === path))", name)
 
-    accepted = panels(output, "Message accepted")
-    previous = in_kernel(page, "rejected.workflow_id")  # the notebook's own last send with failover
-    expect(accepted).to_have_count(0)  # the form, a shortcut, has sent nothing yet (see send_failover)
-    select(page, "fbf-v1-outcome", "Messenger rejects")
-    widget(page, "fbf-v1-submit").click()
-    expect(accepted).to_have_count(1)
-    statuses = panels(output, "Messages API v1 statuses")
-    expect(statuses).to_have_count(1)
-    message_id = value(accepted, "message_uuid").inner_text().strip()
-    assert UUID.fullmatch(message_id), message_id
-    workflow_id = value(accepted, "workflow_id").inner_text().strip()
-    assert workflow_id and workflow_id != previous, workflow_id
 
-    seen = rows(statuses)
-    assert ("message 1 (messenger)", "rejected") in seen, seen
-    assert ("message 2 (sms)", "delivered") in seen, seen
-    assert seen.index(("message 1 (messenger)", "rejected")) < seen.index(("message 2 (sms)", "delivered"))
-    expect(output.locator(".fbf-v1-timeline")).to_contain_text(workflow_id)
-    statuses.scroll_into_view_if_needed()
-    screenshot(page, "05-v1-rejected")
+class TestFourAndFiveSideBySide:
+    """04 and 05 open at once, as a learner keeps them, in one page kept from test to test: 04 runs in one tab and
+    its form is used; 05 opens beside it from the file browser, in a second tab with a second kernel, and runs; then,
+    back in 04's tab, a new cell sends the same body again. Both kernels share the project's one sandbox, so that
+    send answers 202 and 04 follows its failover to the final report, which reaches 04 exactly once. (With a sandbox
+    per kernel it answered 503.) 05 is opened from the file browser, not by loading its URL: a reload would restore
+    04's tab too, and the two would race to be the current one.
+    """
+
+    def test_04_the_failover_form_sends_follows_and_refuses(self, lab: Lab, page: Page):
+        tutorial_settings(lab, "VONAGE_APPLICATION_ID", "FB_SENDER_ID", "FB_RECIPIENT_ID")
+        run_notebook(page, lab, FOUR)
+        output = widget(page, "fbf-failover-output")
+        timeline = output.locator(".fbf-failover-timeline")
+        feed = output.locator(".fbf-failover-feed")
+
+        kernel = in_kernel(page, '{"api_url": tut.settings.api_url}')
+
+        # Never read: the SMS goes out once the expiry time is over. (The notebook sends with tut.send; the form,
+        # its shortcut, has sent nothing yet.)
+        select(page, "fbf-failover-outcome", "never read (the default)")
+        report, dispatch_id = send_failover(page, None)
+        expect(report).to_contain_text("Final report: completed")
+        expect(value(report, "failed over to SMS")).to_have_text("yes")
+        expect(value(report, "message 2 (sms)")).to_have_text("delivered")
+        expect(timeline).to_contain_text(dispatch_id)
+        expect(timeline).to_contain_text("completed")  # drawn up to the final report
+        expect(timeline).to_contain_text("failover to sms")
+        expect(feed).to_have_class(re.compile(r"\bfbfailover-event-feed\b"))
+        expect(feed.locator("tbody tr").filter(has_text=dispatch_id)).not_to_have_count(0)
+        expect(feed.locator("tbody tr").filter(has_text="status")).not_to_have_count(0)
+        timeline.scroll_into_view_if_needed()
+        screenshot(page, "04-failed-over")
+
+        # Read in time: the workflow ends with the Messenger message; no SMS row.
+        select(page, "fbf-failover-outcome", "reads in time")
+        report, dispatch_id = send_failover(page, dispatch_id)
+        expect(report).to_contain_text("Final report: completed")
+        expect(value(report, "message 1 (messenger)")).to_have_text("read")
+        expect(value(report, "failed over to SMS")).to_have_text("no")
+        expect(timeline).to_contain_text(dispatch_id)
+        expect(timeline).to_contain_text("completed")  # drawn up to the final report
+        expect(timeline).not_to_contain_text("sms")
+        timeline.scroll_into_view_if_needed()
+        screenshot(page, "04-read-in-time")
+
+        # A leading '+': the inline error says how to write it, and Send sends nothing. First the earlier sends finish
+        # all they will do, so that whatever happens after the click is the click's doing.
+        quiet = wait_until_quiet(kernel["api_url"])
+        events_before = in_kernel(page, "len(tut.receiver.events())")
+        error = widget(page, "fbf-failover-from_number-error")
+        expect(error).to_be_empty()
+        widget_input(page, "fbf-failover-from_number").fill("+447700900000")
+        expect(error).to_contain_text("leading '+'")
+        expect(error).to_contain_text("447700900000")
+        expect(error).not_to_contain_text("+447700900000")
+        widget(page, "fbf-failover-submit").click()
+        refused = panels(output, "Nothing was sent")
+        expect(refused).to_have_count(1)
+        expect(value(refused, "from_number")).to_contain_text("leading '+'")
+        expect(panels(output, "Workflow accepted")).to_have_count(0)
+        widget(page, "fbf-failover").scroll_into_view_if_needed()
+        screenshot(page, "04-refused")
+        # The scratch cell runs after the click's handler has returned (the kernel handles them in order). A request
+        # sent anyway would have left the sandbox with a workflow under way (timers) or webhooks made.
+        events_after = in_kernel(page, "len(tut.receiver.events())")
+        assert sandbox_activity(kernel["api_url"]) == quiet, "the sandbox got a request from a refused send"
+        assert events_after == events_before, "the receiver got events after a refused send"
+
+    def test_05_the_v1_form_fails_over_when_messenger_rejects(self, lab: Lab, page: Page):
+        tutorial_settings(lab, "VONAGE_APPLICATION_ID", "FB_SENDER_ID", "FB_RECIPIENT_ID")
+        if kept_tab(page, FOUR):  # the class's order: 04's tab stays open, 05 opens beside it from the file browser
+            open_from_file_browser(page, FIVE)
+            run_all(page)
+            wait_until_executed(page, timeout=RUN_TIMEOUT)
+            assert notebook_problems(page) == []
+            expect(stderr_outputs(page)).to_have_count(0)
+        else:  # run alone
+            run_notebook(page, lab, FIVE)
+        output = widget(page, "fbf-v1-output")
+
+        accepted = panels(output, "Message accepted")
+        previous = in_kernel(page, "rejected.workflow_id")  # the notebook's own last send with failover
+        expect(accepted).to_have_count(0)  # the form, a shortcut, has sent nothing yet (see send_failover)
+        select(page, "fbf-v1-outcome", "Messenger rejects")
+        widget(page, "fbf-v1-submit").click()
+        expect(accepted).to_have_count(1)
+        statuses = panels(output, "Messages API v1 statuses")
+        expect(statuses).to_have_count(1)
+        message_id = value(accepted, "message_uuid").inner_text().strip()
+        assert UUID.fullmatch(message_id), message_id
+        workflow_id = value(accepted, "workflow_id").inner_text().strip()
+        assert workflow_id and workflow_id != previous, workflow_id
+
+        seen = rows(statuses)
+        assert ("message 1 (messenger)", "rejected") in seen, seen
+        assert ("message 2 (sms)", "delivered") in seen, seen
+        assert seen.index(("message 1 (messenger)", "rejected")) < seen.index(("message 2 (sms)", "delivered"))
+        expect(output.locator(".fbf-v1-timeline")).to_contain_text(workflow_id)
+        statuses.scroll_into_view_if_needed()
+        screenshot(page, "05-v1-rejected")
+
+    def test_04_sends_again_after_05_ran_in_another_tab(self, lab: Lab, page: Page):
+        assert kept_tab(page, FOUR) and kept_tab(page, FIVE), "run the class as a whole: 04's and 05's tabs first"
+        kernels = {s["path"]: s["kernel"]["id"] for s in lab.api("GET", "/api/sessions") or []}
+        assert set(kernels) == {FOUR, FIVE} and len(set(kernels.values())) == 2, kernels
+
+        # Back to 04's tab: its kernel kept its session (tut, body) while 05 ran.
+        show_tab(page, FOUR)
+        cell = run_new_cell(page, 'again = tut.send("POST", "/v0.1/dispatch", body)\n'
+                                  'reports = tut.receiver.events("final_report", dispatch_uuid=again.dispatch_uuid)\n'
+                                  'again.status, again.final_report["status"], len(reports)')
+        expect(cell.locator(".jp-OutputArea-output")).to_contain_text("(202, 'completed', 1)")
+        cell.scroll_into_view_if_needed()
+        screenshot(page, "04-sends-again-after-05")
 
 
 GALLERY = [
