@@ -71,6 +71,8 @@ def _b64url(data: bytes) -> bytes:
 
 # The JOSE header every webhook token has, as PyJWT writes it (keys sorted, no spaces), encoded once.
 _HS256_HEADER = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+# The claims as PyJWT writes them: ``json.dumps(claims, separators=(",", ":"))``, with one encoder made once.
+_CLAIMS_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def sign(body: bytes, account: Account, application_id: str | None) -> str:
@@ -90,7 +92,7 @@ def sign(body: bytes, account: Account, application_id: str | None) -> str:
     }
     if application_id:
         claims["application_id"] = application_id
-    signing_input = _HS256_HEADER + b"." + _b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
+    signing_input = _HS256_HEADER + b"." + _b64url(_CLAIMS_JSON.encode(claims).encode("utf-8"))
     mac = hmac.new(account.signature_secret.encode("utf-8"), signing_input, hashlib.sha256).digest()
     return (signing_input + b"." + _b64url(mac)).decode("ascii")
 
