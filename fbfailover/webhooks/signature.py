@@ -137,7 +137,7 @@ def _hs256_claims(token: str, secret: str) -> dict[str, Any]:
         payload = _b64url_decode(payload_segment)
         signature = _b64url_decode(signature_segment)
         signed = signing_input.encode("ascii")
-    except (ValueError, binascii.Error, UnicodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise SignatureError(f"Authorization token is not a valid JWT: {exc}") from exc
     if not isinstance(header, dict):
         raise SignatureError("Authorization token is not a valid JWT: its header is not a JSON object")
@@ -150,7 +150,7 @@ def _hs256_claims(token: str, secret: str) -> dict[str, Any]:
         raise SignatureError("signature does not match the signature secret (wrong secret?)")
     try:
         claims = json.loads(payload)
-    except (ValueError, UnicodeError) as exc:
+    except (ValueError, UnicodeError, RecursionError) as exc:
         raise SignatureError(f"Authorization token is not a valid JWT: its payload is not JSON: {exc}") from exc
     if not isinstance(claims, dict):
         raise SignatureError("Authorization token is not a valid JWT: its payload is not a JSON object")

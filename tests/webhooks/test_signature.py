@@ -131,3 +131,13 @@ def test_the_standard_library_check_agrees_with_pyjwt(case, token):
 def test_a_payload_hash_that_is_not_ascii_is_refused_not_a_crash():
     with pytest.raises(SignatureError, match="payload_hash does not match"):
         verify_signed_webhook(sign(BODY, payload_hash="é" * 64), BODY, SECRET)
+
+
+@pytest.mark.parametrize("where", ["header", "payload"])
+def test_json_nested_too_deep_is_refused_not_a_crash(where):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    good = {"alg": "HS256"}
+    token = (_hand_made(good, None, raw_payload=deep) if where == "payload"
+             else _b64(deep) + "." + _b64(b"{}") + "." + _b64(b"x"))
+    with pytest.raises(SignatureError, match="not a valid JWT"):
+        verify_signed_webhook(f"Bearer {token}", BODY, SECRET)
