@@ -12,14 +12,15 @@ after it: each is retried on its own, as Vonage does.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import hashlib
+import hmac
+import json
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import jwt
 
 from .bodies import iso
 from .clock import TimerKind
@@ -64,10 +65,23 @@ def retry_delay(attempts_made: int) -> float:
     return float(min(5 * 2 ** (attempts_made - 1), 900))
 
 
+def _b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+# The JOSE header every webhook token has, as PyJWT writes it (keys sorted, no spaces), encoded once.
+_HS256_HEADER = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+# The claims as PyJWT writes them: ``json.dumps(claims, separators=(",", ":"))``, with one encoder made once.
+_CLAIMS_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def sign(body: bytes, account: Account, application_id: str | None) -> str:
     """The ``Authorization`` bearer token of a signed webhook (HS256 with the account's signature secret).
 
-    ``iat`` is real time, not simulated time: receivers check it against their own clock.
+    ``iat`` is real time, not simulated time: receivers check it against their own clock. The token is a
+    compact JWS (RFC 7515) made with the standard library: the same bytes PyJWT's ``jwt.encode(claims, secret,
+    algorithm="HS256")`` writes (claims in this order, compact JSON), at a fraction of its cost per webhook
+    (``tests/sandbox/test_retry_signatures.py`` compares the two byte for byte).
     """
     claims: dict[str, Any] = {
         "iat": int(time.time()),
@@ -78,7 +92,9 @@ def sign(body: bytes, account: Account, application_id: str | None) -> str:
     }
     if application_id:
         claims["application_id"] = application_id
-    return jwt.encode(claims, account.signature_secret, algorithm="HS256")
+    signing_input = _HS256_HEADER + b"." + _b64url(_CLAIMS_JSON.encode(claims).encode("utf-8"))
+    mac = hmac.new(account.signature_secret.encode("utf-8"), signing_input, hashlib.sha256).digest()
+    return (signing_input + b"." + _b64url(mac)).decode("ascii")
 
 
 class Webhooks:

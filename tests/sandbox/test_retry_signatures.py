@@ -8,10 +8,13 @@ time are played by one clock both sides read (the sandbox's signer and the recei
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
 import types
+import uuid
+import warnings
 
 import jwt
 import pytest
@@ -91,3 +94,30 @@ def test_a_retry_after_a_long_outage_is_signed_afresh_and_accepted(sandbox, key_
 
 def _key(body: dict) -> str:
     return json.dumps(body, sort_keys=True)
+
+
+@pytest.mark.parametrize("application_id", [None, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"])
+@pytest.mark.parametrize("secret", ["a short secret", "Ünïcode sécret " * 4])
+def test_the_standard_library_signer_writes_the_bytes_pyjwt_writes(monkeypatch, application_id, secret):
+    """``sign`` builds the HS256 token with hmac/base64/json: byte for byte what ``jwt.encode`` makes of the same
+    claims, and PyJWT (as any receiver) verifies it, with every claim as signed."""
+    fixed = uuid.UUID("12345678-1234-4234-9234-123456789abc")
+    monkeypatch.setattr(sandbox_webhooks.uuid, "uuid4", lambda: fixed)
+    monkeypatch.setattr(sandbox_webhooks, "time", types.SimpleNamespace(time=lambda: 1_765_000_000.75))
+    account = types.SimpleNamespace(api_key="abcd1234", signature_secret=secret)
+    body = json.dumps({"status": "delivered", "text": "héllo \u2028 \"quoted\""}).encode()
+
+    token = sandbox_webhooks.sign(body, account, application_id)
+
+    claims = {"iat": 1_765_000_000, "jti": str(fixed), "iss": "Vonage",
+              "payload_hash": hashlib.sha256(body).hexdigest(), "api_key": "abcd1234"}
+    if application_id:
+        claims["application_id"] = application_id
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyJWT warns about short HMAC keys
+        assert token.encode() == jwt.encode(claims, secret, algorithm="HS256").encode()
+        assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+        assert jwt.decode(token, secret, algorithms=["HS256"]) == claims
+        with pytest.raises(jwt.InvalidSignatureError):
+            jwt.decode(token, secret + "x", algorithms=["HS256"])
+    assert receiver_signature.verify_signed_webhook(f"Bearer {token}", body, secret, now=1_765_000_001) == claims
