@@ -8,7 +8,8 @@ import pytest
 
 from fbfailover import tutorial
 from fbfailover.errors import ValidationError
-from fbfailover.widgets import ApplicationForm, FailoverForm, JwtForm, MessagesV1Form
+from fbfailover.tutorial.twins import token_twins_of, twins_of
+from fbfailover.widgets import ApplicationForm, FailoverForm, JwtForm, MessagesV1Form, TwinTabs
 
 
 @pytest.fixture
@@ -24,6 +25,16 @@ def tut(box, isolated_settings):
 
 def _texts(output) -> str:
     return "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in output.outputs)
+
+
+def _shown_twins(form) -> tuple[TwinTabs, str]:
+    """The twins a form showed last in its output (as tabs), and the text/plain it gave them there."""
+    (shown,) = [o["data"]["text/plain"] for o in form.output.outputs
+                if o["data"]["text/plain"].startswith(form.twins.twins.title)]
+    assert isinstance(form.twins, TwinTabs) and form.output.outputs[-1]["data"]["text/plain"] == shown
+    assert "application/vnd.jupyter.widget-view+json" in form.output.outputs[-1]["data"]  # tabs in JupyterLab
+    assert form.output.outputs[-1]["data"]["text/html"] == form.twins.twins.html()  # what GitHub shows
+    return form.twins, shown
 
 
 def _dispatches(box) -> int:
@@ -254,3 +265,83 @@ def test_a_form_reads_well_without_a_kernel(tut):
     page = bundle["text/html"]
     assert "<th>to_number</th><td><code>447700900001</code></td>" in page and "style=" not in page
     assert JwtForm(tut).text().splitlines()[1:] == ["  ttl: 900", "  acl: (empty)"]
+
+
+def test_the_failover_form_shows_the_twins_of_the_very_request_it_sent(tut, box):
+    tutorial.ensure_application(tut)
+    form = FailoverForm(tut, expiry_time=45, condition_status="delivered", outcome="Messenger rejects")
+    form.fields["text_messenger"].value = "Bonjour from the form, take 2"
+    form.fields["text_sms"].value = "Au revoir by SMS"
+    form.button.click()
+    tabs, shown = _shown_twins(form)
+    sent = form.sent["body"]
+    assert sent["workflow"][0]["failover"] == {"expiry_time": 45, "condition_status": "delivered"}
+    assert sent["workflow"][0]["message"]["content"]["text"] == "Bonjour from the form, take 2"
+    # the twins are those of the body sent and of Vonage's host, as run.twins() builds them: not a stored text
+    assert [t.kind for t in tabs.twins] == ["curl", "node", "python-sdk"]
+    assert tabs.twins.twins == twins_of("/v0.1/dispatch", sent) == form.exchange.twins().twins
+    assert tabs.tabs.titles == ("curl", "Node", "Python")
+    for twin in tabs.twins:
+        assert "Bonjour from the form, take 2" in twin.text and "Au revoir by SMS" in twin.text, twin.kind
+        assert "api.nexmo.com" in twin.host and twin.host in twin.text and "127.0.0.1" not in twin.text, twin.kind
+        assert twin.text.splitlines()[0] in shown, twin.kind
+    assert 'expiry_time": 45' in tabs.twins["curl"].text and "expiry_time: 45," in tabs.twins["node"].text
+    assert "'expiry_time': 45," in tabs.twins["python-sdk"].text
+    assert "'condition_status': 'delivered'" in tabs.twins["python-sdk"].text
+    assert f"sent it to {tut.settings.api_url}/v0.1/dispatch (the sandbox)" in shown
+    # the next send shows the twins of its own body, in place of the last ones
+    form.fields["text_messenger"].value = "A second text"
+    form.submit()
+    again, shown = _shown_twins(form)
+    assert "A second text" in again.twins["node"].text and "take 2" not in shown
+
+
+def test_the_v1_form_shows_the_sdk_twins_of_the_very_request_it_sent(tut):
+    tutorial.ensure_application(tut)
+    form = MessagesV1Form(tut, outcome="Messenger rejects")
+    form.fields["text_sms"].value = "Only by SMS, from the v1 form"
+    form.fields["to_number"].value = "447700900123"
+    form.submit()
+    tabs, shown = _shown_twins(form)
+    sent = form.sent["body"]
+    assert (sent["failover"][0]["text"], sent["failover"][0]["to"]) == ("Only by SMS, from the v1 form", "447700900123")
+    assert tabs.twins.twins == twins_of("/v1/messages", sent)
+    assert [t.kind for t in tabs.twins] == ["curl", "node", "python-sdk"]
+    assert "@vonage/server-sdk" in tabs.twins["node"].text and "vonage" in tabs.twins["python-sdk"].text
+    for twin in tabs.twins:
+        assert "Only by SMS, from the v1 form" in twin.text and "447700900123" in twin.text, twin.kind
+        assert twin.text.splitlines()[-1] in shown, twin.kind
+
+
+def test_a_refused_send_shows_no_twins(tut, box):
+    form = FailoverForm(tut)
+    form.fields["to_number"].value = "+447700900001"
+    form.button.click()
+    assert "Nothing was sent" in _texts(form.output) and "outside this notebook" not in _texts(form.output)
+    assert not hasattr(form, "twins")
+
+
+def test_the_jwt_form_shows_the_twins_of_the_token_it_minted(tut):
+    tutorial.ensure_application(tut)
+    form = JwtForm(tut, ttl=300)
+    form.fields["ttl"].value = 1234
+    form.fields["acl"].value = '{"paths": {"/*/messages/**": {}}}'
+    form.button.click()
+    tabs, shown = _shown_twins(form)
+    claims = form.result["claims"]
+    assert claims["exp"] - claims["iat"] == 1234
+    assert form.output.outputs[0]["data"]["text/plain"] == repr(form.result)  # the token first, then its twins
+    assert tabs.twins.twins == token_twins_of(claims["application_id"], "private.key", 1234, acl=claims["acl"])
+    assert tabs.twins.twins == tutorial.token_twins(tut, form.result).twins
+    assert "JWT=$(fbfailover jwt" in tabs.twins["curl"].text and "--ttl 1234" in tabs.twins["curl"].text
+    assert "ttl: 1234" in tabs.twins["node"].text and "now + 1234" in tabs.twins["python-sdk"].text
+    for twin in tabs.twins:
+        assert claims["application_id"] in twin.text and "/*/messages/**" in twin.text, twin.kind
+        assert form.result["token"] not in twin.text and "PRIVATE KEY" not in twin.text, twin.kind
+        assert twin.text.splitlines()[-1] in shown, twin.kind
+    assert "lifetime 1234 s, with its acl" in shown
+    form.fields["ttl"].value = 60
+    form.fields["acl"].value = ""
+    form.submit()
+    again, shown = _shown_twins(form)
+    assert "--ttl 60" in again.twins["curl"].text and "/*/messages/**" not in shown

@@ -25,6 +25,7 @@ from fbfailover.validation import EXPIRY_RANGE, id_problem, phone_number_problem
 from fbfailover.widgets.feed import EventFeed
 from fbfailover.widgets.forms import Form, _text
 from fbfailover.widgets.timeline import FailoverTimeline
+from fbfailover.widgets.twins import TwinTabs
 
 __all__ = ["FailoverForm", "MessagesV1Form"]
 
@@ -82,7 +83,8 @@ class _SendForm(Form):
         return self.result
 
     def submit(self) -> Panel:
-        """Validate, send, show the live views and follow the workflow to its end; returns the last panel.
+        """Validate, send, show the live views and follow the workflow to its end, then the whole exchange and the
+        twins of the request sent (curl, Node, Python); returns the last panel.
 
         Raises:
             ValidationError: a field is invalid — shown inline, nothing is sent.
@@ -103,6 +105,9 @@ class _SendForm(Form):
         self.exchange = followed(self.tut, self.path, self.sent["body"],
                                  {k: v for k, v in self.sent.data.items() if k in _ANSWER}, self.result["events"])
         self.output.append_display_data(self.exchange)
+        # the very request sent, as curl, Node and Python against Vonage (as run.twins() shows a tut.send)
+        self.twins = TwinTabs(self.exchange.twins())
+        self.output.append_display_data(self.twins)
         return self.result
 
     def _step_send(self, values: dict[str, Any], before_send: Callable[[], Any]) -> Panel:  # pragma: no cover

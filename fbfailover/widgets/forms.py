@@ -17,9 +17,17 @@ import ipywidgets as widgets
 
 from fbfailover.errors import FbfailoverError, ValidationError
 from fbfailover.tokens import MAX_TTL, MIN_TTL
-from fbfailover.tutorial import DEFAULT_APP_NAME, Panel, Tutorial, create_or_reuse_application, mint_token
+from fbfailover.tutorial import (
+    DEFAULT_APP_NAME,
+    Panel,
+    Tutorial,
+    create_or_reuse_application,
+    mint_token,
+    token_twins,
+)
 from fbfailover.validation import url_problem
 from fbfailover.widgets.live import StaticFallback
+from fbfailover.widgets.twins import TwinTabs
 
 __all__ = ["ApplicationForm", "Form", "JwtForm"]
 
@@ -202,12 +210,14 @@ class JwtForm(Form):
                    "acl": _acl_problem})
 
     def submit(self) -> Panel:
-        """Mint the token with the values shown; returns the panel of header, claims and verification.
+        """Mint the token with the values shown and show it, then its twins (the same token minted outside the
+        notebook: curl, Node, Python); returns the panel of header, claims and verification.
 
         Raises:
             ValidationError: when a field is invalid (shown inline).
         """
         v = self.checked_values()
         self.result = mint_token(self.tut, ttl=v["ttl"], acl=json.loads(v["acl"]) if v["acl"].strip() else None)
-        self.show(self.result)
+        self.twins = TwinTabs(token_twins(self.tut, self.result))
+        self.show(self.result, self.twins)
         return self.result
