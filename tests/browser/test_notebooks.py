@@ -212,6 +212,7 @@ def test_03_the_jwt_form_decodes_the_token_and_refuses_a_bad_lifetime(lab: Lab, 
     claims = token.locator("pre").nth(1)  # header, then claims
     expect(claims).to_contain_text(f'"application_id": "{app_id}"')
     expect(claims).to_contain_text('"exp"')
+    shows_twins(output, "--ttl 300", "ttl: 300", "now + 300", app_id)  # the token just minted, outside the notebook
     widget(page, "fbf-jwt").scroll_into_view_if_needed()
     screenshot(page, "03-token")
 
@@ -222,8 +223,22 @@ def test_03_the_jwt_form_decodes_the_token_and_refuses_a_bad_lifetime(lab: Lab, 
     widget(page, "fbf-jwt-submit").click()
     expect(panels(output, "Nothing was sent")).to_have_count(1)
     expect(panels(output, "Application JWT")).to_have_count(0)
+    expect(output.locator(".fbf-twins-tabs")).to_have_count(0)
     expect(ttl).to_have_value("100000")  # kept as typed, for the learner to fix
     screenshot(page, "03-refused")
+
+
+def shows_twins(output: Locator, *texts: str) -> None:
+    """A form's output shows one set of twins as tabs (curl, Node, Python) holding each of ``texts``, and the Node
+    tab opens on a click."""
+    tabs = output.locator(".fbf-twins-tabs")
+    expect(tabs).to_have_count(1)
+    titles = tabs.locator(".lm-TabBar-tab")
+    expect(titles).to_have_text(["curl", "Node", "Python"])
+    for text in texts:
+        expect(tabs).to_contain_text(text)
+    titles.filter(has_text="Node").click()
+    expect(tabs.locator(".lm-TabBar-tab.lm-mod-current")).to_have_text("Node")
 
 
 def send_failover(page: Page, previous: str | None) -> tuple[Locator, str]:
@@ -284,7 +299,9 @@ class TestFourAndFiveSideBySide:
         # Never read: the SMS goes out once the expiry time is over. (The notebook sends with tut.send; the form,
         # its shortcut, has sent nothing yet.)
         select(page, "fbf-failover-outcome", "never read (the default)")
+        text = widget_input(page, "fbf-failover-text_messenger").input_value()
         report, dispatch_id = send_failover(page, None)
+        shows_twins(output, "https://api.nexmo.com/v0.1/dispatch", "dispatch.create", text)
         expect(report).to_contain_text("Final report: completed")
         expect(value(report, "failed over to SMS")).to_have_text("yes")
         expect(value(report, "message 2 (sms)")).to_have_text("delivered")
@@ -324,6 +341,7 @@ class TestFourAndFiveSideBySide:
         expect(refused).to_have_count(1)
         expect(value(refused, "from_number")).to_contain_text("leading '+'")
         expect(panels(output, "Workflow accepted")).to_have_count(0)
+        expect(output.locator(".fbf-twins-tabs")).to_have_count(0)
         widget(page, "fbf-failover").scroll_into_view_if_needed()
         screenshot(page, "04-refused")
         # The scratch cell runs after the click's handler has returned (the kernel handles them in order). A request
@@ -362,6 +380,7 @@ class TestFourAndFiveSideBySide:
         assert ("message 2 (sms)", "delivered") in seen, seen
         assert seen.index(("message 1 (messenger)", "rejected")) < seen.index(("message 2 (sms)", "delivered"))
         expect(output.locator(".fbf-v1-timeline")).to_contain_text(workflow_id)
+        shows_twins(output, "https://api.nexmo.com/v1/messages", "@vonage/server-sdk", "failover=")
         statuses.scroll_into_view_if_needed()
         screenshot(page, "05-v1-rejected")
 
