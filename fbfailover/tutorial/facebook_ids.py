@@ -6,21 +6,23 @@ to open Facebook and write to the Page, so the wait is minutes long (``LIVE_TIME
 left through ``on_wait`` (the widget's countdown; in a notebook without one, a display that updates in place),
 and stops early on ``cancel`` or on a kernel interrupt. The ids can also be typed by hand (``page_id`` and
 ``psid``), for a learner who already knows them.
+
+The waiting is ``follow``'s (``inbound_message`` in the sandbox, ``first_inbound`` live): this module saves and
+shows the webhook it returns.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from fbfailover.errors import ConfigError, ValidationError
+from fbfailover.errors import ConfigError, ValidationError, WaitTimeout
+from fbfailover.tutorial import follow
 from fbfailover.tutorial.display import Panel, json_block
 from fbfailover.tutorial.session import Tutorial
 from fbfailover.validation import id_problem
-from fbfailover.webhooks.store import WaitTimeout
 
 __all__ = [
     "LIVE_INSTRUCTIONS",
@@ -127,46 +129,26 @@ def learn_facebook_ids(tut: Tutorial, text: str = DEFAULT_TEXT, timeout: float |
     if tut.offline:
         # a new simulated Page is not linked to any application: its messages go to the account's inbound URL
         uuid = tut.sandbox.inbound("messenger", text=text)["message_uuid"]
-        event = receiver.wait_for("inbound", timeout=SANDBOX_TIMEOUT if timeout is None else timeout,
-                                  predicate=lambda e: e.message_uuid == uuid, verified=True)
+        event = follow.inbound_message(receiver, uuid, timeout=SANDBOX_TIMEOUT if timeout is None else timeout,
+                                       accept=follow.verified)
     else:
         if not getattr(receiver, "signature_secret", None):  # only a signed webhook may name the ids to save
             raise ConfigError("learning the ids live takes a signed webhook: set VONAGE_SIGNATURE_SECRET (dashboard, "
                               "Settings) in .env, or type the ids: learn_facebook_ids(tut, page_id='…', psid='…')")
         wait = LIVE_TIMEOUT if timeout is None else timeout
-        countdown = on_wait or _notebook_countdown()
         try:
-            event = _wait_live(receiver, since, wait, cancel, countdown, tick)
+            event = follow.first_inbound(receiver, "messenger", after=since, timeout=wait, accept=follow.verified,
+                                         cancel=cancel, on_wait=on_wait or _notebook_countdown(), tick=tick)
         except KeyboardInterrupt:
             return _stopped("interrupted")
+        except WaitTimeout as exc:
+            raise WaitTimeout(f"{exc} — no Messenger message reached the receiver in {wait:g} s: is the Page "
+                              "linked to the application, and FBFAILOVER_PUBLIC_URL a tunnel to the receiver? "
+                              "You can also type the ids: learn_facebook_ids(tut, page_id='…', psid='…')",
+                              wanted=exc.wanted, arrived=exc.arrived) from None
         if event is None:
             return _stopped("cancelled")
     return _found(tut, event)
-
-
-def _wait_live(receiver: Any, since: int, timeout: float, cancel: threading.Event | None,
-               on_wait: Callable[[float], None], tick: float) -> Any:
-    """The first inbound Messenger message after ``since``, or None when cancelled; ticks ``on_wait``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if cancel is not None and cancel.is_set():
-            return None
-        if left <= 0:
-            break
-        on_wait(left)
-        try:
-            return receiver.wait_for("inbound", channel="messenger", after=since, timeout=min(tick, left),
-                                     verified=True)
-        except WaitTimeout:
-            continue
-    try:  # one last look, for the error message's list of what did arrive
-        return receiver.wait_for("inbound", channel="messenger", after=since, timeout=0, verified=True)
-    except WaitTimeout as exc:
-        raise WaitTimeout(f"{exc} — no Messenger message reached the receiver in {timeout:g} s: is the Page "
-                          "linked to the application, and FBFAILOVER_PUBLIC_URL a tunnel to the receiver? "
-                          "You can also type the ids: learn_facebook_ids(tut, page_id='…', psid='…')",
-                          wanted=exc.wanted, arrived=exc.arrived) from None
 
 
 def _notebook_countdown() -> Callable[[float], None]:
@@ -244,7 +226,7 @@ def user_writes(tut: Tutorial, text: str = "Hi, I am someone else", from_: str |
     event = None
     if tut.receiver is not None:
         try:
-            event = tut.receiver.wait_for("inbound", message_uuid=answer["message_uuid"], timeout=SANDBOX_TIMEOUT)
+            event = follow.inbound_message(tut.receiver, answer["message_uuid"], timeout=SANDBOX_TIMEOUT)
         except WaitTimeout:
             event = None
     linked = answer.get("application_id")

@@ -2,11 +2,13 @@
 
 ``manual_clock(tut)`` starts a second embedded sandbox with ``clock="manual"`` (in memory, so the project's
 sandbox and ``.env`` stay as they are), its own receiver, and an application on it that uses the learner's own
-private key. ``clock.send(body)`` sends there without waiting; ``clock.advance(599)`` then ``clock.advance(1)``
-moves simulated time and shows what happened by then: nothing at 599 s, the SMS at 600 s.
+private key. ``clock.send(body)`` sends there without waiting for the outcome; ``clock.advance(599)`` then
+``clock.advance(1)`` moves simulated time and shows what happened by then: nothing at 599 s, the SMS at 600 s.
 
 In a shared workshop sandbox the clock is the room's (only the instructor may move it), and live there is no
-clock to move: there the same calls wait for the time to pass instead, and say so.
+clock to move: in the workshop the same calls wait until the sandbox reports that the time has passed
+(``follow.clock_reaches``), and live they send nothing; both say so. On the manual clock nothing is waited for:
+the sandbox fires the timers due by then and its receiver has stored their webhooks before ``advance`` answers.
 
 Time only moves forward: ``clock.advance_to(599)`` after the clock passed 599 s moves nothing and says where the
 clock stands. ``clock.restart()`` sends the same body again on the same clock, a fresh dispatch counted from +0 s.
@@ -24,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from fbfailover.errors import SandboxError
+from fbfailover.tutorial import follow
 from fbfailover.tutorial.display import Panel
 from fbfailover.tutorial.exchange import Exchange, follow_more, send_request
 from fbfailover.tutorial.session import LIVE, SANDBOX, Tutorial, connect
@@ -68,6 +71,10 @@ class SteppedClock:
         if self.replaced:
             raise SandboxError(REPLACED)
 
+    def _source(self) -> Any:
+        """Where this session's webhooks arrive (its receiver, started when there is none yet)."""
+        return self.tut.receiver if self.tut.receiver is not None else self.tut.start_receiver()
+
     def now(self) -> float:
         """The simulated time (live: the wall clock), in epoch seconds.
 
@@ -101,7 +108,7 @@ class SteppedClock:
         first = (items[0].get("failover") or {}) if items else {}
         self.deadline = first.get("expiry_time")
         if self.run.dispatch_uuid:  # the first status is posted by the sandbox's thread: let it land
-            self.tut.receiver.wait_for("status", dispatch_uuid=self.run.dispatch_uuid, timeout=5)
+            follow.dispatch_begun(self._source(), self.run.dispatch_uuid, timeout=5)
         return self._changed(self.view())
 
     def restart(self) -> Panel:
@@ -125,13 +132,11 @@ class SteppedClock:
         self._check()
         if self.tut.mode == LIVE:
             return Panel(LIVE_NOTE, [])
-        if self.manual:
+        if self.manual:  # the sandbox fires the timers due by then and delivers their webhooks before it answers
             self.tut.sandbox.advance(seconds)
-        else:
-            target = self.now() + seconds
-            scale = float(self.tut.sandbox.clock().get("time_scale", 1)) if self.tut.offline else 1.0
-            while self.now() < target:
-                time.sleep(min(0.25, max(0.01, (target - self.now()) / scale)))
+        else:  # the room's clock: wait for the sandbox to report that much simulated time has passed
+            follow.clock_reaches(self._source(), self.tut.sandbox.clock, self.now() + seconds,
+                                 timeout=follow.dispatch_timeout(self.tut, seconds))
         return self._changed(self.view())
 
     def advance_to(self, seconds: float) -> Panel:
