@@ -116,7 +116,7 @@ def test_one_account_cannot_freeze_another(tmp_path, key_pair):
         assert box.stop() == 0
     every = [code for codes in counts.values() for code in codes]
     assert every and not [code for code in every if code >= 500]
-    assert set(counts["nan waits"]) == {400} and set(counts["1 MB posts"]) == {403}
+    assert set(counts["nan waits"]) == {400} and set(counts["1 MB posts"]) == {413}
     assert set(counts["acl k=80"]) == {403} and set(counts["acl k=200"]) == {401}
     polls = [code for name, codes in counts.items() if name.startswith("long-poll") for code in codes]
     assert 429 in polls and set(polls) <= {200, 429}  # past the per-account cap: 429, never a pile of waits

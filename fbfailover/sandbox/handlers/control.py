@@ -48,6 +48,8 @@ class ClockHandler(ControlHandler):
 
 
 class AdvanceHandler(ControlHandler):
+    body_kind = "control"
+
     async def post(self) -> None:
         self.instructor()
         body = self.checked_body("advance")
@@ -66,6 +68,8 @@ class RecipientsHandler(ControlHandler):
 
 
 class RecipientHandler(ControlHandler):
+    body_kind = "control"
+
     def _channel(self, name: str) -> str:
         channel = by_name(name)
         if channel is None:
@@ -111,6 +115,8 @@ class RecipientHandler(ControlHandler):
 
 
 class InboundHandler(ControlHandler):
+    body_kind = "send"
+
     def post(self) -> None:
         account = self.account()
         body = self.checked_body("inbound")
@@ -152,6 +158,7 @@ def _digits(n: int, prefix: str = "") -> str:
 
 class AccountsHandler(ControlHandler):
     """``POST /_sandbox/accounts``: a fresh account for one attendee (workshop mode, workshop token)."""
+    body_kind = "control"
 
     async def post(self) -> None:
         token = self.core.settings.instructor_token
@@ -194,6 +201,7 @@ class AccountsHandler(ControlHandler):
 class AttendeeHandler(ControlHandler):
     """``PUT /_sandbox/attendee`` ``{"name": "Ada"}``: the display name the workshop dashboard shows for the
     account named by the Basic credentials (a kernel sends ``FBFAILOVER_ATTENDEE_NAME`` each time it joins)."""
+    body_kind = "control"
 
     def put(self) -> None:
         account = self.account()
