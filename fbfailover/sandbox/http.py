@@ -50,10 +50,11 @@ MESSAGES_ERRORS = f"{ERRORS}/messages"
 #: JSON nested deeper than this is refused (400): no request of these APIs comes close.
 MAX_DEPTH = 32
 #: The HTTP server's own limits: header blocks up to 1 MB reach the handlers (401 problem JSON for a huge
-#: ``Authorization`` rather than a bare close). A body is kept only up to its route's ``BODY_LIMITS`` entry; past it
-#: the rest is read and thrown away up to ``max_body_size`` (so that the client reads its 413 on a clean connection),
-#: and past that the 413 goes at once and the connection is closed without reading more.
+#: ``Authorization`` rather than a bare close). A body is kept only up to its route's ``BODY_LIMITS`` entry
+#: (``BaseHandler``); past it the rest is read and thrown away up to ``max_body_size`` (so that the client reads its
+#: 413 on a clean connection), and past that the 413 goes at once and the connection is closed without reading more.
 SERVER_LIMITS = {"max_body_size": 4 * 1024 * 1024, "max_header_size": 1024 * 1024}
+_UNBOUNDED = 2**62
 #: Bytes of one character of text at JSON's worst: a character past U+FFFF escaped as two ``\\uXXXX`` (what
 #: ``json.dumps`` writes by default).
 _WORST_CHAR = 12
@@ -158,6 +159,9 @@ class BaseHandler(tornado.web.RequestHandler):
         return BODY_LIMITS[self.body_kind]
 
     def prepare(self) -> None:
+        # The body is bounded here (below and in ``data_received``): lift the server's own limit for this request,
+        # which would cut a long chunked body with a bare 400 rather than this route's 413 problem JSON.
+        self.request.connection.set_max_body_size(_UNBOUNDED)  # type: ignore[union-attr]
         declared = self.request.headers.get("Content-Length", "").strip()
         if declared.isdigit() and int(declared) > self.body_limit:
             self._over(int(declared))
