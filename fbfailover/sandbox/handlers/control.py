@@ -78,6 +78,7 @@ class RecipientHandler(ControlHandler):
         return channel.name
 
     def put(self, channel: str, ident: str) -> None:
+        account = self.account()  # credentials first: a caller without them learns nothing of the rules
         channel = self._channel(channel)
         body = self.checked_body("recipient")
         outcome, code = body["outcome"], body.get("error_code")
@@ -91,13 +92,14 @@ class RecipientHandler(ControlHandler):
         if problems:
             raise self.invalid(problems)
         rule = {"outcome": outcome, "after": body.get("after"), "error_code": code}
-        self.core.catalog.set_recipient(self.account().id, channel, ident, rule)
+        self.core.catalog.set_recipient(account.id, channel, ident, rule)
         self.core.db.commit()
         self.reply(200, {"channel": channel, "id": ident, **rule})
 
     def get(self, channel: str, ident: str) -> None:
+        account = self.account()
         channel = self._channel(channel)
-        rule = self.core.catalog.recipient(self.account().id, channel, ident)
+        rule = self.core.catalog.recipient(account.id, channel, ident)
         self.reply(
             200,
             {
@@ -109,7 +111,8 @@ class RecipientHandler(ControlHandler):
         )
 
     def delete(self, channel: str, ident: str) -> None:
-        removed = self.core.catalog.delete_recipients(self.account().id, self._channel(channel), ident)
+        account = self.account()
+        removed = self.core.catalog.delete_recipients(account.id, self._channel(channel), ident)
         self.core.db.commit()
         self.reply(200, {"removed": removed})
 
