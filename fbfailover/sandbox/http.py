@@ -126,10 +126,11 @@ class BaseHandler(tornado.web.RequestHandler):
     """Routes set ``family``: which error shapes an API answers with (generic, application, dispatch, v1), and
     ``body_kind``: which ``BODY_LIMITS`` entry bounds their bodies.
 
-    The body streams in (``data_received``) and is kept up to the limit: a ``Content-Length`` over it is answered
-    413 before a byte of the body is read; a body that passes it as it streams (chunked, or a lying length) keeps
-    nothing more, and its 413 comes once it ends (or at once past ``SERVER_LIMITS["max_body_size"]``, closing the
-    connection). Every HTTP method of every handler answers that 413 before it runs (``__init_subclass__``).
+    The body streams in (``data_received``) and is kept up to the limit: with a ``Content-Length`` over it nothing
+    of the body is kept, and a body that passes it as it streams (chunked, or a lying length) keeps nothing more.
+    The 413 comes once the rest has been read and thrown away, so that the client reads it on a clean connection;
+    past ``SERVER_LIMITS["max_body_size"]`` (declared, or streamed) it comes at once and the connection is closed
+    without reading more. Every HTTP method of every handler answers that 413 before it runs (``__init_subclass__``).
     """
 
     family = "generic"

@@ -2,8 +2,9 @@
 
 Before: every sandbox route kept bodies up to 1 MB (and the server read 4 MB), whatever the route takes. Now each
 kind of route keeps at most its ``BODY_LIMITS`` entry (``fbfailover/sandbox/http.py``, the README's "Request
-bodies"): a longer body is answered 413 problem JSON, never a 500, whether its ``Content-Length`` says so (answered
-before a byte of the body is read) or it comes chunked without one. The largest real payload of each kind fits.
+bodies"): a longer body is answered 413 problem JSON, never a 500, whether its ``Content-Length`` says so or it
+comes chunked without one; past 4 MB (declared or streamed) the 413 comes before any more is read. The largest
+real payload of each kind fits.
 """
 
 from __future__ import annotations
