@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 import orjson
 import tornado.web
 
-from fbfailover.channels import CHANNELS, by_name
+from fbfailover.channels import CHANNELS
 
 from .activity import ON_PURPOSE_HEADER
 from .auth import AccessDenied, AuthError
@@ -61,10 +61,10 @@ _WORST_CHAR = 12
 #: The largest body each kind of route keeps, in bytes; past it the answer is 413 problem JSON (see the README's
 #: "Request bodies"). Each fits the route's real payload with room to spare:
 BODY_LIMITS = {
-    # A send (Dispatch, Workflows, Messages v0.1 and v1) and a simulated inbound message: a failover of the longest
-    # text of the channel table (WhatsApp's 4,096 characters) and an SMS (1,000), every character at its worst
-    # escaping, and 4 KiB for the rest (addresses, options, client_ref, webhook URL): 65,248 bytes.
-    "send": _WORST_CHAR * (max(c.text_max for c in CHANNELS) + by_name("sms").text_max) + 4096,
+    # A send (Dispatch, Workflows, Messages v0.1 and v1) and a simulated inbound message: the longest text of the
+    # channel table (4,096 characters) with every character at its worst escaping, and 16 KiB for the rest (a
+    # failover's SMS of 1,000 such characters, addresses, options, client_ref, webhook URL): 65,536 bytes.
+    "send": _WORST_CHAR * max(c.text_max for c in CHANNELS) + 16 * 1024,
     # An application: a name (200 characters), a public key PEM (RSA 4,096 bits: about 800 bytes; 8,192: 1.5 KB)
     # and the capabilities' webhook URLs.
     "application": 16 * 1024,
