@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 FIRST_NOTEBOOK := notebooks/00-start-here.ipynb
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit twins notebooks notebooks-refresh browser bench chromium wrk prism clean help
+.PHONY: lab test lint unit twins notebooks notebooks-refresh browser bench chromium node wrk prism clean help
 
 help:
 	@echo "make lab    open the tutorial in JupyterLab"
@@ -42,11 +42,22 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi
 
+# Node.js 20 or newer with npm for the Node twins: Debian's nodejs and npm when they are missing or older and apt
+# can install them (Debian 12's nodejs is 18, so there the twins are still skipped, with one line).
+NODE_OK = command -v npm >/dev/null && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' 2>/dev/null
+node:
+	@if $(NODE_OK); then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's nodejs and npm for the Node twins"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  $(NODE_OK) || echo "Debian's nodejs is older than 20: the Node twins will be skipped (install Node.js 20 or newer)"; \
+	else echo "Node.js 20 or newer with npm is missing and cannot be installed here: the Node twins will be skipped"; fi
+
 # The Node libraries of the notebooks' twins, from the npm registry into tools/node, exactly as the lockfile says.
 # Without npm the Node twins are skipped (tools/twins.py says how to enable them).
 NODE_MODULES := tools/node/node_modules/.package-lock.json
 
-$(NODE_MODULES): tools/node/package.json tools/node/package-lock.json
+$(NODE_MODULES): tools/node/package.json tools/node/package-lock.json | node
 	@if command -v npm >/dev/null; then cd tools/node && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm is missing: the Node twins will be skipped (install Node.js 20 or newer with npm)"; fi
 

@@ -19,12 +19,25 @@ in the receiver's log and items in the attendee's mailbox stream, all of which w
 and the sandbox database's size before and after, and prints ONE line::
 
     N requests in T s, 0 \u00d7 5xx (+K \u00d7 503 asking for an unsigned webhook to be resent signed), 0 forged items
-    accepted, receiver RSS a→b MB, sandbox RSS c→d MB, database e→f MB
+    accepted, receiver RSS a→b MB (bound B1), sandbox RSS c→d MB (bound B2), database e→f MB (bound B3)
+
+Each bound is what the servers' configured caps let this run's requests add, plus a stated margin (``Bounds``):
+
+* RSS: the bytes the requests could hold at once (the ``at_once`` largest reads, each read capped by the server's
+  limits, the receiver's ``MAX_BODY`` and ``MAX_HEADERS``, the sandbox's ``BODY_LIMITS`` and ``SERVER_LIMITS``, held
+  ``COPIES`` times, and ``CONNECTION_BYTES`` per open connection), what the caps let the servers keep from them
+  (the forged items accepted, each at most a body limit; ``ACCOUNT_BYTES`` per account the account flood could
+  create, at most ``--max-accounts``), and ``RSS_MARGIN`` for the interpreter's own growth;
+* database: ``DB_ACCOUNT_BYTES`` per account created, every forged mailbox item at ``MAX_ITEM_BYTES``, and
+  ``DB_MARGIN`` for SQLite's log, which grows to its automatic checkpoint before it starts over.
+
+Before the fixes, 10 unsigned 20 MB posts took the receiver from 44 to 487 MB and 100 mailbox posts added 109 MB to
+the database: each is far past its bound.
 
 The receiver answers an unsigned Messages or Dispatch webhook ``UNSIGNED_STATUS`` (503) on purpose, so that Vonage
 retries it signed (``fbfailover/webhooks/intake.py``): such an answer, to a webhook this tool sent with neither
 ``Authorization`` nor ``sig``, is counted apart (K) and is not a failure; every other 5xx is.
-The exit status is 1 when any other answer was a 5xx or any forged item was accepted.
+The exit status is 1 when any other answer was a 5xx, any forged item was accepted or any growth passed its bound.
 """
 
 from __future__ import annotations
@@ -46,6 +59,9 @@ from pathlib import Path
 
 import requests
 
+from fbfailover.sandbox.http import BODY_LIMITS, SERVER_LIMITS
+from fbfailover.sandbox.mailbox import MAX_ITEM_BYTES
+from fbfailover.webhooks.app import DISCARD_LIMIT, MAX_BODY, MAX_HEADERS
 from fbfailover.webhooks.intake import UNSIGNED_STATUS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,14 +77,69 @@ FORGED_JWT = "Bearer " + ".".join(base64.urlsafe_b64encode(part).decode().rstrip
     b'{"alg":"HS256","typ":"JWT"}', b'{"iat":1767225600,"jti":"x","payload_hash":"00"}', b"not-a-signature"))
 
 
+#: Each byte a server reads may be held twice at once (the stream's buffer, then the body or headers made of it).
+COPIES = 2
+#: Per connection open at once: tornado's read buffer (one read of 64 KiB) and the connection's own objects.
+CONNECTION_BYTES = 80 * 1024
+#: Per account the account flood creates: its ``Account``, its dashboard record, its long-poll bookkeeping.
+ACCOUNT_BYTES = 16 * 1024
+#: The interpreter's own growth during a run whatever the input (threads, caches, allocator arenas it keeps).
+RSS_MARGIN = 16 * 1024 * 1024
+#: An account's row in the database with its index entries, at most (one page of SQLite's).
+DB_ACCOUNT_BYTES = 4096
+#: SQLite's log (WAL) grows to its automatic checkpoint (1,000 pages of 4 KiB) before it starts over, plus 1 MiB.
+DB_MARGIN = 1000 * 4096 + 1024 * 1024
+#: The sandbox's largest read of a body: the largest route limit and the one 64 KiB read that passes it.
+SANDBOX_BODY_READ = max(BODY_LIMITS.values()) + 64 * 1024
+
+
+def in_flight(reads: list[int], at_once: int) -> int:
+    """The most bytes requests of ``reads`` sizes (each already capped) can hold when ``at_once`` are open."""
+    return COPIES * sum(sorted(reads, reverse=True)[:at_once]) + CONNECTION_BYTES * min(at_once, len(reads))
+
+
+def read_size(kwargs: dict, body_cap: int, header_cap: int) -> int:
+    """What a server reads of one request at most: its body and header block, each capped by the server's limits."""
+    body = kwargs.get("data", b"")
+    headers = 512 + sum(len(k) + len(v) + 4 for k, v in kwargs.get("headers", {}).items())  # + line, defaults
+    return min(len(body) if isinstance(body, bytes) else 0, body_cap) + min(headers, header_cap)
+
+
+def bounds(receiver_reads: list[int], sandbox_reads: list[int], at_once: int, accounts: int,
+           forged: int) -> tuple[float, float, float]:
+    """The growth each of receiver RSS, sandbox RSS and database may show, in bytes (see the module docstring)."""
+    kept = forged * max(MAX_BODY, MAX_ITEM_BYTES)
+    return (in_flight(receiver_reads, at_once) + kept + RSS_MARGIN,
+            in_flight(sandbox_reads, at_once) + kept + accounts * ACCOUNT_BYTES + RSS_MARGIN,
+            accounts * DB_ACCOUNT_BYTES + forged * MAX_ITEM_BYTES + DB_MARGIN)
+
+
+def over_bounds(sizes: dict[str, tuple], growth_bounds: tuple[float, float, float]) -> list[str]:
+    """What grew past its bound (``sizes``: receiver RSS, sandbox RSS, database, each ``(before, after)``).
+
+    A size that could not be read counts as over: a bound that cannot be checked does not pass.
+    """
+    over = []
+    for (name, (before, after)), bound in zip(sizes.items(), growth_bounds, strict=True):
+        if before is None or after is None:
+            over.append(f"the {name} could not be measured")
+        elif after - before > bound:
+            over.append(f"the {name} grew by {(after - before) / 1e6:.1f} MB, past its bound of {bound / 1e6:.1f} MB")
+    return over
+
+
 def summary_line(requests_made: int, seconds: float, server_errors: int, forged: int, receiver_rss: tuple,
-                 sandbox_rss: tuple, database: tuple, resend_asked: int = 0) -> str:
-    """The one line this tool prints (sizes in MB; ``None`` where a size could not be read)."""
-    def mb(pair: tuple) -> str:
-        return "→".join("?" if v is None else f"{v / 1e6:.1f}" for v in pair)
+                 sandbox_rss: tuple, database: tuple, resend_asked: int = 0,
+                 growth_bounds: tuple[float, float, float] = (0, 0, 0)) -> str:
+    """The one line this tool prints (sizes in MB; ``None`` where a size could not be read). Each bound is the
+    size before plus the growth allowed."""
+    def mb(pair: tuple, growth: float) -> str:
+        limit = "?" if pair[0] is None else f"{(pair[0] + growth) / 1e6:.1f}"
+        return "→".join("?" if v is None else f"{v / 1e6:.1f}" for v in pair) + f" MB (bound {limit})"
     return (f"{requests_made} requests in {seconds:.1f} s, {server_errors} \u00d7 5xx (+{resend_asked} \u00d7 "
             f"{UNSIGNED_STATUS} asking for an unsigned webhook to be resent signed), {forged} forged items accepted, "
-            f"receiver RSS {mb(receiver_rss)} MB, sandbox RSS {mb(sandbox_rss)} MB, database {mb(database)} MB")
+            f"receiver RSS {mb(receiver_rss, growth_bounds[0])}, sandbox RSS {mb(sandbox_rss, growth_bounds[1])}, "
+            f"database {mb(database, growth_bounds[2])}")
 
 
 def unsigned_webhook(method: str, url: str, receiver: str, kwargs: dict) -> bool:
@@ -242,7 +313,8 @@ def run(scale: float, budget: float) -> tuple[str, bool]:
             polls = [("GET", f"{r}/_fbfailover/events", {"params": {"wait": "2"}, "auth": (KEY, SECRET)})] * n(80)
             polls += [("GET", f"{s}/_sandbox/events", {"params": {"wait": "2"}, "auth": attendee})] * n(40)
             accounts = [("POST", f"{s}/_sandbox/accounts", {"headers": {"X-Workshop-Token": JOIN}})] * n(60)
-            with ThreadPoolExecutor(max_workers=min(160, n(80) + n(40) + 8)) as pool:
+            workers = min(160, n(80) + n(40) + 8)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 waiting = [pool.submit(tally.call, m, u, **kw) for m, u, kw in polls]
                 for method, url, kwargs in throws + accounts:
                     if time.monotonic() > deadline:
@@ -263,6 +335,12 @@ def run(scale: float, budget: float) -> tuple[str, bool]:
                 for path, count in Counter(item["path"] for item in accepted).items():
                     print(f"hostile: the {server} accepted {count} forged item(s) at {path}", file=sys.stderr)
             after = (rss(receiver.proc.pid), rss(sandbox.proc.pid), db_size(db))
+            sent = polls + throws + accounts
+            receiver_reads = [read_size(kw, DISCARD_LIMIT * MAX_BODY, MAX_HEADERS) for _, url, kw in sent
+                              if url.startswith(r)] + [512] * n(70)
+            sandbox_reads = [read_size(kw, SANDBOX_BODY_READ, SERVER_LIMITS["max_header_size"])
+                             for _, url, kw in sent if url.startswith(s)] + [512] * n(70)
+            growth = bounds(receiver_reads, sandbox_reads, workers + 2 * n(70), n(40), forged)
         finally:
             hold.set()
             for sock in held:
@@ -273,10 +351,14 @@ def run(scale: float, budget: float) -> tuple[str, bool]:
         for (server, status, route, title), count in sorted(tally.errors.items()):
             print(f"hostile: the {server} answered {status} {title!r} {count} time(s) at {route}", file=sys.stderr)
         broken = any(a is None or a.status_code != 200 for a in alive)
+        sizes = {"receiver RSS": (before[0], after[0]), "sandbox RSS": (before[1], after[1]),
+                 "database": (before[2], after[2])}
+        over = over_bounds(sizes, growth)
+        for problem in over:
+            print(f"hostile: {problem}", file=sys.stderr)
         line = summary_line(tally.total, time.monotonic() - started, tally.server_errors + (1 if broken else 0),
-                            forged, (before[0], after[0]), (before[1], after[1]), (before[2], after[2]),
-                            tally.codes["resend asked"])
-        return line, tally.server_errors == 0 and forged == 0 and not broken
+                            forged, *sizes.values(), tally.codes["resend asked"], growth)
+        return line, tally.server_errors == 0 and forged == 0 and not broken and not over
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,7 +42,6 @@ class SandboxSettings:
     #: Listening on loopback only: every caller already reaches this machine's ports, so a workshop allows
     #: callback URLs on loopback (a rehearsal on one machine); otherwise it refuses them.
     loopback_only: bool = False
-    max_body: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.clock not in ("real", "manual"):

@@ -8,15 +8,20 @@ problem-details body with a 4xx status, never a 500 page. The ``type`` URLs all 
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import orjson
 import tornado.web
 
+from fbfailover.channels import CHANNELS
+
 from .activity import ON_PURPOSE_HEADER
 from .auth import AccessDenied, AuthError
+from .mailbox import MAX_ITEM_BYTES
 from .storage import SaveError, dumps
 from .validation import check
 
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APP_ERRORS",
+    "BODY_LIMITS",
     "DASHBOARD_HEADER",
     "ERRORS",
     "MAX_DEPTH",
@@ -43,10 +49,34 @@ APP_ERRORS = f"{ERRORS}/application"
 MESSAGES_ERRORS = f"{ERRORS}/messages"
 #: JSON nested deeper than this is refused (400): no request of these APIs comes close.
 MAX_DEPTH = 32
-#: The HTTP server's own limits: bodies up to 4 MB and header blocks up to 1 MB reach the handlers, which answer
-#: them with problem JSON (413 past ``SandboxSettings.max_body``, 401 for a huge ``Authorization``) rather than a
-#: bare close; past these the server closes the connection without reading more.
+#: The HTTP server's own limits: header blocks up to 1 MB reach the handlers (401 problem JSON for a huge
+#: ``Authorization`` rather than a bare close). A body is kept only up to its route's ``BODY_LIMITS`` entry
+#: (``BaseHandler``); past it the rest is read and thrown away up to ``max_body_size`` (so that the client reads its
+#: 413 on a clean connection), and past that the 413 goes at once and the connection is closed without reading more.
 SERVER_LIMITS = {"max_body_size": 4 * 1024 * 1024, "max_header_size": 1024 * 1024}
+_UNBOUNDED = 2**62
+#: Bytes of one character of text at JSON's worst: a character past U+FFFF escaped as two ``\\uXXXX`` (what
+#: ``json.dumps`` writes by default).
+_WORST_CHAR = 12
+#: The largest body each kind of route keeps, in bytes; past it the answer is 413 problem JSON (see the README's
+#: "Request bodies"). Each fits the route's real payload with room to spare:
+BODY_LIMITS = {
+    # A send (Dispatch, Workflows, Messages v0.1 and v1) and a simulated inbound message: the longest text of the
+    # channel table (4,096 characters) with every character at its worst escaping, and 16 KiB for the rest (a
+    # failover's SMS of 1,000 such characters, addresses, options, client_ref, webhook URL): 65,536 bytes.
+    "send": _WORST_CHAR * max(c.text_max for c in CHANNELS) + 16 * 1024,
+    # An application: a name (200 characters), a public key PEM (RSA 4,096 bits: about 800 bytes; 8,192: 1.5 KB)
+    # and the capabilities' webhook URLs.
+    "application": 16 * 1024,
+    # The account settings: two callback URLs, form-encoded or JSON.
+    "settings": 8 * 1024,
+    # A mailbox address (refused from outside, 403): the largest item a mailbox keeps.
+    "mailbox": MAX_ITEM_BYTES,
+    # The sandbox's own small control bodies: seconds to advance, a recipient rule, an attendee's name.
+    "control": 4 * 1024,
+    # Routes that take no body (GET, DELETE, ping): room for an empty JSON object and a client's habits.
+    "none": 1024,
+}
 #: The header of the workshop (join) token: attendees create their accounts with it.
 TOKEN_HEADER = "X-Workshop-Token"
 #: The header of the dashboard token, the instructor's alone (the dashboard lists every api_key).
@@ -81,18 +111,86 @@ def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def _body_checked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, answering 413 first when the request's body was over its route's limit."""
+    @functools.wraps(method)
+    def checked(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
+        if self.body_over:
+            raise self.too_large()
+        return method(self, *args, **kwargs)
+    return checked
+
+
+@tornado.web.stream_request_body
 class BaseHandler(tornado.web.RequestHandler):
-    """Routes set ``family``: which error shapes an API answers with (generic, application, dispatch, v1)."""
+    """Routes set ``family``: which error shapes an API answers with (generic, application, dispatch, v1), and
+    ``body_kind``: which ``BODY_LIMITS`` entry bounds their bodies.
+
+    The body streams in (``data_received``) and is kept up to the limit: with a ``Content-Length`` over it nothing
+    of the body is kept, and a body that passes it as it streams (chunked, or a lying length) keeps nothing more.
+    The 413 comes once the rest has been read and thrown away, so that the client reads it on a clean connection;
+    past ``SERVER_LIMITS["max_body_size"]`` (declared, or streamed) it comes at once and the connection is closed
+    without reading more. Every HTTP method of every handler answers that 413 before it runs (``__init_subclass__``).
+    """
 
     family = "generic"
+    body_kind = "none"
     #: The account this request acts for (or, refused, claims to): set by authentication, read by ``on_finish``.
     account_id: int | None = None
     #: The title of the problem answered, if any: the workshop dashboard shows it as the account's last error.
     problem_title: str | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("get", "head", "post", "put", "patch", "delete", "options"):
+            if name in cls.__dict__:
+                setattr(cls, name, _body_checked(cls.__dict__[name]))
+
     def initialize(self, core: Core, **options: Any) -> None:
         self.core: Core = core
         self.route_options = options
+        self._chunks: list[bytes] = []
+        self._size = 0
+        #: Whether the body was over this route's limit (nothing of it is kept then).
+        self.body_over = False
+
+    # -- the body, bounded as it streams in --------------------------------------------------------------
+    @property
+    def body_limit(self) -> int:
+        return BODY_LIMITS[self.body_kind]
+
+    def prepare(self) -> None:
+        # The body is bounded here (below and in ``data_received``): lift the server's own limit for this request,
+        # which would cut a long chunked body with a bare 400 rather than this route's 413 problem JSON.
+        self.request.connection.set_max_body_size(_UNBOUNDED)  # type: ignore[union-attr]
+        declared = self.request.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > self.body_limit:
+            self._over(int(declared))
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self.body_over or self._size > self.body_limit:
+            self._over(self._size)
+        else:
+            self._chunks.append(chunk)
+
+    def _over(self, size: int) -> None:
+        """Keep nothing of the body; past the server's read limit answer 413 now (tornado then closes the
+        connection without reading the rest), below it let the rest be read and thrown away first."""
+        self.body_over = True
+        self._chunks = []
+        if size > SERVER_LIMITS["max_body_size"] and not self._finished:
+            self.send_error(413, exc_info=(Problem, self.too_large(), None))
+
+    def too_large(self) -> Problem:
+        return Problem(413, "Payload Too Large", f"The request body must be at most {self.body_limit} bytes on "
+                       "this route", type=f"{ERRORS}#payload-too-large")
+
+    def raw_body(self) -> bytes:
+        """The request's body, as kept (all of it: a body over the limit never gets this far)."""
+        if len(self._chunks) > 1:
+            self._chunks = [b"".join(self._chunks)]
+        return self._chunks[0] if self._chunks else b""
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json")
@@ -155,11 +253,9 @@ class BaseHandler(tornado.web.RequestHandler):
                 the query arguments merged with the form (or with a JSON object's string fields).
             empty: what an empty body parses to.
         """
-        limit = self.core.settings.max_body
-        if len(self.request.body) > limit:
-            raise Problem(413, "Payload Too Large", f"The request body must be at most {limit} bytes",
-                          type=f"{ERRORS}#payload-too-large")
-        media, raw = self._media_type(), self.request.body
+        if self.body_over:
+            raise self.too_large()
+        media, raw = self._media_type(), self.raw_body()
         json_like = media == "application/json" or media.endswith("+json")
         if form:
             values = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()}

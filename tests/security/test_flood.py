@@ -1,17 +1,17 @@
 """Finding 5's done-when: while one account floods the shared sandbox, another account's ping and long-poll still
-answer on time.
+answer within 100 ms of their due time.
 
-The flood (account A, all at once, bounded in count): ``wait=nan`` long-polls, application JWTs with a
-pathological ``acl`` (``"/" + "/**" * k + "/nomatch"``: within the pattern bound, k=80, and past it, k=200),
-1 MB posts to mailboxes, and more long-polls than the per-account cap. Before the fixes a NaN wait corrupted the
-timer heap (another account's 1 s long-poll answered after 14.8 s) and one acl check held the loop for seconds.
+The flood (account A, all at once, each going on until the victim's last answer): ``wait=nan`` long-polls,
+application JWTs with a pathological ``acl`` (``"/" + "/**" * k + "/nomatch"``: within the pattern bound, k=80, and
+past it, k=200), 1 MB posts to mailboxes (413: past the largest item a mailbox keeps), and more long-polls than the
+per-account cap. Before the fixes a NaN wait corrupted the timer heap (another account's 1 s long-poll answered
+after 14.8 s) and one acl check held the loop for seconds.
 
 The victim (account B) measures from its own side how late each answer comes after it was due: a ping is due at
 once, a ``wait=1`` long-poll on an empty mailbox one second after it was sent. The sandbox runs in a process of its
-own, as in a room. The bound asserted is ``LATE`` (100 ms) on the median and ``WORST`` on every answer: on a
-shared 2-core machine, one answer in a few dozen can be scheduled late by the operating system alone (measured
-on such a machine while other work ran: median lateness 15 to 25 ms, single answers 70 to 400 ms), which is not
-what this test is about; the freeze it guards against was seconds to minutes.
+own, as in a room. Every answer must come within ``LATE`` (100 ms) of its due time. Measured on a shared 2-core
+machine (2026-12-06, 32 runs, some beside other test runs, load average up to 14): median lateness 5 to 15 ms,
+worst single answer 49 ms.
 
 140 half-open connections (a request line and headers, never the body) are held open through the measurement.
 Here the sandbox has the operating system's usual file-descriptor limit; the same flood under ``ulimit -n 128``,
@@ -34,7 +34,8 @@ from tests.sandbox.test_sandbox_standalone import ROOT, Standalone
 
 TOKEN = "flood-room-token"
 LATE = 0.100
-WORST = 1.0
+#: Requests per flood, at most: far more than a flood makes while the victim measures, so each is still going.
+CAP = 20_000
 
 
 def _join(url: str) -> tuple[str, str]:
@@ -65,9 +66,7 @@ def test_one_account_cannot_freeze_another(tmp_path, key_pair):
         def flood(name: str, call) -> None:
             seen = counts.setdefault(name, [])
             with requests.Session() as session:
-                for _ in range(400):
-                    if stop.is_set():
-                        return
+                while not stop.is_set() and len(seen) < CAP:
                     seen.append(call(session).status_code)
 
         floods = {
@@ -105,6 +104,7 @@ def test_one_account_cannot_freeze_another(tmp_path, key_pair):
                     polled = mine.get(events, params={"wait": "1"}, auth=victim, timeout=30)
                     assert polled.status_code == 200 and polled.json()["events"] == []
                     late.append(time.monotonic() - sent - 1.0)
+        still_flooding = [name for name, thread in zip(floods, threads, strict=True) if thread.is_alive()]
         stop.set()
         for thread in threads:
             thread.join(60)
@@ -116,10 +116,11 @@ def test_one_account_cannot_freeze_another(tmp_path, key_pair):
         assert box.stop() == 0
     every = [code for codes in counts.values() for code in codes]
     assert every and not [code for code in every if code >= 500]
-    assert set(counts["nan waits"]) == {400} and set(counts["1 MB posts"]) == {403}
+    assert set(counts["nan waits"]) == {400} and set(counts["1 MB posts"]) == {413}
     assert set(counts["acl k=80"]) == {403} and set(counts["acl k=200"]) == {401}
     polls = [code for name, codes in counts.items() if name.startswith("long-poll") for code in codes]
     assert 429 in polls and set(polls) <= {200, 429}  # past the per-account cap: 429, never a pile of waits
-    print(f"victim lateness: median {statistics.median(late) * 1000:.1f} ms, worst {max(late) * 1000:.1f} ms")
-    assert statistics.median(late) <= LATE, late
-    assert max(late) <= WORST, late
+    assert still_flooding == list(floods)  # every flood went on until the victim's last answer
+    print(f"victim lateness: median {statistics.median(late) * 1000:.1f} ms, worst {max(late) * 1000:.1f} ms "
+          f"({sum(len(codes) for codes in counts.values())} flood requests)")
+    assert max(late) <= LATE, late

@@ -14,17 +14,7 @@ import pytest
 import requests
 
 from tests.sandbox.sandbox_helpers import API_KEY, API_SECRET
-from tests.sandbox.test_workshop import DASHBOARD_TOKEN, TOKEN, Attendee, start_workshop
-
-
-@pytest.fixture
-def room():
-    """A workshop served to a room: not bound to loopback only, so loopback callbacks are refused."""
-    box = start_workshop(loopback_only=False, max_accounts=4)
-    try:
-        yield box
-    finally:
-        box.stop()
+from tests.sandbox.test_workshop import DASHBOARD_TOKEN, TOKEN, Attendee
 
 
 def _state(room) -> dict:

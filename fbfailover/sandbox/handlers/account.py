@@ -24,6 +24,7 @@ _SPELLINGS = {"moCallBackUrl": ("moCallBackUrl", "moCallbackUrl"), "drCallBackUr
 
 class AccountSettingsHandler(BaseHandler):
     """A POST without URLs changes nothing and answers the current settings."""
+    body_kind = "settings"
 
     async def post(self) -> None:
         values = self.body(form=True)

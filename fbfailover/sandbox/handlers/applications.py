@@ -52,6 +52,7 @@ def _app_view(app: dict) -> dict:
 
 
 class _ApplicationBase(BaseHandler):
+    body_kind = "application"
     family = "application"
 
     async def _save(self, account_id: int, app_id: str, existing_key: str | None) -> dict:

@@ -48,6 +48,8 @@ class ClockHandler(ControlHandler):
 
 
 class AdvanceHandler(ControlHandler):
+    body_kind = "control"
+
     async def post(self) -> None:
         self.instructor()
         body = self.checked_body("advance")
@@ -66,6 +68,8 @@ class RecipientsHandler(ControlHandler):
 
 
 class RecipientHandler(ControlHandler):
+    body_kind = "control"
+
     def _channel(self, name: str) -> str:
         channel = by_name(name)
         if channel is None:
@@ -74,6 +78,7 @@ class RecipientHandler(ControlHandler):
         return channel.name
 
     def put(self, channel: str, ident: str) -> None:
+        account = self.account()  # credentials first: a caller without them learns nothing of the rules
         channel = self._channel(channel)
         body = self.checked_body("recipient")
         outcome, code = body["outcome"], body.get("error_code")
@@ -87,13 +92,14 @@ class RecipientHandler(ControlHandler):
         if problems:
             raise self.invalid(problems)
         rule = {"outcome": outcome, "after": body.get("after"), "error_code": code}
-        self.core.catalog.set_recipient(self.account().id, channel, ident, rule)
+        self.core.catalog.set_recipient(account.id, channel, ident, rule)
         self.core.db.commit()
         self.reply(200, {"channel": channel, "id": ident, **rule})
 
     def get(self, channel: str, ident: str) -> None:
+        account = self.account()
         channel = self._channel(channel)
-        rule = self.core.catalog.recipient(self.account().id, channel, ident)
+        rule = self.core.catalog.recipient(account.id, channel, ident)
         self.reply(
             200,
             {
@@ -105,12 +111,15 @@ class RecipientHandler(ControlHandler):
         )
 
     def delete(self, channel: str, ident: str) -> None:
-        removed = self.core.catalog.delete_recipients(self.account().id, self._channel(channel), ident)
+        account = self.account()
+        removed = self.core.catalog.delete_recipients(account.id, self._channel(channel), ident)
         self.core.db.commit()
         self.reply(200, {"removed": removed})
 
 
 class InboundHandler(ControlHandler):
+    body_kind = "send"
+
     def post(self) -> None:
         account = self.account()
         body = self.checked_body("inbound")
@@ -152,6 +161,7 @@ def _digits(n: int, prefix: str = "") -> str:
 
 class AccountsHandler(ControlHandler):
     """``POST /_sandbox/accounts``: a fresh account for one attendee (workshop mode, workshop token)."""
+    body_kind = "control"
 
     async def post(self) -> None:
         token = self.core.settings.instructor_token
@@ -194,6 +204,7 @@ class AccountsHandler(ControlHandler):
 class AttendeeHandler(ControlHandler):
     """``PUT /_sandbox/attendee`` ``{"name": "Ada"}``: the display name the workshop dashboard shows for the
     account named by the Basic credentials (a kernel sends ``FBFAILOVER_ATTENDEE_NAME`` each time it joins)."""
+    body_kind = "control"
 
     def put(self) -> None:
         account = self.account()

@@ -12,6 +12,7 @@ class DispatchHandler(BaseHandler):
     """Route option ``kind``: ``dispatch`` (answers ``dispatch_uuid``) or ``workflow`` (``workflow_uuid``)."""
 
     family = "dispatch"
+    body_kind = "send"
 
     async def post(self) -> None:
         kind = self.route_options.get("kind", "dispatch")

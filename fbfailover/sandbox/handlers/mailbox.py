@@ -64,6 +64,7 @@ class EventsHandler(BaseHandler):
 
 class MailboxHandler(BaseHandler):
     """``POST /_sandbox/mailbox/<api_key>/<route>``: refused, whoever asks (only the sandbox delivers there)."""
+    body_kind = "mailbox"
 
     def post(self, api_key: str, route: str) -> None:
         raise Problem(403, "Forbidden", "Only the sandbox delivers to its mailboxes: they take no request from "

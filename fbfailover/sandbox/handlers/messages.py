@@ -10,6 +10,7 @@ __all__ = ["MessagesV01Handler", "MessagesV1Handler"]
 
 
 class MessagesV01Handler(BaseHandler):
+    body_kind = "send"
     family = "dispatch"
 
     async def post(self) -> None:
@@ -25,6 +26,7 @@ class MessagesV01Handler(BaseHandler):
 
 
 class MessagesV1Handler(BaseHandler):
+    body_kind = "send"
     family = "v1"
 
     async def post(self) -> None:

@@ -54,7 +54,7 @@ def _op(summary: str, ok: dict[str, str], *, body: str | None = None, auth: list
         op["responses"][code] = {"description": text}
         if code != "204":
             op["responses"][code]["content"] = {_JSON: {"schema": {"type": "object"}}}
-    for code in errors:
+    for code in sorted({*errors, 413}):  # every route has a body limit (``http.BODY_LIMITS``)
         op["responses"][str(code)] = {"description": "problem details", "content": {_JSON: {"schema": _PROBLEM}}}
     if body:
         content = {_JSON: {"schema": {"$ref": f"#/components/schemas/{body}"}}}

@@ -30,6 +30,7 @@ __all__ = ["WorkshopCsvHandler", "WorkshopPageHandler", "WorkshopStateHandler", 
 
 class _WorkshopHandler(BaseHandler):
     def prepare(self) -> None:
+        super().prepare()
         token = self.core.settings.dashboard_token
         if not self.core.settings.workshop or not token:
             raise Problem(404, "Not Found", "The workshop dashboard exists in workshop mode only "
