@@ -33,8 +33,8 @@ import tornado.web
 
 from fbfailover.errors import FbfailoverError
 
-__all__ = ["ACCEPT_PAUSE", "BODY_TIMEOUT", "HEADER_TIMEOUT", "MAX_CONNECTIONS", "BackgroundServer",
-           "BoundedHTTPServer", "connection_cap", "serve"]
+__all__ = ["ACCEPT_PAUSE", "BODY_TIMEOUT", "HEADER_TIMEOUT", "LISTEN_BACKLOG", "MAX_CONNECTIONS", "BackgroundServer",
+           "BoundedHTTPServer", "connection_cap", "serve", "wake", "woken"]
 
 T = TypeVar("T")
 
@@ -46,6 +46,9 @@ MAX_CONNECTIONS = 1000
 """Connections open at once, at most (lowered by ``connection_cap`` to fit the process's file descriptor limit)."""
 ACCEPT_PAUSE = 0.5
 """Seconds accepting pauses when the process has no file descriptor left."""
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before they are accepted (tornado's default is 128): a room whose kernels all
+connect in the same second must not have their first packets dropped and resent a second or more later."""
 # File descriptors left for everything else (the database, log files, outgoing webhooks) below the limit.
 _RESERVED_FDS = 64
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
@@ -61,6 +64,27 @@ def connection_cap(wanted: int = MAX_CONNECTIONS) -> int:
     if soft == resource.RLIM_INFINITY:
         return wanted
     return max(8, min(wanted, soft - _RESERVED_FDS))
+
+
+def wake(waiter: asyncio.Future) -> None:
+    """Set ``waiter`` (to None) unless it is done already."""
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def woken(waiter: asyncio.Future, seconds: float) -> None:
+    """Wait until ``waiter`` is done or ``seconds`` have passed, whichever comes first (a long-poll's wait).
+
+    The caller resumes in the loop's next turn after ``waiter`` is set. ``asyncio.wait_for`` adds a turn between the
+    wake-up and the caller, and a ``shield`` around the future another; when a room of attendees keeps the loop
+    busy, each turn takes tens of milliseconds, and those turns were most of a webhook's way through a workshop
+    sandbox (benchmarks/README.md, "Workshop").
+    """
+    timer = asyncio.get_running_loop().call_later(seconds, wake, waiter)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
 
 
 class _Watched(tornado.httputil.HTTPMessageDelegate):
@@ -205,7 +229,7 @@ class BackgroundServer:
         self._app = app
         self._on_start = on_start
         self._on_stop = on_stop
-        self._sockets = tornado.netutil.bind_sockets(port, address=host)
+        self._sockets = tornado.netutil.bind_sockets(port, address=host, backlog=LISTEN_BACKLOG)
         self.port: int = self._sockets[0].getsockname()[1]
         self._limits: dict[str, Any] = {k: v for k, v in (("max_body_size", max_body_size),
                                                           ("max_header_size", max_header_size)) if v is not None}

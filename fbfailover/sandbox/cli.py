@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     import tornado.netutil
 
-    from fbfailover.background import BoundedHTTPServer
+    from fbfailover.background import LISTEN_BACKLOG, BoundedHTTPServer
 
     if args.stop:
         from .instance import stop_project_sandbox
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         loopback_only=args.host in LOOPBACK,
     )
     try:
-        sockets = tornado.netutil.bind_sockets(args.port, address=args.host)
+        sockets = tornado.netutil.bind_sockets(args.port, address=args.host, backlog=LISTEN_BACKLOG)
     except OSError as exc:
         print(f"fbfailover sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

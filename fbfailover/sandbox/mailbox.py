@@ -29,6 +29,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from fbfailover.background import wake, woken
 from fbfailover.eventstream import DEFAULT_LIMIT, MAX_WAIT, LongPolls, encode_item, page
 
 if TYPE_CHECKING:
@@ -137,8 +138,7 @@ class Mailbox:
         touched, self._touched = self._touched, set()
         for account_id in touched:
             for waiter in self._waiters.pop(account_id, ()):
-                if not waiter.done():
-                    waiter.set_result(None)
+                wake(waiter)
 
     def since(self, account_id: int, after: int, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         """The committed items of an account after cursor ``after``, oldest first.
@@ -170,9 +170,7 @@ class Mailbox:
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(account_id, set()).add(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), min(timeout, MAX_WAIT))
-        except asyncio.TimeoutError:
-            pass
+            await woken(waiter, min(timeout, MAX_WAIT))  # answered in the turn after the commit that publishes
         finally:
             self._waiters.get(account_id, set()).discard(waiter)
         return self.since(account_id, after, limit)

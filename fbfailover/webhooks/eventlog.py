@@ -25,6 +25,7 @@ from typing import Any
 
 import tornado.web
 
+from fbfailover.background import wake, woken
 from fbfailover.eventstream import (
     MAX_WAIT,
     RECEIVER_PATH,
@@ -90,7 +91,7 @@ class EventLog:
                 self._bytes -= self._items.popleft()[1]
             waiters, self._waiters = self._waiters, set()
         for loop, waiter in waiters:
-            loop.call_soon_threadsafe(_wake, waiter)
+            loop.call_soon_threadsafe(wake, waiter)
         return self._last_id
 
     def after(self, cursor: int, limit: int | None = None) -> dict[str, Any]:
@@ -120,17 +121,10 @@ class EventLog:
                     self._waiters.discard((loop, waiter))
                 return found
             try:
-                await asyncio.wait_for(waiter, left)
-            except asyncio.TimeoutError:
-                pass
+                await woken(waiter, left)
             finally:
                 with self._lock:
                     self._waiters.discard((loop, waiter))
-
-
-def _wake(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class EventsHandler(tornado.web.RequestHandler):
