@@ -34,7 +34,7 @@ import tornado.web
 from fbfailover.errors import FbfailoverError
 
 __all__ = ["ACCEPT_PAUSE", "BODY_TIMEOUT", "HEADER_TIMEOUT", "LISTEN_BACKLOG", "MAX_CONNECTIONS", "BackgroundServer",
-           "BoundedHTTPServer", "connection_cap", "serve", "wake", "woken"]
+           "BoundedBodyHandler", "BoundedHTTPServer", "connection_cap", "serve", "wake", "woken"]
 
 T = TypeVar("T")
 
@@ -51,6 +51,7 @@ LISTEN_BACKLOG = 1024
 connect in the same second must not have their first packets dropped and resent a second or more later."""
 # File descriptors left for everything else (the database, log files, outgoing webhooks) below the limit.
 _RESERVED_FDS = 64
+_UNBOUNDED = 2**62
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
@@ -85,6 +86,64 @@ async def woken(waiter: asyncio.Future, seconds: float) -> None:
         await waiter
     finally:
         timer.cancel()
+
+
+@tornado.web.stream_request_body
+class BoundedBodyHandler(tornado.web.RequestHandler):
+    """A handler whose request body is kept up to ``body_limit`` bytes as it streams in (the sandbox's and the
+    receiver's handlers).
+
+    With a ``Content-Length`` over the limit nothing of the body is kept, and a body that passes the limit as it
+    streams (chunked, or a lying length) keeps nothing more: ``body_over`` is then true and the handler answers
+    413 when it runs, once the rest has been read and thrown away, so that the client reads the answer on a clean
+    connection. Past ``discard_limit`` bytes (declared, or streamed) ``body_too_large`` answers at once, and tornado
+    closes the connection without reading more. The server's own body limit is lifted for these requests: it would
+    cut a long chunked body with a bare 400 rather than the route's 413.
+    """
+
+    body_over = False
+    _size = 0
+    _chunks: list[bytes]
+
+    @property
+    def body_limit(self) -> int:
+        """The bytes of body this request may have."""
+        raise NotImplementedError
+
+    @property
+    def discard_limit(self) -> int:
+        """The bytes of body read and thrown away, at most, before the 413."""
+        raise NotImplementedError
+
+    def body_too_large(self, size: int) -> None:
+        """Answer 413 for a body of ``size`` bytes or more, now."""
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        self._chunks = []
+        self.request.connection.set_max_body_size(_UNBOUNDED)  # type: ignore[union-attr]
+        declared = self.request.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > self.body_limit:
+            self._over(int(declared))
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self.body_over or self._size > self.body_limit:
+            self._over(self._size)
+        else:
+            self._chunks.append(chunk)
+
+    def _over(self, size: int) -> None:
+        self.body_over = True
+        self._chunks = []
+        if size > self.discard_limit and not self._finished:
+            self.body_too_large(size)
+
+    def kept_body(self) -> bytes:
+        """The request's body as kept: all of it, unless ``body_over``."""
+        if len(self._chunks) > 1:
+            self._chunks = [b"".join(self._chunks)]
+        return self._chunks[0] if self._chunks else b""
 
 
 class _Watched(tornado.httputil.HTTPMessageDelegate):

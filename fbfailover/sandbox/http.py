@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 import orjson
 import tornado.web
 
+from fbfailover.background import BoundedBodyHandler
 from fbfailover.channels import CHANNELS
 
 from .activity import ON_PURPOSE_HEADER
@@ -54,7 +55,6 @@ MAX_DEPTH = 32
 #: (``BaseHandler``); past it the rest is read and thrown away up to ``max_body_size`` (so that the client reads its
 #: 413 on a clean connection), and past that the 413 goes at once and the connection is closed without reading more.
 SERVER_LIMITS = {"max_body_size": 4 * 1024 * 1024, "max_header_size": 1024 * 1024}
-_UNBOUNDED = 2**62
 #: Bytes of one character of text at JSON's worst: a character past U+FFFF escaped as two ``\\uXXXX`` (what
 #: ``json.dumps`` writes by default).
 _WORST_CHAR = 12
@@ -121,16 +121,14 @@ def _body_checked(method: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
-@tornado.web.stream_request_body
-class BaseHandler(tornado.web.RequestHandler):
+class BaseHandler(BoundedBodyHandler):
     """Routes set ``family``: which error shapes an API answers with (generic, application, dispatch, v1), and
     ``body_kind``: which ``BODY_LIMITS`` entry bounds their bodies.
 
-    The body streams in (``data_received``) and is kept up to the limit: with a ``Content-Length`` over it nothing
-    of the body is kept, and a body that passes it as it streams (chunked, or a lying length) keeps nothing more.
-    The 413 comes once the rest has been read and thrown away, so that the client reads it on a clean connection;
-    past ``SERVER_LIMITS["max_body_size"]`` (declared, or streamed) it comes at once and the connection is closed
-    without reading more. Every HTTP method of every handler answers that 413 before it runs (``__init_subclass__``).
+    The body streams in and is kept up to the limit (``background.BoundedBodyHandler``, as in the receiver): the
+    413 comes once the rest has been read and thrown away, so that the client reads it on a clean connection; past
+    ``SERVER_LIMITS["max_body_size"]`` (declared, or streamed) it comes at once and the connection is closed without
+    reading more. Every HTTP method of every handler answers that 413 before it runs (``__init_subclass__``).
     """
 
     family = "generic"
@@ -149,48 +147,22 @@ class BaseHandler(tornado.web.RequestHandler):
     def initialize(self, core: Core, **options: Any) -> None:
         self.core: Core = core
         self.route_options = options
-        self._chunks: list[bytes] = []
-        self._size = 0
-        #: Whether the body was over this route's limit (nothing of it is kept then).
-        self.body_over = False
 
-    # -- the body, bounded as it streams in --------------------------------------------------------------
+    # -- the body, bounded as it streams in (``BoundedBodyHandler``) ------------------------------------------
     @property
     def body_limit(self) -> int:
         return BODY_LIMITS[self.body_kind]
 
-    def prepare(self) -> None:
-        # The body is bounded here (below and in ``data_received``): lift the server's own limit for this request,
-        # which would cut a long chunked body with a bare 400 rather than this route's 413 problem JSON.
-        self.request.connection.set_max_body_size(_UNBOUNDED)  # type: ignore[union-attr]
-        declared = self.request.headers.get("Content-Length", "").strip()
-        if declared.isdigit() and int(declared) > self.body_limit:
-            self._over(int(declared))
+    @property
+    def discard_limit(self) -> int:
+        return SERVER_LIMITS["max_body_size"]
 
-    def data_received(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self.body_over or self._size > self.body_limit:
-            self._over(self._size)
-        else:
-            self._chunks.append(chunk)
-
-    def _over(self, size: int) -> None:
-        """Keep nothing of the body; past the server's read limit answer 413 now (tornado then closes the
-        connection without reading the rest), below it let the rest be read and thrown away first."""
-        self.body_over = True
-        self._chunks = []
-        if size > SERVER_LIMITS["max_body_size"] and not self._finished:
-            self.send_error(413, exc_info=(Problem, self.too_large(), None))
+    def body_too_large(self, size: int) -> None:
+        self.send_error(413, exc_info=(Problem, self.too_large(), None))
 
     def too_large(self) -> Problem:
         return Problem(413, "Payload Too Large", f"The request body must be at most {self.body_limit} bytes on "
                        "this route", type=f"{ERRORS}#payload-too-large")
-
-    def raw_body(self) -> bytes:
-        """The request's body, as kept (all of it: a body over the limit never gets this far)."""
-        if len(self._chunks) > 1:
-            self._chunks = [b"".join(self._chunks)]
-        return self._chunks[0] if self._chunks else b""
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json")
@@ -255,7 +227,7 @@ class BaseHandler(tornado.web.RequestHandler):
         """
         if self.body_over:
             raise self.too_large()
-        media, raw = self._media_type(), self.raw_body()
+        media, raw = self._media_type(), self.kept_body()
         json_like = media == "application/json" or media.endswith("+json")
         if form:
             values = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()}

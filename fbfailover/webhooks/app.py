@@ -26,6 +26,7 @@ from typing import Any
 
 import tornado.web
 
+from fbfailover.background import BoundedBodyHandler
 from fbfailover.webhooks.eventlog import EVENTS_PATH, EventLog, EventsHandler
 from fbfailover.webhooks.events import ROUTES
 from fbfailover.webhooks.intake import Intake
@@ -39,7 +40,6 @@ MAX_BODY = 32 * 1024
 DISCARD_LIMIT = 2
 """A body up to this many times ``MAX_BODY`` is read to the end (and thrown away) before its 413, so the client
 reads the answer on a clean connection; a longer one is answered at once and the connection closed."""
-_UNBOUNDED = 2**62
 MAX_HEADERS = 16 * 1024
 """The largest header block the receiver reads, in bytes (a signed webhook's are well under 2 KiB)."""
 
@@ -63,8 +63,7 @@ class _Base(tornado.web.RequestHandler):
         self.finish(json.dumps(payload))
 
 
-@tornado.web.stream_request_body
-class WebhookHandler(_Base):
+class WebhookHandler(BoundedBodyHandler, _Base):
     """One webhook route; the same handler serves all four. The body is read as it streams in, up to ``MAX_BODY``."""
 
     def initialize(self, intake: Intake, route: str = "",  # type: ignore[override]
@@ -73,41 +72,23 @@ class WebhookHandler(_Base):
         self.route = route
         self.log = log
         self.max_body = max_body
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._refused = False
 
-    def prepare(self) -> None:
-        # This handler bounds the body itself (below): lift the server's limit, which would cut a long chunked body
-        # with a bare 400 before the handler sees it.
-        self.request.connection.set_max_body_size(_UNBOUNDED)  # type: ignore[union-attr]
-        declared = self.request.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            self._refuse(int(declared))
+    @property
+    def body_limit(self) -> int:
+        return self.max_body
 
-    def data_received(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._refused or self._size > self.max_body:
-            self._refuse(self._size)
-            return
-        self._chunks.append(chunk)
+    @property
+    def discard_limit(self) -> int:
+        return DISCARD_LIMIT * self.max_body
 
-    def _refuse(self, size: int) -> None:
-        """Keep nothing more of the body; past ``DISCARD_LIMIT`` answer 413 at once (tornado then closes the
-        connection, so the rest is never read), below it read the rest to discard it and answer 413 after it."""
-        self._refused = True
-        self._chunks = []
-        if size > DISCARD_LIMIT * self.max_body and not self._finished:
-            self._too_large(size)
-
-    def _too_large(self, size: int) -> None:
+    def body_too_large(self, size: int) -> None:
         reason = f"body of {size} bytes or more is over this route's limit of {self.max_body} bytes"
         self.intake.store.reject(self.route, reason, 413)
         self.write_json(413, {"title": _TITLES[413], "detail": reason})
 
     def get(self) -> None:
-        if self._refused:
-            self._too_large(self._size)
+        if self.body_over:
+            self.body_too_large(self._size)
         elif not self.request.query_arguments:
             # A URL check (the account settings API probes the URL before saving it): answer, record nothing.
             self.write_json(200, {"status": "ok", "route": self.route})
@@ -115,14 +96,14 @@ class WebhookHandler(_Base):
             self._receive()
 
     def post(self) -> None:
-        if self._refused:
-            self._too_large(self._size)
+        if self.body_over:
+            self.body_too_large(self._size)
         else:
             self._receive()
 
     def _receive(self) -> None:
         query = {k: v[-1].decode("utf-8", "replace") for k, v in self.request.query_arguments.items()}
-        body = self.request.body = b"".join(self._chunks)
+        body = self.request.body = self.kept_body()
         try:
             status, reason = self.intake.receive(self.route, body, self.request.headers,
                                                  method=self.request.method or "POST", query=query)
