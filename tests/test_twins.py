@@ -189,6 +189,15 @@ def test_a_twin_broken_on_purpose_fails_the_run(runner, capsys):
         assert lines[8].startswith("FAIL node       jwt") and "0 requests reached the sandbox" in lines[8]
 
 
+def test_the_runs_sandbox_takes_secrets_that_start_with_a_dash(runner, monkeypatch, tmp_path):
+    """``token_urlsafe`` starts a secret with ``-`` once in 64: passed as its own argument, argparse took it for an
+    option and the run failed now and then."""
+    made = iter(["-" + "s" * 15, "-" + "g" * 21])
+    monkeypatch.setattr(runner.secrets, "token_urlsafe", lambda n=None: next(made))
+    with runner.sandbox(tmp_path) as box:
+        assert box.api_secret.startswith("-")
+
+
 def test_without_node_the_node_twins_are_skipped_with_a_line_saying_how_to_enable_them(runner, monkeypatch):
     real = shutil.which
     monkeypatch.setattr(runner.shutil, "which", lambda name: None if name == "node" else real(name))

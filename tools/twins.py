@@ -176,8 +176,8 @@ def sandbox(folder: Path) -> Iterator[Sandbox]:
     """A standalone ``fbfailover sandbox`` (manual clock) with an account and an application made for the run."""
     key, secret = secrets.token_hex(4), secrets.token_urlsafe(12)
     command = [sys.executable, "-m", "fbfailover.sandbox", "--port", "0", "--db", str(folder / "sandbox.sqlite3"),
-               "--clock", "manual", "--api-key", key, "--api-secret", secret,
-               "--signature-secret", secrets.token_urlsafe(16), "--exit-when-idle", "600"]
+               "--clock", "manual", "--api-key", key, f"--api-secret={secret}",
+               f"--signature-secret={secrets.token_urlsafe(16)}", "--exit-when-idle", "600"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                cwd=folder, start_new_session=True)
     try:
