@@ -20,6 +20,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import errno
+import functools
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterable
@@ -88,22 +89,39 @@ async def woken(waiter: asyncio.Future, seconds: float) -> None:
         timer.cancel()
 
 
+def _answers_413_first(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, answering ``body_too_large`` instead when the request's body was over its limit."""
+    @functools.wraps(method)
+    def checked(self: BoundedBodyHandler, *args: Any, **kwargs: Any) -> Any:
+        if self.body_over:
+            return self.body_too_large(self._size)
+        return method(self, *args, **kwargs)
+    return checked
+
+
 @tornado.web.stream_request_body
 class BoundedBodyHandler(tornado.web.RequestHandler):
     """A handler whose request body is kept up to ``body_limit`` bytes as it streams in (the sandbox's and the
     receiver's handlers).
 
     With a ``Content-Length`` over the limit nothing of the body is kept, and a body that passes the limit as it
-    streams (chunked, or a lying length) keeps nothing more: ``body_over`` is then true and the handler answers
-    413 when it runs, once the rest has been read and thrown away, so that the client reads the answer on a clean
-    connection. Past ``discard_limit`` bytes (declared, or streamed) ``body_too_large`` answers at once, and tornado
-    closes the connection without reading more. The server's own body limit is lifted for these requests: it would
-    cut a long chunked body with a bare 400 rather than the route's 413.
+    streams (chunked, or a lying length) keeps nothing more: ``body_over`` is then true, and every HTTP method of
+    the handler answers with ``body_too_large`` instead of running (``__init_subclass__``), once the rest has been
+    read and thrown away, so that the client reads the answer on a clean connection. Past ``discard_limit`` bytes
+    (declared, or streamed) ``body_too_large`` answers at once, and tornado closes the connection without reading
+    more. The server's own body limit is lifted for these requests: it would cut a long chunked body with a bare
+    400 rather than the route's 413.
     """
 
     body_over = False
     _size = 0
     _chunks: list[bytes]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("get", "head", "post", "put", "patch", "delete", "options"):
+            if name in cls.__dict__:
+                setattr(cls, name, _answers_413_first(cls.__dict__[name]))
 
     @property
     def body_limit(self) -> int:

@@ -8,9 +8,7 @@ problem-details body with a 4xx status, never a 500 page. The ``type`` URLs all 
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -111,16 +109,6 @@ def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def _body_checked(method: Callable[..., Any]) -> Callable[..., Any]:
-    """``method``, answering 413 first when the request's body was over its route's limit."""
-    @functools.wraps(method)
-    def checked(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
-        if self.body_over:
-            raise self.too_large()
-        return method(self, *args, **kwargs)
-    return checked
-
-
 class BaseHandler(BoundedBodyHandler):
     """Routes set ``family``: which error shapes an API answers with (generic, application, dispatch, v1), and
     ``body_kind``: which ``BODY_LIMITS`` entry bounds their bodies.
@@ -128,7 +116,7 @@ class BaseHandler(BoundedBodyHandler):
     The body streams in and is kept up to the limit (``background.BoundedBodyHandler``, as in the receiver): the
     413 comes once the rest has been read and thrown away, so that the client reads it on a clean connection; past
     ``SERVER_LIMITS["max_body_size"]`` (declared, or streamed) it comes at once and the connection is closed without
-    reading more. Every HTTP method of every handler answers that 413 before it runs (``__init_subclass__``).
+    reading more. Every HTTP method of every handler answers that 413 instead of running.
     """
 
     family = "generic"
@@ -137,12 +125,6 @@ class BaseHandler(BoundedBodyHandler):
     account_id: int | None = None
     #: The title of the problem answered, if any: the workshop dashboard shows it as the account's last error.
     problem_title: str | None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in ("get", "head", "post", "put", "patch", "delete", "options"):
-            if name in cls.__dict__:
-                setattr(cls, name, _body_checked(cls.__dict__[name]))
 
     def initialize(self, core: Core, **options: Any) -> None:
         self.core: Core = core
@@ -225,8 +207,6 @@ class BaseHandler(BoundedBodyHandler):
                 the query arguments merged with the form (or with a JSON object's string fields).
             empty: what an empty body parses to.
         """
-        if self.body_over:
-            raise self.too_large()
         media, raw = self._media_type(), self.kept_body()
         json_like = media == "application/json" or media.endswith("+json")
         if form:
