@@ -92,6 +92,17 @@ def test_a_retry_after_a_long_outage_is_signed_afresh_and_accepted(sandbox, key_
         receiver.stop()
 
 
+def test_a_non_ascii_api_key_is_signed_as_the_same_claims():
+    """orjson writes a non-ASCII claim as UTF-8 where PyJWT writes ``\\u`` escapes: a receiver decodes the same claims."""
+    account = types.SimpleNamespace(api_key="clé", signature_secret="a secret long enough for HS256 keys!")
+    body = b'{"status":"delivered"}'
+    token = sandbox_webhooks.sign(body, account, None)
+    claims = jwt.decode(token, account.signature_secret, algorithms=["HS256"])
+    assert claims["api_key"] == "clé" and claims["payload_hash"] == hashlib.sha256(body).hexdigest()
+    assert receiver_signature.verify_signed_webhook(f"Bearer {token}", body, account.signature_secret,
+                                                    now=claims["iat"]) == claims
+
+
 def _key(body: dict) -> str:
     return json.dumps(body, sort_keys=True)
 
@@ -99,7 +110,7 @@ def _key(body: dict) -> str:
 @pytest.mark.parametrize("application_id", [None, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"])
 @pytest.mark.parametrize("secret", ["a short secret", "Ünïcode sécret " * 4])
 def test_the_standard_library_signer_writes_the_bytes_pyjwt_writes(monkeypatch, application_id, secret):
-    """``sign`` builds the HS256 token with hmac/base64/json: byte for byte what ``jwt.encode`` makes of the same
+    """``sign`` builds the HS256 token with hmac/base64/orjson: byte for byte what ``jwt.encode`` makes of the same
     claims, and PyJWT (as any receiver) verifies it, with every claim as signed."""
     fixed = uuid.UUID("12345678-1234-4234-9234-123456789abc")
     monkeypatch.setattr(sandbox_webhooks.uuid, "uuid4", lambda: fixed)
