@@ -26,6 +26,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -67,7 +68,7 @@ class Mailbox:
         db.set_meta("mailbox_epoch", self.epoch)
         self._touched: set[int] = set()
         self._since_prune: dict[int, int] = {}
-        self._waiters: dict[int, set[asyncio.Future]] = {}
+        self._waiters: dict[int, dict[asyncio.Future, Callable[[], None]]] = {}  # account -> waiter -> its answer
         self.max_item_bytes, self.max_total_bytes = MAX_ITEM_BYTES, MAX_TOTAL_BYTES
         #: The open long-polls, capped per account and in all (``handlers/mailbox.py`` answers 429 past them).
         self.polls = LongPolls(per_key=8, total=max_polls)
@@ -131,14 +132,14 @@ class Mailbox:
                         (account_id, row[0], dropped))
 
     def _published(self) -> None:
-        """After a commit: hand out what was put and wake the readers of those accounts."""
+        """After a commit: hand out what was put, answering the waiting readers of those accounts in this turn."""
         if not self._touched:
             return
         self._published_id = self._top()  # read back: a commit that failed rolled its items back
         touched, self._touched = self._touched, set()
         for account_id in touched:
-            for waiter in self._waiters.pop(account_id, ()):
-                wake(waiter)
+            for publish in self._waiters.pop(account_id, {}).values():
+                self.db.guarded(publish)
 
     def since(self, account_id: int, after: int, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         """The committed items of an account after cursor ``after``, oldest first.
@@ -162,18 +163,35 @@ class Mailbox:
         """No items, and the cursor of the newest committed one: where a reader of only what comes next starts."""
         return page([], self._published_id, 0, self.epoch)
 
-    async def wait(self, account_id: int, after: int, timeout: float, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-        """``since()``, waiting up to ``timeout`` real seconds (at most ``MAX_WAIT``) for a first item."""
+    async def wait(self, account_id: int, after: int, timeout: float, answer: Callable[[dict[str, Any]], None],
+                   limit: int = DEFAULT_LIMIT) -> None:
+        """Call ``answer`` once with ``since()``: at once when it has items, else when the first item is published or
+        ``timeout`` real seconds (at most ``MAX_WAIT``) have passed, whichever comes first.
+
+        An item published while this waits is answered by the commit that publishes it, in that commit's own turn
+        of the loop; this coroutine itself resumes a turn later, behind everything that turn brings (in a busy
+        room, tens of milliseconds: benchmarks/README.md, "Workshop").
+        """
         found = self.since(account_id, after, limit)
         if found["events"] or timeout <= 0:
-            return found
+            answer(found)
+            return
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(account_id, set()).add(waiter)
+        answered = False
+
+        def publish() -> None:
+            nonlocal answered
+            wake(waiter)
+            answer(self.since(account_id, after, limit))
+            answered = True
+
+        self._waiters.setdefault(account_id, {})[waiter] = publish
         try:
-            await woken(waiter, min(timeout, MAX_WAIT))  # answered in the turn after the commit that publishes
+            await woken(waiter, min(timeout, MAX_WAIT))
         finally:
-            self._waiters.get(account_id, set()).discard(waiter)
-        return self.since(account_id, after, limit)
+            self._waiters.get(account_id, {}).pop(waiter, None)
+        if not answered:  # its time was up (or the answer raised inside the commit, which logged it)
+            answer(self.since(account_id, after, limit))
 
 
 def _item(item_id: int, route: str, query: str, headers: str, body: bytes, created: float) -> dict[str, Any]:

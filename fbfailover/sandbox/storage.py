@@ -7,7 +7,9 @@ open transaction, so every read sees them at once, and ``commit()`` is the one w
 schedules call it:
 
 * ``saved()``: a request awaits it before answering ("accepted" always means "saved"); every request served in
-  the same loop iteration shares one commit at the end of that iteration (a group commit);
+  the same loop iteration shares one commit at the end of that iteration (a group commit). ``saved(then=...)``
+  has the commit itself call ``then`` once it worked: the answer goes out in the commit's own turn of the loop,
+  where a coroutine awaiting the future resumes only in the turn after, behind everything that turn brings;
 * ``changed()``: background work (timers firing, webhook attempts) asks for a commit within ``WRITE_BEHIND``
   real seconds; nobody waits for it. A crash can lose those last milliseconds: their timers fire again on restart.
 * ``soon()``: background work someone is waiting to read (a webhook kept in a mailbox, which a long-poll hands
@@ -30,6 +32,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -57,6 +60,8 @@ __all__ = [
 ]
 
 WRITE_BEHIND = 0.02  # real seconds within which background writes are committed
+
+log = logging.getLogger(__name__)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -229,6 +234,7 @@ class Database:
         #: Called after every commit that worked: parts that publish what is now durable.
         self.after_commit: list[Callable[[], None]] = []
         self._saved: asyncio.Future | None = None
+        self._then: list[Callable[[], None]] = []  # called by the next commit that works, in its turn
         self._later: asyncio.TimerHandle | None = None
         self.closed = False
 
@@ -246,6 +252,7 @@ class Database:
             SaveError: the database could not be written (the transaction is rolled back).
         """
         waiting, self._saved = self._saved, None
+        then, self._then = self._then, []
         if self._later is not None:
             self._later.cancel()
             self._later = None
@@ -265,18 +272,33 @@ class Database:
             raise failure from exc
         for publish in self.after_commit:
             publish()
+        for answer in then:
+            self.guarded(answer)
         _settle(waiting, None)
 
-    def saved(self) -> asyncio.Future:
+    def saved(self, then: Callable[[], None] | None = None) -> asyncio.Future:
         """A future resolved by the commit at the end of this loop iteration; await it before answering.
 
         It fails with ``SaveError`` when that commit fails, so a request never answers 202 for unsaved data.
+        ``then``, when given, is called by that commit once it worked (never when it failed), before the loop
+        runs anything else: a request answers in the commit's own turn instead of the turn after. A ``then`` that
+        raises is logged and the others still run.
         """
+        if then is not None:
+            self._then.append(then)
         if self._saved is None:
             loop = asyncio.get_running_loop()
             self._saved = loop.create_future()
             loop.call_soon(self._commit_quietly)
         return self._saved
+
+    @staticmethod
+    def guarded(callback: Callable[[], None]) -> None:
+        """Call ``callback`` from inside a commit: an exception is logged, never raised into the commit's caller."""
+        try:
+            callback()
+        except Exception:  # a broken answer must not stop the commit's other answers or its waiters
+            log.exception("an answer run by a commit failed")
 
     def soon(self) -> None:
         """Background writes someone is waiting to see (a mailbox item): commit at the end of this iteration."""

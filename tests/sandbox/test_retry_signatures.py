@@ -93,7 +93,7 @@ def test_a_retry_after_a_long_outage_is_signed_afresh_and_accepted(sandbox, key_
 
 
 def test_a_non_ascii_api_key_is_signed_as_the_same_claims():
-    """orjson writes a non-ASCII claim as UTF-8 where PyJWT writes ``\\u`` escapes: a receiver decodes the same claims."""
+    """orjson writes a non-ASCII claim as UTF-8 where PyJWT writes ``\\u`` escapes: a receiver reads the same claims."""
     account = types.SimpleNamespace(api_key="clé", signature_secret="a secret long enough for HS256 keys!")
     body = b'{"status":"delivered"}'
     token = sandbox_webhooks.sign(body, account, None)

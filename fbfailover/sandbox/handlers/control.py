@@ -190,8 +190,7 @@ class AccountsHandler(ControlHandler):
         account = self.core.accounts.create()
         self.account_id = account.id  # the attendee's row on the workshop dashboard starts with this request
         self.core.activity.joined(account.id, name)
-        await self.core.db.saved()
-        self.reply(
+        await self.reply_saved(
             201,
             {
                 "api_key": account.api_key,

@@ -24,5 +24,4 @@ class DispatchHandler(BaseHandler):
         dispatch, _ = self.core.failover.create_workflow(account, app_id, scheme, kind, body["workflow"],
                                                          body["template"])
         self.core.activity.step(account.id, "dispatch")
-        await self.core.db.saved()
-        self.reply(202, {"workflow_uuid" if kind == "workflow" else "dispatch_uuid": dispatch["uuid"]})
+        await self.reply_saved(202, {"workflow_uuid" if kind == "workflow" else "dispatch_uuid": dispatch["uuid"]})

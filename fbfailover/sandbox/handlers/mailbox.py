@@ -52,14 +52,22 @@ class EventsHandler(BaseHandler):
         if query.wait > 0 and not polls.take(account.id):
             raise _problem(429, "Too Many Requests", "Too many long-polls are open (for this account or in all); "
                            f"ask again in {RETRY_AFTER} s", headers={"Retry-After": str(RETRY_AFTER)})
-        try:
-            found = await self.core.mailbox.wait(account.id, query.after, query.wait, query.limit)
-        finally:
-            if query.wait > 0:
+        holding = query.wait > 0
+
+        def answer(found: dict) -> None:  # at once, or from inside the commit that publishes the first item
+            nonlocal holding
+            if holding:  # the slot is free again before the reader has its answer
+                holding = False
                 polls.give_back(account.id)
-        for item in found["events"]:  # the reader takes only items the sandbox sealed with the account's secret
-            item["seal"] = seal(account.signature_secret, found["epoch"], item)
-        self.reply(200, found)
+            for item in found["events"]:  # the reader takes only items the sandbox sealed with the account's secret
+                item["seal"] = seal(account.signature_secret, found["epoch"], item)
+            self.reply(200, found)
+
+        try:
+            await self.core.mailbox.wait(account.id, query.after, query.wait, answer, query.limit)
+        finally:
+            if holding:
+                polls.give_back(account.id)
 
 
 class MailboxHandler(BaseHandler):

@@ -21,8 +21,7 @@ class MessagesV01Handler(BaseHandler):
             raise self.invalid(problems)
         msg = new_message(account.id, app_id, scheme, body, api="v0.1")
         self.core.messages.submit(msg, self.core.clock.now())
-        await self.core.db.saved()
-        self.reply(202, {"message_uuid": msg["uuid"]})
+        await self.reply_saved(202, {"message_uuid": msg["uuid"]})
 
 
 class MessagesV1Handler(BaseHandler):
@@ -46,5 +45,4 @@ class MessagesV1Handler(BaseHandler):
                               webhook_version=self.core.messages.webhook_version(body, app_id))
             self.core.messages.submit(msg, self.core.clock.now())
             answer = {"message_uuid": msg["uuid"]}
-        await self.core.db.saved()
-        self.reply(202, answer)
+        await self.reply_saved(202, answer)
