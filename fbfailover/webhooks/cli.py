@@ -1,8 +1,10 @@
 """The ``fbfailover receiver`` subcommand: run the webhook receiver in a terminal.
 
 stdout gets ``fbfailover receiver listening on http://HOST:PORT`` first, then one JSON line
-``{"kind": ..., "body": ...}`` per accepted webhook (each flushed, so ``| jq`` or a parent process can follow
-along). stderr gets the URLs to configure, the signature notice and one line per rejected webhook.
+``{"kind": ..., "body": ...}`` per accepted webhook. stderr gets the URLs to configure, the signature notice and one
+line per rejected webhook. The lines of the webhooks that reached the store's worker together (``store.HAND_OVER``:
+a few milliseconds) are written and flushed together, so ``| jq`` or a parent process follows along: a write and a
+flush per line cost the receiver a system call and a switch of the interpreter lock per webhook.
 Runs until Ctrl-C or SIGTERM. Importing this module is cheap: the server is imported by ``run``.
 
 What is printed is bounded: a body whose JSON is longer than ``MAX_LOGGED_BODY`` characters is printed as
@@ -22,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from fbfailover.webhooks.signature import SMS_SIGNATURE_METHODS
@@ -34,6 +37,8 @@ MAX_LOGGED_REASON = 500
 """Characters of a rejection's reason printed."""
 LOG_FILE_BYTES = 10 * 1024 * 1024
 """Bytes of ``--log-file`` before it is rotated to ``PATH.1``: at most twice this is kept."""
+_WRITE_CHUNK = 64 * 1024
+"""Characters of lines written at once, at most (``--log-file`` rotates between two writes)."""
 
 
 class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
@@ -92,27 +97,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _printer(out: TextIO, err: TextIO, lock: threading.Lock) -> Any:
+def _printer(out: TextIO, err: TextIO, lock: threading.Lock) -> tuple[Any, Any]:
+    """The store subscriber that formats each item, and what writes and flushes them at the end of a batch (one
+    write per stream and batch, whether or not the stream is buffered)."""
     from fbfailover.webhooks.events import Event
 
-    def show(item: Any) -> None:
-        with lock:
-            if isinstance(item, Event):
-                out.write(_event_line(item.kind, item.body) + "\n")
-                out.flush()
-            else:
-                reason = " ".join(str(item.reason).split())[:MAX_LOGGED_REASON]
-                err.write(f"rejected {item.route[:100]} ({item.status}): {reason}\n")
-                err.flush()
+    lines: list[str] = []
+    rejections: list[str] = []
 
-    return show
+    def show(item: Any) -> None:
+        if isinstance(item, Event):
+            line = _event_line(item.kind, item.body) + "\n"
+            with lock:
+                lines.append(line)
+        else:
+            reason = " ".join(str(item.reason).split())[:MAX_LOGGED_REASON]
+            with lock:
+                rejections.append(f"rejected {item.route[:100]} ({item.status}): {reason}\n")
+
+    def flush() -> None:
+        with lock:
+            for stream, pending in ((out, lines), (err, rejections)):
+                if pending:
+                    for chunk in _chunks(pending):
+                        stream.write(chunk)
+                    pending.clear()
+                    stream.flush()
+
+    return show, flush
+
+
+def _chunks(lines: list[str]) -> Iterator[str]:
+    """``lines`` joined into strings of at most ``_WRITE_CHUNK`` characters (or one line, when longer)."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) > _WRITE_CHUNK:
+            yield "".join(chunk)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line)
+    if chunk:
+        yield "".join(chunk)
 
 
 def _event_line(kind: str, body: Any) -> str:
-    """One JSON line for an event, its body cut at ``MAX_LOGGED_BODY`` characters of JSON."""
+    """One JSON line for an event, its body cut at ``MAX_LOGGED_BODY`` characters of JSON.
+
+    The same text as ``json.dumps({"kind": kind, "body": body}, default=str)``, with the body encoded once.
+    """
     text = json.dumps(body, default=str)
     if len(text) <= MAX_LOGGED_BODY:
-        return json.dumps({"kind": kind, "body": body}, default=str)
+        return f'{{"kind": {json.dumps(kind)}, "body": {text}}}'
     return json.dumps({"kind": kind, "body_truncated": text[:MAX_LOGGED_BODY], "body_chars": len(text)})
 
 
@@ -167,7 +203,8 @@ def _run(args: argparse.Namespace, out: TextIO | BoundedLog, err: TextIO | Bound
         return 1
     lock = threading.Lock()
     # Subscribe before announcing the URL: a webhook sent as soon as the line is read must be printed.
-    receiver.subscribe(_printer(out, err, lock), rejections=True)
+    show, flush = _printer(out, err, lock)
+    receiver.subscribe(show, rejections=True, on_batch_end=flush)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())

@@ -162,7 +162,7 @@ def classify(route: str, body: Any) -> str:
         route: the path the webhook was posted to, e.g. ``/webhooks/status``.
         body: the parsed body.
     """
-    if isinstance(body, Mapping):
+    if isinstance(body, (dict, Mapping)):  # dict first: no ABC check for parsed JSON
         if shapes.is_final_report(body):
             return "final_report"
         if body.get("status") is not None and (
@@ -206,24 +206,25 @@ def make_event(route: str, body: Any, *, signature: str = "absent",
         The event, with its dedupe ``key`` set.
     """
     kind = classify(route, body)
-    position = shapes.workflow_position(body)
+    read = shapes.fields(body)
+    position = read.workflow
     event = Event(
         kind=kind,
         route=route,
         body=body,
-        version=shapes.version(body),
-        channel=None if kind == "final_report" else shapes.channel(body),
-        status=shapes.status(body),
-        message_uuid=shapes.message_uuid(body),
-        dispatch_uuid=shapes.dispatch_uuid(body),
+        version=read.version,
+        channel=None if kind == "final_report" else read.channel,
+        status=read.status,
+        message_uuid=read.message_uuid,
+        dispatch_uuid=read.dispatch_uuid,
         workflow_id=position.id if position else None,
         item_number=position.item_number if position else None,
         items_total=position.items_total if position else None,
-        sender_id=shapes.sender_id(body),
-        recipient_id=shapes.recipient_id(body),
-        text=shapes.text(body) if kind == "inbound" else None,
-        error=shapes.error(body),
-        timestamp=shapes.timestamp(body),
+        sender_id=read.sender_id,
+        recipient_id=read.recipient_id,
+        text=read.text if kind == "inbound" else None,
+        error=read.error,
+        timestamp=read.timestamp,
         signature=signature,
         claims=dict(claims) if claims else None,
     )

@@ -113,9 +113,12 @@ class EventSource:
         ``message_uuid``/``verified``."""
         return self.store.events(kind, dispatch_uuid, **filters)
 
-    def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False) -> Callable[[], None]:
-        """Call ``callback(event)`` for every new event (off the request path); returns an unsubscribe."""
-        return self.store.subscribe(callback, rejections=rejections)
+    def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False,
+                  on_batch_end: Callable[[], None] | None = None) -> Callable[[], None]:
+        """Call ``callback(event)`` for every new event (off the request path); returns an unsubscribe.
+
+        ``on_batch_end()`` is called after each batch of events handed over together (``EventStore.subscribe``)."""
+        return self.store.subscribe(callback, rejections=rejections, on_batch_end=on_batch_end)
 
     # -- waiting ----------------------------------------------------------------------------------
     def wait_for(self, kind: str | None = None, *, dispatch_uuid: str | None = None,

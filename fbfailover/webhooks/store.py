@@ -4,6 +4,9 @@ The HTTP handler only appends (under a lock) and returns: subscribers and the op
 served by one worker thread, so a slow subscriber never delays the webhook's answer. The worker takes what
 arrived in batches, at most every ``HAND_OVER`` seconds: waking a thread for every webhook cost the answering
 thread a futex wake-up and a switch of the interpreter lock each time (a fifth of the receiver's time under load).
+For the same reason the request path wakes the worker only when it waits, notifies only threads that wait on the
+store, and a subscriber can ask to be told when a batch ends (``on_batch_end``: the receiver's command flushes its
+output once per batch, not once per line), and the JSON-lines file is flushed once per batch.
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ class EventStore:
         self._duplicates = 0
         self._rejected = 0
         self._dropped = 0
-        self._subscribers: list[tuple[Callable[[Any], None], bool]] = []
+        self._subscribers: list[tuple[Callable[[Any], None], bool, Callable[[], None] | None]] = []
+        self._waiters = 0  # threads in wait_for / wait_until: add() notifies only when there are some
         self.callback_errors: list[BaseException] = []
         self._queue: collections.deque[Any] = collections.deque()  # for the worker: appended, then popped left
         self._arrived = threading.Event()  # set when the queue got something since the worker last looked
@@ -137,7 +141,8 @@ class EventStore:
                 self._dropped += 1
                 if old.key is not None and self._by_key.get(old.key) is old:
                     del self._by_key[old.key]
-            self._cond.notify_all()
+            if self._waiters:
+                self._cond.notify_all()
             notify = self._worker is not None
         if notify:
             self._hand_over(event)
@@ -216,7 +221,7 @@ class EventStore:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise timeout_error(wanted, timeout, list(self._events), after)
-                self._cond.wait(remaining)
+                self._wait(remaining)
 
     def wait_until(self, predicate: Callable[[list[Event]], T | None], timeout: float, *, wanted: str = "",
                    tick: float | None = None, on_tick: Callable[[], None] | None = None) -> T:
@@ -243,18 +248,30 @@ class EventStore:
                 if remaining <= 0:
                     raise timeout_error(wanted or "the awaited events", timeout, list(self._events))
                 # woken by the next event (add() notifies), or after ``tick`` for the caller's progress
-                self._cond.wait(remaining if tick is None else min(remaining, tick))
+                self._wait(remaining if tick is None else min(remaining, tick))
             if on_tick is not None:
                 on_tick()
 
+    def _wait(self, seconds: float) -> None:
+        """``self._cond.wait(seconds)``, counted in ``_waiters`` (the lock is held)."""
+        self._waiters += 1
+        try:
+            self._cond.wait(seconds)
+        finally:
+            self._waiters -= 1
+
     # -- subscribers (worker thread) --------------------------------------------------------------
-    def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[Any], None], *, rejections: bool = False,
+                  on_batch_end: Callable[[], None] | None = None) -> Callable[[], None]:
         """Call ``callback(event)`` for each new event, from the store's worker thread; return an unsubscribe.
 
-        With ``rejections=True`` the callback also receives each ``Rejection``. Exceptions raised by a
-        callback are kept in ``callback_errors`` (never printed: the worker must not write into a cell).
+        With ``rejections=True`` the callback also receives each ``Rejection``. ``on_batch_end()``, when given, is
+        called after each batch of items the worker handed to the callback (the worker takes what arrived together,
+        every ``HAND_OVER`` seconds at most), and before ``flush`` returns: where output is flushed once per batch.
+        Exceptions raised by either are kept in ``callback_errors`` (never printed: the worker must not write into a
+        cell).
         """
-        entry = (callback, rejections)
+        entry = (callback, rejections, on_batch_end)
         with self._cond:
             self._subscribers.append(entry)
             self._ensure_worker()
@@ -273,7 +290,8 @@ class EventStore:
 
     def _hand_over(self, item: Any) -> None:
         self._queue.append(item)
-        self._arrived.set()  # wakes the worker only when it waits (it usually sleeps between batches)
+        if not self._arrived.is_set():  # set since the worker last cleared it: it will see this item too
+            self._arrived.set()  # wakes the worker only when it waits (it usually sleeps between batches)
 
     def _work(self) -> None:
         file = _private_append(self.path) if self.path is not None else None
@@ -281,32 +299,50 @@ class EventStore:
             while True:
                 self._arrived.wait()
                 self._arrived.clear()
+                served: list[Any] = []  # the subscribers that had an item in this batch
                 while self._queue:
                     item = self._queue.popleft()
-                    if item is None:
-                        return
-                    self._serve(item, file)
+                    if item is None or isinstance(item, _Marker):
+                        self._end_batch(served, file)  # what came before is out before flush() returns
+                        served = []
+                        if item is None:
+                            return
+                        item()
+                        continue
+                    self._serve(item, file, served)
+                self._end_batch(served, file)
                 time.sleep(HAND_OVER)
         finally:
             if file is not None:
                 file.close()
 
-    def _serve(self, item: Any, file: Any) -> None:
-        """Hand one item to the file and to the subscribers that want it."""
-        if isinstance(item, _Marker):
-            item()
-            return
+    def _serve(self, item: Any, file: Any, served: list[Any]) -> None:
+        """Hand one item to the file and to the subscribers that want it (noted in ``served``)."""
         if file is not None and isinstance(item, Event):
             file.write(json.dumps(item.to_json(), default=str) + "\n")
-            file.flush()
         with self._cond:
             subscribers = list(self._subscribers)
-        for callback, wants_rejections in subscribers:
+        for entry in subscribers:
+            callback, wants_rejections, _ = entry
             if isinstance(item, Rejection) and not wants_rejections:
                 continue
+            if entry not in served:
+                served.append(entry)
             try:
                 callback(item)
             except Exception as exc:  # a broken subscriber must not stop the others
+                self.callback_errors.append(exc)
+
+    def _end_batch(self, served: list[Any], file: Any) -> None:
+        """Flush the file and tell the subscribers ``served`` in the batch that it ended."""
+        if file is not None:
+            file.flush()
+        for _, _, on_batch_end in served:
+            if on_batch_end is None:
+                continue
+            try:
+                on_batch_end()
+            except Exception as exc:
                 self.callback_errors.append(exc)
 
     def flush(self, timeout: float = 5.0) -> None:

@@ -100,11 +100,61 @@ def test_a_request_whose_headers_never_end_is_closed_after_the_header_timeout():
     try:
         http = server.http_server
         assert http is not None
-        assert (http.conn_params.header_timeout, http.conn_params.body_timeout) == (HEADER_TIMEOUT, BODY_TIMEOUT)
-        http.conn_params.header_timeout = 0.2  # read by each new connection
+        assert (http.header_timeout, http.body_timeout) == (HEADER_TIMEOUT, BODY_TIMEOUT)
+        # kept by the server's sweep, not by a timer per request in tornado
+        assert (http.conn_params.header_timeout, http.conn_params.body_timeout) == (None, None)
+        http.header_timeout = 0.2  # read at each sweep
         [conn] = _flood(server.port, 1)
         assert _closed_by_server(conn)
         conn.close()
+        assert http.timed_out == 1 and http.evicted == 0
+    finally:
+        server.stop()
+
+
+def _get(conn: socket.socket) -> bytes:
+    """Send a kept-alive ``GET /`` on ``conn`` and return the response (``_Hello``'s, 5 bytes of body)."""
+    conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = b""
+    while not answer.endswith(b"hello"):
+        chunk = conn.recv(4096)
+        assert chunk, answer
+        answer += chunk
+    return answer
+
+
+def test_a_kept_alive_connection_left_idle_is_closed_after_the_header_timeout():
+    server = BackgroundServer(tornado.web.Application([(r"/", _Hello)]))
+    try:
+        http = server.http_server
+        assert http is not None
+        http.header_timeout = 0.2
+        conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        assert _get(conn).startswith(b"HTTP/1.1 200")
+        assert _closed_by_server(conn)  # no next request within the header timeout
+        conn.close()
+        assert http.timed_out == 1
+    finally:
+        server.stop()
+
+
+def test_a_body_that_stops_coming_is_closed_after_the_body_timeout_and_an_answered_request_is_not():
+    server = BackgroundServer(tornado.web.Application([(r"/", _Hello)]))
+    try:
+        http = server.http_server
+        assert http is not None
+        http.body_timeout = 0.2  # the header timeout stays 30 s
+        answered = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        assert _get(answered).startswith(b"HTTP/1.1 200")  # its body was read: its body clock stopped
+        stalled = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        stalled.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")  # 7 bytes never come
+        assert _closed_by_server(stalled)
+        stalled.close()
+        # the answered request's body ended before the stalled one's began: a clock left running would have closed
+        # it at the same sweep or an earlier one
+        assert http.timed_out == 1 and _still_open(answered)
+        assert _get(answered).startswith(b"HTTP/1.1 200")
+        answered.close()
     finally:
         server.stop()
 

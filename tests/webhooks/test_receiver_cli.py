@@ -139,3 +139,34 @@ def test_sms_signature_options():
     args = parse("--sms-signature-method", "sha256", "--sms-signature-method", "md5hash", "--require-sms-signature")
     assert args.sms_signature_methods == ["sha256", "md5hash"] and args.require_sms_signature
     assert parse().sms_signature_methods is None and not parse().require_sms_signature
+
+
+@pytest.mark.parametrize("body", [{}, {"text": "é \" \\ \n", "n": [1, 2.5, None, True]}, [1, "x"], "plain", None,
+                                  {"when": __import__("datetime").date(2026, 12, 6)}])
+def test_an_event_line_is_the_json_of_kind_and_body(body):
+    assert cli._event_line("status", body) == json.dumps({"kind": "status", "body": body}, default=str)
+
+
+def test_a_batch_is_written_in_chunks_of_bounded_size():
+    lines = [f"{n:05d}" + "x" * 994 + "\n" for n in range(200)]  # 1,000 characters each
+    chunks = list(cli._chunks(lines))
+    assert "".join(chunks) == "".join(lines)
+    assert all(len(c) <= cli._WRITE_CHUNK for c in chunks) and len(chunks) == 4
+    assert list(cli._chunks(["y" * (cli._WRITE_CHUNK + 1)])) == ["y" * (cli._WRITE_CHUNK + 1)]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_lines_reach_a_pipe_without_unbuffered_output():
+    """stdout to a pipe is block-buffered unless PYTHONUNBUFFERED: each batch's lines must be flushed all the same."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "receiver"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        url = re.match(r"fbfailover receiver listening on (http://\S+)", readline(proc.stdout)).group(1)
+        for n in range(3):
+            assert post(url + "/webhooks/inbound", {"text": f"hi {n}"}).status_code == 200
+            assert json.loads(readline(proc.stdout)) == {"kind": "inbound", "body": {"text": f"hi {n}"}}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        proc.stdout.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from fbfailover.webhooks import make_event, shapes
@@ -122,3 +124,38 @@ def test_error_code_is_none_without_an_error():
 
     assert error_code({"status": "delivered"}) is None and error_code(None) is None
     assert error_code({"error": {"type": "https://developer.vonage.com/api-errors", "title": "Throttled"}}) is None
+
+
+class _Frozen(Mapping):
+    """A read-only mapping that is not a dict: the shapes are read from any ``Mapping``, not from dicts only."""
+
+    def __init__(self, data):
+        self._data = {k: _Frozen(v) if isinstance(v, dict) else v for k, v in data.items()}
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+
+_READERS = ("version", "channel", "sender_id", "recipient_id", "text", "status", "message_uuid", "dispatch_uuid",
+            "timestamp", "error")
+_EVERY_SHAPE = [INBOUND, INBOUND_V1, SMS_V01_INBOUND, INBOUND_SMS_V1, SMS_INBOUND, SMS_RECEIPT, status_body(),
+                status_body("delivered", channel="sms"), status_v1("rejected", workflow={"id": "w", "item_number": 2,
+                                                                                        "items_total": "2"}),
+                final_report_body(), {"msisdn": "447700900001", "err-code": "1300", "status": "failed"},
+                {"status": 7, "message_uuid": 12, "to": {"type": "", "id": ""}, "channel": ""},
+                None, "text", [], {}, {"hello": 1}, {"to": {"type": "messenger"}, "from": []}]
+
+
+@pytest.mark.parametrize("body", _EVERY_SHAPE)
+def test_fields_reads_what_each_function_reads_from_a_dict_or_any_mapping(body):
+    expected = {name: getattr(shapes, name)(body) for name in _READERS}
+    expected["workflow"] = shapes.workflow_position(body)
+    assert shapes.fields(body)._asdict() == expected
+    if isinstance(body, dict):
+        assert shapes.fields(_Frozen(body))._asdict() == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -205,3 +206,39 @@ def test_wait_until_times_out_naming_what_it_waited_for_and_ticks_meanwhile():
         store.wait_until(lambda events: None, 0.3, wanted="a delivered status", tick=0.05,
                          on_tick=lambda: ticks.append(1))
     assert "submitted" in str(caught.value) and ticks
+
+
+@pytest.mark.parametrize("how", ["wait_for", "wait_until"])
+def test_a_waiting_thread_is_woken_by_the_event_it_waits_for(how):
+    """add() notifies only when a thread waits: one that waits an hour must still return once the event is there."""
+    store = EventStore()
+    found = []
+    wait = {"wait_for": lambda: store.wait_for("final_report", timeout=3600),
+            "wait_until": lambda: store.wait_until(lambda events: events and events[0], 3600)}[how]
+    waiter = threading.Thread(target=lambda: found.append(wait()), daemon=True)
+    waiter.start()
+    while store._waiters == 0:  # the waiter is inside its wait
+        time.sleep(0.001)
+    store.add(make_event("/webhooks/status", final_report_body()))
+    waiter.join(10)  # a bound for a failing run, far under the hour
+    assert not waiter.is_alive() and found[0].kind == "final_report" and store._waiters == 0
+
+
+def test_on_batch_end_follows_each_batch_its_subscriber_had_items_in_and_comes_before_flush_returns():
+    store = EventStore()
+    log: list = []
+    store.subscribe(lambda e: log.append(e.seq), on_batch_end=lambda: log.append("end"))
+    broken: list = []
+    store.subscribe(broken.append, rejections=True, on_batch_end=lambda: 1 / 0)
+    for n in range(5):
+        store.add(status(n))
+    store.flush()
+    assert log[-1] == "end" and log[0] != "end"
+    assert [x for x in log if x != "end"] == [1, 2, 3, 4, 5]
+    assert all(a != "end" for a, b in itertools.pairwise(log) if b == "end")  # no end without an item before
+    assert len(broken) == 5 and isinstance(store.callback_errors[0], ZeroDivisionError)
+    ends = log.count("end")
+    store.reject("/webhooks/status", "bad signature")  # not an item for the first subscriber: no end for it
+    store.flush()
+    assert log.count("end") == ends and len(broken) == 6
+    store.close()
