@@ -162,7 +162,7 @@ def classify(route: str, body: Any) -> str:
         route: the path the webhook was posted to, e.g. ``/webhooks/status``.
         body: the parsed body.
     """
-    if isinstance(body, (dict, Mapping)):  # dict first: no ABC check for parsed JSON
+    if isinstance(body, shapes.MAPPING):
         if shapes.is_final_report(body):
             return "final_report"
         if body.get("status") is not None and (

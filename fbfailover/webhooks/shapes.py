@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 __all__ = [
+    "MAPPING",
     "SMS_API",
     "V01",
     "V1",
@@ -49,9 +50,10 @@ __all__ = [
 
 V01, V1, SMS_API = "v0.1", "v1", "sms"
 
-# What a body's mappings are checked against: ``dict`` first, so the usual case (parsed JSON) is one plain type check
-# rather than a walk through ``Mapping``'s ABC machinery (about half of the receiver's cost of reading a body).
-_MAPPING = (dict, Mapping)
+#: What a body's mappings are checked against, here and in ``events.classify``: ``dict`` first, so the usual case
+#: (parsed JSON) is one plain type check rather than a walk through ``Mapping``'s ABC machinery (about half of the
+#: receiver's cost of reading a body).
+MAPPING = (dict, Mapping)
 
 
 class WorkflowPosition(NamedTuple):
@@ -80,7 +82,7 @@ class Fields(NamedTuple):
 
 def _get(body: Any, *path: str) -> Any:
     for part in path:
-        if not isinstance(body, _MAPPING):
+        if not isinstance(body, MAPPING):
             return None
         body = body.get(part)
     return body
@@ -109,7 +111,7 @@ def _int(value: Any) -> int | None:
 
 def is_final_report(body: Any) -> bool:
     """True for a Dispatch final report (``template``, ``_links.messages``, or a bare ``dispatch_uuid``)."""
-    if not isinstance(body, _MAPPING):
+    if not isinstance(body, MAPPING):
         return False
     return (body.get("template") is not None or isinstance(_get(body, "_links", "messages"), list)
             or bool(body.get("dispatch_uuid") and not body.get("message_uuid")))
@@ -117,11 +119,11 @@ def is_final_report(body: Any) -> bool:
 
 def version(body: Any) -> str | None:
     """Which shape a body has: ``V01`` (Messages v0.1 or Dispatch), ``V1``, ``SMS_API``, or None if unknown."""
-    if not isinstance(body, _MAPPING):
+    if not isinstance(body, MAPPING):
         return None
     if "msisdn" in body or "messageId" in body:
         return SMS_API
-    if is_final_report(body) or isinstance(body.get("to"), _MAPPING) or isinstance(body.get("from"), _MAPPING):
+    if is_final_report(body) or isinstance(body.get("to"), MAPPING) or isinstance(body.get("from"), MAPPING):
         return V01
     if isinstance(body.get("channel"), str) or body.get("message_type") is not None or any(
             isinstance(body.get(side), (str, int)) for side in ("to", "from")):
@@ -136,7 +138,7 @@ def _sms_receipt(body: Mapping[str, Any]) -> bool:
 
 def _address(body: Mapping[str, Any], side: str) -> str | None:
     value = body.get(side)
-    if isinstance(value, _MAPPING):  # v0.1: {type, id | number}
+    if isinstance(value, MAPPING):  # v0.1: {type, id | number}
         return _str(value.get("id")) or _str(value.get("number"))
     return _str(value)  # v1: a plain string
 
@@ -185,7 +187,7 @@ def _recipient_id(body: Any, shape: str | None) -> str | None:
 
 def text(body: Any) -> str | None:
     """The text of an inbound text message, in any shape."""
-    if not isinstance(body, _MAPPING):
+    if not isinstance(body, MAPPING):
         return None
     nested = _get(body, "message", "content", "text")  # v0.1
     if isinstance(nested, str):
@@ -196,19 +198,19 @@ def text(body: Any) -> str | None:
 
 def status(body: Any) -> str | None:
     """The ``status`` of a status webhook, receipt or final report."""
-    return _str(body.get("status")) if isinstance(body, _MAPPING) else None
+    return _str(body.get("status")) if isinstance(body, MAPPING) else None
 
 
 def message_uuid(body: Any) -> str | None:
     """The message's id: ``message_uuid``, or the SMS API's ``messageId``."""
-    if not isinstance(body, _MAPPING):
+    if not isinstance(body, MAPPING):
         return None
     return _str(body.get("message_uuid")) or _str(body.get("messageId"))
 
 
 def timestamp(body: Any) -> str | None:
     """The webhook's own time as sent: ``timestamp``, or the SMS API's ``message-timestamp``."""
-    if not isinstance(body, _MAPPING):
+    if not isinstance(body, MAPPING):
         return None
     return _str(body.get("timestamp")) or _str(body.get("message-timestamp"))
 
@@ -229,10 +231,10 @@ def dispatch_uuid(body: Any) -> str | None:
 
 def error(body: Any) -> dict[str, Any] | None:
     """The error of a failed message: v0.1 ``{code, reason}``, v1 ``{type, title, detail}``, SMS ``err-code``."""
-    if not isinstance(body, _MAPPING):
+    if not isinstance(body, MAPPING):
         return None
     found = body.get("error")
-    if isinstance(found, _MAPPING):
+    if isinstance(found, MAPPING):
         return dict(found)
     code = body.get("err-code")  # SMS API delivery receipt; "0" means no error
     if code not in (None, "", "0", 0):
@@ -264,7 +266,7 @@ def workflow_position(body: Any) -> WorkflowPosition | None:
     ``items_total`` is also read as ``total_items``; numbers may come as integers or numeric strings.
     """
     workflow = _get(body, "workflow")
-    if not isinstance(workflow, _MAPPING):
+    if not isinstance(workflow, MAPPING):
         return None
     total = workflow.get("items_total")
     if total is None:
@@ -275,7 +277,7 @@ def workflow_position(body: Any) -> WorkflowPosition | None:
 def report_messages(body: Any) -> list[dict[str, Any]]:
     """The per-message entries (``message_uuid``, ``channel``, ``status``...) of a Dispatch final report."""
     links = _get(body, "_links", "messages")
-    return [dict(m) for m in links if isinstance(m, _MAPPING)] if isinstance(links, list) else []
+    return [dict(m) for m in links if isinstance(m, MAPPING)] if isinstance(links, list) else []
 
 
 def fields(body: Any) -> Fields:
